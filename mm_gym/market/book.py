@@ -1,0 +1,167 @@
+"""Order-book operations on one market's background volume (numba, structure of arrays).
+
+``book[i, 0, :]`` holds resting bid lots per level, ``book[i, 1, :]`` ask lots; level ``j``
+is the absolute tick ``origin + j``. The agent's own orders are kept apart (``orders``) with
+the background volume ahead of them, as in queue-position models.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from mm_gym.market.layout import (
+    I_BEST_ASK,
+    I_BEST_BID,
+    I_ORIGIN,
+    I_VOL_ASK,
+    I_VOL_BID,
+    I_VOL_DROPPED,
+    O_ACTIVE,
+    O_AHEAD,
+    O_PRICE,
+)
+
+
+@nb.njit(cache=True)
+def scan_best_bid(book: np.ndarray, i: int, origin: int, start: int) -> int:
+    """Highest level at or below absolute tick ``start`` with bid volume (-1: none)."""
+    j = min(start - origin, book.shape[2] - 1)
+    while j >= 0:
+        if book[i, 0, j] > 0:
+            return origin + j
+        j -= 1
+    return -1
+
+
+@nb.njit(cache=True)
+def scan_best_ask(book: np.ndarray, i: int, origin: int, start: int) -> int:
+    """Lowest level at or above absolute tick ``start`` with ask volume (-1: none)."""
+    j = max(start - origin, 0)
+    n = book.shape[2]
+    while j < n:
+        if book[i, 1, j] > 0:
+            return origin + j
+        j += 1
+    return -1
+
+
+@nb.njit(cache=True)
+def effective_best(ints: np.ndarray, orders: np.ndarray, i: int, side: int) -> int:
+    """Best price of a side including the agent's resting order (-1: side empty)."""
+    if side == 0:
+        best = ints[i, I_BEST_BID]
+        if orders[i, 0, O_ACTIVE] == 1 and (best < 0 or orders[i, 0, O_PRICE] > best):
+            best = orders[i, 0, O_PRICE]
+        return best
+    best = ints[i, I_BEST_ASK]
+    if orders[i, 1, O_ACTIVE] == 1 and (best < 0 or orders[i, 1, O_PRICE] < best):
+        best = orders[i, 1, O_PRICE]
+    return best
+
+
+@nb.njit(cache=True)
+def add_volume(book: np.ndarray, ints: np.ndarray, i: int, side: int, price: int, lots: int) -> bool:
+    """Rest ``lots`` of background volume at ``price``; False if outside the window."""
+    j = price - ints[i, I_ORIGIN]
+    if j < 0 or j >= book.shape[2]:
+        return False
+    book[i, side, j] += lots
+    if side == 0:
+        ints[i, I_VOL_BID] += lots
+        if ints[i, I_BEST_BID] < 0 or price > ints[i, I_BEST_BID]:
+            ints[i, I_BEST_BID] = price
+    else:
+        ints[i, I_VOL_ASK] += lots
+        if ints[i, I_BEST_ASK] < 0 or price < ints[i, I_BEST_ASK]:
+            ints[i, I_BEST_ASK] = price
+    return True
+
+
+@nb.njit(cache=True)
+def remove_volume(
+    book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, side: int, j: int,
+    lots: int, from_ahead: int,
+) -> None:
+    """Remove ``lots`` at level ``j``, of which ``from_ahead`` were ahead of the agent's order.
+
+    Keeps the totals and the best price of the side up to date.
+    """
+    book[i, side, j] -= lots
+    if from_ahead > 0:
+        orders[i, side, O_AHEAD] -= from_ahead
+    origin = ints[i, I_ORIGIN]
+    if side == 0:
+        ints[i, I_VOL_BID] -= lots
+        if book[i, 0, j] == 0 and ints[i, I_BEST_BID] == origin + j:
+            ints[i, I_BEST_BID] = scan_best_bid(book, i, origin, origin + j)
+    else:
+        ints[i, I_VOL_ASK] -= lots
+        if book[i, 1, j] == 0 and ints[i, I_BEST_ASK] == origin + j:
+            ints[i, I_BEST_ASK] = scan_best_ask(book, i, origin, origin + j)
+
+
+@nb.njit(cache=True)
+def lots_ahead_removed(orders: np.ndarray, i: int, side: int, price: int, level_lots: int,
+                       lots: int, u: float) -> int:
+    """How many of ``lots`` cancelled at a level come from ahead of the agent's order.
+
+    The cancelled block sits ahead with probability ``ahead / level_lots`` (a cancel is
+    equally likely to be any resting lot); it is cut where the queue ahead ends.
+    """
+    if orders[i, side, O_ACTIVE] == 0 or orders[i, side, O_PRICE] != price:
+        return 0
+    ahead = orders[i, side, O_AHEAD]
+    behind = level_lots - ahead
+    if u * level_lots < ahead:
+        return min(lots, ahead)
+    # the block sits behind; whatever does not fit there comes from ahead
+    return max(lots - behind, 0)
+
+
+@nb.njit(cache=True)
+def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid: float) -> None:
+    """Shift the window so that ``mid`` (ticks) sits in its middle, when near an edge.
+
+    Volume that leaves the window is counted in ``I_VOL_DROPPED``; an agent order that leaves
+    the window is cancelled.
+    """
+    n = book.shape[2]
+    origin = ints[i, I_ORIGIN]
+    pos = mid - origin
+    if n // 4 <= pos <= n - n // 4:
+        return
+    new_origin = int(mid) - n // 2
+    shift = new_origin - origin
+    dropped = 0
+    for side in range(2):
+        if shift > 0:
+            for j in range(n):
+                if j < shift:
+                    dropped += book[i, side, j]
+                src = j + shift
+                book[i, side, j] = book[i, side, src] if src < n else 0
+        else:
+            for j in range(n - 1, -1, -1):
+                if j - shift >= n:
+                    dropped += book[i, side, j]
+                src = j + shift
+                book[i, side, j] = book[i, side, src] if src >= 0 else 0
+    ints[i, I_ORIGIN] = new_origin
+    ints[i, I_VOL_DROPPED] += dropped
+    vb = 0
+    va = 0
+    for j in range(n):
+        vb += book[i, 0, j]
+        va += book[i, 1, j]
+    ints[i, I_VOL_BID] = vb
+    ints[i, I_VOL_ASK] = va
+    ints[i, I_BEST_BID] = scan_best_bid(book, i, new_origin, new_origin + n - 1)
+    ints[i, I_BEST_ASK] = scan_best_ask(book, i, new_origin, new_origin)
+    for side in range(2):
+        if orders[i, side, O_ACTIVE] == 1:
+            j = orders[i, side, O_PRICE] - new_origin
+            if j < 0 or j >= n:
+                orders[i, side, O_ACTIVE] = 0
+            elif orders[i, side, O_AHEAD] > book[i, side, j]:
+                orders[i, side, O_AHEAD] = book[i, side, j]

@@ -1,0 +1,194 @@
+"""Validated configuration of the simulated order-book market."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mm_gym.config import Config, check_bool, check_range
+from mm_gym.errors import ConfigError
+from mm_gym.market.regimes import REGIME_NAMES, regime_index
+
+
+@dataclasses.dataclass(frozen=True)
+class RegimeParams(Config):
+    """What one hidden regime does to the fair value and to the order flow.
+
+    Rates are multipliers of the market's base rates; drift and volatility are of the latent
+    fair value, in basis points of the initial price.
+    """
+
+    mean_duration_s: float = 600.0
+    drift_bps_per_s: float = 0.0
+    vol_bps_per_sqrt_s: float = 0.5
+    limit_rate_mult: float = 1.0
+    cancel_rate_mult: float = 1.0
+    market_rate_mult: float = 1.0
+    informed_rate_mult: float = 1.0
+    weight: float = 1.0
+
+    def validate(self) -> None:
+        check_range("mean_duration_s", self.mean_duration_s, 0.0, None, low_open=True)
+        check_range("drift_bps_per_s", self.drift_bps_per_s, -100.0, 100.0)
+        check_range("vol_bps_per_sqrt_s", self.vol_bps_per_sqrt_s, 0.0, 100.0)
+        for name in ("limit_rate_mult", "cancel_rate_mult", "market_rate_mult"):
+            check_range(name, getattr(self, name), 0.0, 100.0, low_open=True)
+        check_range("informed_rate_mult", self.informed_rate_mult, 0.0, 100.0)
+        check_range("weight", self.weight, 0.0, None)
+
+
+def _default_regimes() -> dict[str, RegimeParams]:
+    return {
+        "ranging": RegimeParams(mean_duration_s=900.0, vol_bps_per_sqrt_s=0.8, weight=0.45),
+        "trending_up": RegimeParams(
+            mean_duration_s=600.0, drift_bps_per_s=0.1, vol_bps_per_sqrt_s=1.0,
+            informed_rate_mult=1.5, weight=0.2,
+        ),
+        "trending_down": RegimeParams(
+            mean_duration_s=600.0, drift_bps_per_s=-0.1, vol_bps_per_sqrt_s=1.0,
+            informed_rate_mult=1.5, weight=0.2,
+        ),
+        "high_vol": RegimeParams(
+            mean_duration_s=400.0, vol_bps_per_sqrt_s=2.4, limit_rate_mult=1.2,
+            cancel_rate_mult=1.5, market_rate_mult=1.5, informed_rate_mult=2.0, weight=0.15,
+        ),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class NewsConfig(Config):
+    """News events: fair-value jumps with an informed burst and a liquidity withdrawal."""
+
+    rate_per_hour: float = 2.0
+    announced_fraction: float = 0.5
+    announce_lead_s: float = 60.0
+    jump_bps_mean: float = 25.0
+    duration_s: float = 30.0
+    informed_rate_mult: float = 6.0
+    limit_rate_mult: float = 0.4
+    cancel_rate_mult: float = 3.0
+    depth_pull_fraction: float = 0.6
+
+    def validate(self) -> None:
+        check_range("rate_per_hour", self.rate_per_hour, 0.0, 3600.0)
+        check_range("announced_fraction", self.announced_fraction, 0.0, 1.0)
+        check_range("announce_lead_s", self.announce_lead_s, 0.0, 3600.0)
+        check_range("jump_bps_mean", self.jump_bps_mean, 0.0, 10_000.0)
+        check_range("duration_s", self.duration_s, 0.0, 3600.0, low_open=True)
+        check_range("informed_rate_mult", self.informed_rate_mult, 0.0, 1000.0)
+        check_range("limit_rate_mult", self.limit_rate_mult, 0.0, 100.0, low_open=True)
+        check_range("cancel_rate_mult", self.cancel_rate_mult, 0.0, 100.0, low_open=True)
+        check_range("depth_pull_fraction", self.depth_pull_fraction, 0.0, 1.0, high_open=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class MarketConfig(Config):
+    """The simulated limit order book: price grid, background flow, regimes, costs.
+
+    Sizes are in lots; prices in currency; rates per second per side unless said.
+    The default looks like a liquid instrument: a 1-3 bp spread, about 50 events a second.
+    """
+
+    tick_size: float = 0.01
+    initial_price: float = 100.0
+    window_levels: int = 128
+    initial_depth: int = 6
+    initial_levels: int = 20
+    limit_rate: float = 10.0
+    limit_size_mean: float = 3.0
+    limit_distance_mean: float = 3.0
+    cancel_rate: float = 0.05
+    market_rate: float = 1.5
+    market_size_mean: float = 4.0
+    informed_rate: float = 1.0
+    informed_size_mean: float = 5.0
+    informed_edge_ticks: float = 0.5
+    regimes: dict = dataclasses.field(default_factory=_default_regimes)
+    news: NewsConfig = dataclasses.field(default_factory=NewsConfig)
+    pin_regime: str | None = None
+    latency_ms: float = 5.0
+    maker_fee_bps: float = 0.5
+    taker_fee_bps: float = 2.0
+    sample_interval_ms: float = 100.0
+    feature_interval_s: float = 1.0
+    vol_short_halflife_s: float = 20.0
+    vol_long_halflife_s: float = 120.0
+    trend_halflife_s: float = 60.0
+    fill_log_capacity: int = 0
+    markout_queue: int = 256
+
+    def __post_init__(self) -> None:
+        regimes = dict(_default_regimes())
+        given = self.regimes
+        if not isinstance(given, dict):
+            raise ConfigError(f"regimes={given!r}: expected a mapping of regime name to params")
+        for name, params in given.items():
+            regime_index(name, field="regimes")
+            if isinstance(params, RegimeParams):
+                regimes[name] = params
+            elif isinstance(params, dict):
+                base = regimes[name].to_dict()
+                unknown = sorted(set(params) - set(base))
+                if unknown:
+                    raise ConfigError(
+                        f"regimes.{name}.{unknown[0]}: unknown key; allowed are "
+                        f"{', '.join(sorted(base))}"
+                    )
+                regimes[name] = RegimeParams.from_dict({**base, **params}, prefix=f"regimes.{name}.")
+            else:
+                raise ConfigError(f"regimes.{name}={params!r}: expected a mapping")
+        object.__setattr__(self, "regimes", regimes)
+        super().__post_init__()
+
+    def validate(self) -> None:
+        check_range("tick_size", self.tick_size, 0.0, None, low_open=True)
+        check_range("initial_price", self.initial_price, 0.0, None, low_open=True)
+        ticks = self.initial_price / self.tick_size
+        if not 1000 <= ticks <= 1e12:
+            raise ConfigError(
+                f"initial_price/tick_size={ticks:g}: allowed range is [1000, 1e12] ticks"
+            )
+        _check_int("window_levels", self.window_levels, 32, 4096)
+        _check_int("initial_depth", self.initial_depth, 0, 10_000)
+        _check_int("initial_levels", self.initial_levels, 1, self.window_levels // 4)
+        check_range("limit_rate", self.limit_rate, 0.0, 1e5, low_open=True)
+        check_range("limit_size_mean", self.limit_size_mean, 1.0, 1e4)
+        check_range("limit_distance_mean", self.limit_distance_mean, 1.0, self.window_levels / 8)
+        check_range("cancel_rate", self.cancel_rate, 0.0, 1e3, low_open=True)
+        check_range("market_rate", self.market_rate, 0.0, 1e5)
+        check_range("market_size_mean", self.market_size_mean, 1.0, 1e4)
+        check_range("informed_rate", self.informed_rate, 0.0, 1e5)
+        check_range("informed_size_mean", self.informed_size_mean, 1.0, 1e4)
+        check_range("informed_edge_ticks", self.informed_edge_ticks, 0.0, 1e3)
+        if self.pin_regime is not None:
+            regime_index(self.pin_regime, field="pin_regime")
+        if sum(r.weight for r in self.regimes.values()) <= 0:
+            raise ConfigError("regimes.*.weight: at least one regime needs a positive weight")
+        check_range("latency_ms", self.latency_ms, 0.0, 10_000.0)
+        check_range("maker_fee_bps", self.maker_fee_bps, -100.0, 100.0)
+        check_range("taker_fee_bps", self.taker_fee_bps, -100.0, 100.0)
+        check_range("sample_interval_ms", self.sample_interval_ms, 1.0, 10_000.0)
+        check_range("feature_interval_s", self.feature_interval_s, self.sample_interval_ms / 1000, 3600.0)
+        for name in ("vol_short_halflife_s", "vol_long_halflife_s", "trend_halflife_s"):
+            check_range(name, getattr(self, name), 0.0, 1e5, low_open=True)
+        _check_int("fill_log_capacity", self.fill_log_capacity, 0, 10_000_000)
+        _check_int("markout_queue", self.markout_queue, 8, 1_000_000)
+
+    @property
+    def price_ticks(self) -> float:
+        """Initial price in ticks."""
+        return self.initial_price / self.tick_size
+
+    @property
+    def bps_to_ticks(self) -> float:
+        """Ticks per basis point of the initial price."""
+        return self.price_ticks * 1e-4
+
+    def regime_list(self) -> list[RegimeParams]:
+        """Regime params in index order."""
+        return [self.regimes[name] for name in REGIME_NAMES]
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name}={value!r}: expected an integer in [{low}, {high}]")
+    check_range(name, value, low, high)

@@ -1,0 +1,717 @@
+"""The batched event loop: background flow, regimes, news, the agent's orders and quoting.
+
+``advance`` moves every market of the batch to ``t_end`` (in parallel over markets). Within a
+market, time runs event by event: Poisson background events (limit orders, cancellations,
+noise and informed market orders) are drawn by the Gillespie method between scheduled events
+(the sampling clock, quote refreshes, order activations after latency, regime switches, news).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from mm_gym.market import rng as R
+from mm_gym.market.book import (
+    add_volume,
+    effective_best,
+    lots_ahead_removed,
+    recentre,
+    remove_volume,
+    scan_best_ask,
+    scan_best_bid,
+)
+from mm_gym.market.layout import *  # noqa: F403 - the column names are the kernel's vocabulary
+from mm_gym.market.regimes import HIGH_VOL, NUM_REGIMES  # noqa: F401
+from mm_gym.strategy import quoting as Q
+from mm_gym.strategy import risk
+
+INF = 1e18
+LN2 = 0.6931471805599453
+
+
+# ----------------------------------------------------------------------------- accounting
+@nb.njit(cache=True)
+def mid_ticks(ints: np.ndarray, fs: np.ndarray, i: int) -> float:
+    """Mid of the background book in ticks (the last mid while a side is empty)."""
+    bb = ints[i, I_BEST_BID]
+    ba = ints[i, I_BEST_ASK]
+    if bb >= 0 and ba >= 0:
+        return 0.5 * (bb + ba)
+    return fs[i, F_MID]
+
+
+@nb.njit(cache=True)
+def equity(fs: np.ndarray, ints: np.ndarray, i: int, tick: float) -> float:
+    """Mark-to-market equity: cash + inventory * mid (initial cash is zero)."""
+    return fs[i, F_CASH] + ints[i, I_INV] * fs[i, F_MID] * tick
+
+
+@nb.njit(cache=True)
+def agent_fill(
+    i, side, price, lots, maker, t, fs, ints, orders, order_time, pend, pend_time,
+    step, log, mq, mq_head, mq_count, mp, sp,
+):
+    """Book one fill of the agent: ``side`` +1 bought / -1 sold, ``price`` in ticks."""
+    tick = mp[MP_TICK]
+    notional = price * tick * lots
+    fee = notional * (mp[MP_MAKER_FEE] if maker else mp[MP_TAKER_FEE])
+    fs[i, F_CASH] -= side * notional + fee
+    fs[i, F_FEES] += fee
+    inv = ints[i, I_INV]
+    new_inv = inv + side * lots
+    if inv == 0 or (inv > 0) == (side > 0):  # opening or adding
+        fs[i, F_AVG_COST] = (fs[i, F_AVG_COST] * abs(inv) + price * lots) / abs(new_inv)
+    elif (new_inv > 0) != (inv > 0) and new_inv != 0:  # flipped through zero
+        fs[i, F_AVG_COST] = price
+    elif new_inv == 0:
+        fs[i, F_AVG_COST] = 0.0
+    ints[i, I_INV] = new_inv
+    if abs(new_inv) > fs[i, F_MAX_ABS_INV]:
+        fs[i, F_MAX_ABS_INV] = abs(new_inv)
+    ints[i, I_N_FILLS] += 1
+    fs[i, F_VOLUME] += lots
+    mid = fs[i, F_MID]
+    step[i, S_FILLS] += 1
+    if side > 0:
+        step[i, S_BUY_LOTS] += lots
+    else:
+        step[i, S_SELL_LOTS] += lots
+    step[i, S_FEES] += fee
+    if maker:
+        ints[i, I_N_MAKER_FILLS] += 1
+        captured = side * (mid - price) * tick * lots
+        fs[i, F_SPREAD_CAPTURED] += captured
+        step[i, S_SPREAD_CAPTURED] += captured
+    log_idx = -1
+    cap = log.shape[1]
+    if ints[i, I_LOG_N] < cap:
+        log_idx = ints[i, I_LOG_N]
+        ints[i, I_LOG_N] += 1
+        log[i, log_idx, L_TIME] = t
+        log[i, log_idx, L_SIDE] = side
+        log[i, log_idx, L_PRICE] = price * tick
+        log[i, log_idx, L_SIZE] = lots
+        log[i, log_idx, L_QUEUE_WAIT] = t - order_time[i, 0 if side > 0 else 1] if maker else 0.0
+        log[i, log_idx, L_MID] = mid * tick
+        log[i, log_idx, L_MAKER] = 1.0 if maker else 0.0
+        log[i, log_idx, L_MO1] = np.nan
+        log[i, log_idx, L_MO10] = np.nan
+        log[i, log_idx, L_MO60] = np.nan
+    else:
+        ints[i, I_LOG_DROPPED] += 1
+    qcap = mq.shape[2]
+    for h in range(3):
+        if mq_count[i, h] < qcap:
+            k = (mq_head[i, h] + mq_count[i, h]) % qcap
+            mq[i, h, k, MQ_TIME] = t
+            mq[i, h, k, MQ_SIGNED_SIZE] = side * lots
+            mq[i, h, k, MQ_MID] = mid
+            mq[i, h, k, MQ_PRICE] = price
+            mq[i, h, k, MQ_LOG] = log_idx
+            mq_count[i, h] += 1
+        elif h == 0:
+            ints[i, I_MO_DROPPED] += 1
+    if maker and sp[SP_CANCEL_ON_FILL] > 0.5:
+        other = 1 if side > 0 else 0
+        if orders[i, other, O_ACTIVE] == 1 or pend[i, other, P_VALID] == 1:
+            pend[i, other, P_VALID] = 1
+            pend[i, other, P_PRICE] = -1
+            pend[i, other, P_SIZE] = 0
+            pend_time[i, other] = t + mp[MP_LATENCY]
+
+
+@nb.njit(cache=True)
+def resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp):
+    """Close the markouts whose horizon has passed: mid move since the fill, signed by side."""
+    tick = mp[MP_TICK]
+    mid = fs[i, F_MID]
+    qcap = mq.shape[2]
+    for h in range(3):
+        horizon = 1.0 if h == 0 else (10.0 if h == 1 else 60.0)
+        while mq_count[i, h] > 0:
+            k = mq_head[i, h]
+            if mq[i, h, k, MQ_TIME] + horizon > t:
+                break
+            signed = mq[i, h, k, MQ_SIGNED_SIZE]
+            move = (mid - mq[i, h, k, MQ_MID]) * (1.0 if signed > 0 else -1.0)
+            fs[i, F_MO1 + h] += move * tick * abs(signed)
+            fs[i, F_MOW1 + h] += abs(signed)
+            li = int(mq[i, h, k, MQ_LOG])
+            if li >= 0:
+                log[i, li, L_MO1 + h] = move * tick
+            if h == 0:  # realised spread of the fill after 1 s, bps
+                side = 1.0 if signed > 0 else -1.0
+                rs = side * (mid - mq[i, h, k, MQ_PRICE]) / mid * 1e4
+                if ints[i, I_RS_COUNT] == 0:
+                    fs[i, F_RS_EWMA] = rs
+                else:
+                    a = sp[SP_RS_ALPHA]
+                    fs[i, F_RS_EWMA] = (1.0 - a) * fs[i, F_RS_EWMA] + a * rs
+                ints[i, I_RS_COUNT] += 1
+            mq_head[i, h] = (k + 1) % qcap
+            mq_count[i, h] -= 1
+
+
+# ----------------------------------------------------------------------------- matching
+@nb.njit(cache=True)
+def market_order(
+    i, hit_side, lots, agent_taker, t, book, fs, ints, orders, order_time, pend, pend_time,
+    step, log, mq, mq_head, mq_count, mp, sp,
+):
+    """A market order of ``lots`` that takes side ``hit_side`` (0: sells into bids, 1: buys
+    from asks), walking the book. A background order fills the agent's resting order by
+    price-time priority; an agent order (``agent_taker``) skips the agent's own quotes.
+    Returns the lots left unfilled (the window ran out of volume)."""
+    remaining = lots
+    direction = -1 if hit_side == 0 else 1
+    if agent_taker:
+        price = ints[i, I_BEST_BID] if hit_side == 0 else ints[i, I_BEST_ASK]
+    else:
+        price = effective_best(ints, orders, i, hit_side)
+    if price < 0:
+        return remaining
+    origin = ints[i, I_ORIGIN]
+    n = book.shape[2]
+    vol_col = I_VOL_BID if hit_side == 0 else I_VOL_ASK
+    while remaining > 0:
+        j = price - origin
+        if j < 0 or j >= n:
+            break
+        agent_here = (
+            (not agent_taker)
+            and orders[i, hit_side, O_ACTIVE] == 1
+            and orders[i, hit_side, O_PRICE] == price
+        )
+        agent_lots = 0
+        if agent_here:
+            take = min(remaining, orders[i, hit_side, O_AHEAD])
+            if take > 0:
+                remaining -= take
+                ints[i, I_VOL_TRADED] += take
+                remove_volume(book, ints, orders, i, hit_side, j, take, take)
+            agent_lots = min(remaining, orders[i, hit_side, O_SIZE])
+            remaining -= agent_lots
+            orders[i, hit_side, O_SIZE] -= agent_lots
+            if orders[i, hit_side, O_SIZE] == 0:
+                orders[i, hit_side, O_ACTIVE] = 0
+        avail = book[i, hit_side, j]
+        if remaining > 0 and avail > 0:
+            take = min(remaining, avail)
+            remaining -= take
+            ints[i, I_VOL_TRADED] += take
+            remove_volume(book, ints, orders, i, hit_side, j, take, 0)
+            if agent_taker:
+                agent_lots = take
+        if agent_lots > 0:  # maker: the agent's quote was hit; taker: the agent's order took
+            maker_side = 1 if hit_side == 0 else -1
+            agent_fill(i, -maker_side if agent_taker else maker_side, price, agent_lots,
+                       not agent_taker, t, fs, ints, orders, order_time, pend, pend_time, step,
+                       log, mq, mq_head, mq_count, mp, sp)
+        if remaining == 0:
+            break
+        # next level with volume, or the agent's order if it lies on the way
+        nxt = ints[i, I_BEST_BID] if hit_side == 0 else ints[i, I_BEST_ASK]
+        if (not agent_taker) and orders[i, hit_side, O_ACTIVE] == 1:
+            ap = orders[i, hit_side, O_PRICE]
+            if (ap - price) * direction > 0 and (nxt < 0 or (nxt - ap) * direction > 0):
+                nxt = ap
+        if nxt < 0 or nxt == price:
+            break
+        price = nxt
+    return remaining
+
+
+# ----------------------------------------------------------------------------- background
+@nb.njit(cache=True)
+def background_event(
+    i, t, rates, total, book, fs, ints, orders, order_time, pend, pend_time, step, log, mq,
+    mq_head, mq_count, rng, mp, sp,
+):
+    """Draw which background event happens and apply it."""
+    u = R.uniform(rng, i) * total
+    ints[i, I_EVENTS] += 1
+    k = 0
+    while k < 6 and u >= rates[k]:
+        u -= rates[k]
+        k += 1
+    if k <= 1:  # limit order: side k, at a distance from the opposite best
+        side = k
+        opp = effective_best(ints, orders, i, 1 - side)
+        if opp < 0:
+            opp = int(np.floor(fs[i, F_FAIR])) + (1 if side == 0 else 0)
+        d = R.geometric(rng, i, mp[MP_LIMIT_DIST]) - 1
+        lots = R.geometric(rng, i, mp[MP_LIMIT_SIZE])
+        price = opp - 1 - d if side == 0 else opp + 1 + d
+        if add_volume(book, ints, i, side, price, lots):
+            ints[i, I_VOL_ADDED] += lots
+    elif k <= 3:  # cancellation: a level chosen in proportion to its volume
+        side = k - 2
+        vol = ints[i, I_VOL_BID] if side == 0 else ints[i, I_VOL_ASK]
+        if vol <= 0:
+            return
+        target = R.uniform(rng, i) * vol
+        n = book.shape[2]
+        origin = ints[i, I_ORIGIN]
+        if side == 0:
+            j = ints[i, I_BEST_BID] - origin
+            step_j = -1
+        else:
+            j = ints[i, I_BEST_ASK] - origin
+            step_j = 1
+        acc = 0.0
+        while 0 <= j < n:
+            acc += book[i, side, j]
+            if acc > target:
+                break
+            j += step_j
+        if j < 0 or j >= n:
+            return
+        level = book[i, side, j]
+        lots = min(R.geometric(rng, i, mp[MP_LIMIT_SIZE]), level)
+        ahead = lots_ahead_removed(orders, i, side, origin + j, level, lots, R.uniform(rng, i))
+        ints[i, I_VOL_CANCELLED] += lots
+        remove_volume(book, ints, orders, i, side, j, lots, ahead)
+    else:  # k == 4 noise buy, 5 noise sell, 6 informed: trades toward the fair value
+        if k == 4:
+            hit_side = 1
+            lots = R.geometric(rng, i, mp[MP_MARKET_SIZE])
+        elif k == 5:
+            hit_side = 0
+            lots = R.geometric(rng, i, mp[MP_MARKET_SIZE])
+        else:
+            fair = fs[i, F_FAIR]
+            edge = mp[MP_INFORMED_EDGE]
+            ask = effective_best(ints, orders, i, 1)
+            bid = effective_best(ints, orders, i, 0)
+            lots = R.geometric(rng, i, mp[MP_INFORMED_SIZE])
+            if ask >= 0 and fair > ask + edge:
+                hit_side = 1
+            elif bid >= 0 and fair < bid - edge:
+                hit_side = 0
+            else:
+                return
+        market_order(i, hit_side, lots, False, t, book, fs, ints, orders, order_time, pend,
+                     pend_time, step, log, mq, mq_head, mq_count, mp, sp)
+
+
+@nb.njit(cache=True)
+def event_rates(i, t, fs, ints, rp, mp, rates):
+    """Fill ``rates`` (limit bid/ask, cancel bid/ask, market buy/sell, informed); return total."""
+    reg = ints[i, I_REGIME]
+    news = fs[i, F_NEWS_END] < INF
+    lim = mp[MP_LIMIT_RATE] * rp[reg, R_LIMIT]
+    can = mp[MP_CANCEL_RATE] * rp[reg, R_CANCEL] / mp[MP_LIMIT_SIZE]
+    inf_rate = mp[MP_INFORMED_RATE] * rp[reg, R_INFORMED]
+    if news:
+        lim *= mp[MP_NEWS_LIMIT]
+        can *= mp[MP_NEWS_CANCEL]
+        inf_rate *= mp[MP_NEWS_INFORMED]
+    mkt = mp[MP_MARKET_RATE] * rp[reg, R_MARKET]
+    rates[0] = lim
+    rates[1] = lim
+    rates[2] = can * ints[i, I_VOL_BID]
+    rates[3] = can * ints[i, I_VOL_ASK]
+    rates[4] = mkt
+    rates[5] = mkt
+    rates[6] = inf_rate
+    return rates[0] + rates[1] + rates[2] + rates[3] + rates[4] + rates[5] + rates[6]
+
+
+# ----------------------------------------------------------------------------- scheduled
+@nb.njit(cache=True)
+def draw_next_regime(i, t, fs, ints, rng, rp, mp):
+    """Schedule the next switch of the regime chain (never, when the regime is pinned)."""
+    if mp[MP_PIN_REGIME] >= 0:
+        fs[i, F_NEXT_REGIME] = INF
+    else:
+        fs[i, F_NEXT_REGIME] = t + R.exponential(rng, i, 1.0 / rp[ints[i, I_REGIME], R_DURATION])
+
+
+@nb.njit(cache=True)
+def switch_regime(i, t, fs, ints, rng, rp, mp):
+    """Move the chain to another regime, drawn by weight among the others."""
+    cur = ints[i, I_REGIME]
+    total = 0.0
+    for k in range(rp.shape[0]):
+        if k != cur:
+            total += rp[k, R_WEIGHT]
+    if total > 0.0:
+        u = R.uniform(rng, i) * total
+        for k in range(rp.shape[0]):
+            if k == cur:
+                continue
+            if u < rp[k, R_WEIGHT]:
+                ints[i, I_REGIME] = k
+                break
+            u -= rp[k, R_WEIGHT]
+    draw_next_regime(i, t, fs, ints, rng, rp, mp)
+
+
+@nb.njit(cache=True)
+def draw_next_news(i, t, fs, rng, mp):
+    """Schedule the next news event and, for an announced one, when its flag goes up."""
+    if mp[MP_NEWS_RATE] <= 0.0:
+        fs[i, F_NEXT_NEWS] = INF
+        fs[i, F_NEWS_ANNOUNCED_AT] = INF
+        return
+    nt = t + R.exponential(rng, i, mp[MP_NEWS_RATE])
+    fs[i, F_NEXT_NEWS] = nt
+    if R.uniform(rng, i) < mp[MP_NEWS_ANNOUNCED]:
+        fs[i, F_NEWS_ANNOUNCED_AT] = max(nt - mp[MP_NEWS_LEAD], t)
+    else:
+        fs[i, F_NEWS_ANNOUNCED_AT] = INF
+
+
+@nb.njit(cache=True)
+def start_news(i, t, book, fs, ints, orders, rng, mp):
+    """A news event: the fair value jumps, liquidity is pulled, informed flow bursts."""
+    sign = 1.0 if R.uniform(rng, i) < 0.5 else -1.0
+    fs[i, F_FAIR] += sign * R.exponential(rng, i, 1.0 / max(mp[MP_NEWS_JUMP], 1e-12))
+    ints[i, I_NEWS_SIGN] = int(sign)
+    ints[i, I_NEWS_COUNT] += 1
+    fs[i, F_NEWS_END] = t + mp[MP_NEWS_DURATION]
+    fs[i, F_NEXT_NEWS] = INF
+    pull = mp[MP_NEWS_PULL]
+    if pull > 0.0:
+        for side in range(2):
+            for j in range(book.shape[2]):
+                level = book[i, side, j]
+                if level > 0:
+                    lots = int(level * pull)
+                    if lots > 0:
+                        ahead = 0
+                        if orders[i, side, O_ACTIVE] == 1 and \
+                                orders[i, side, O_PRICE] == ints[i, I_ORIGIN] + j:
+                            ahead = int(orders[i, side, O_AHEAD] * pull)
+                        ints[i, I_VOL_CANCELLED] += lots
+                        remove_volume(book, ints, orders, i, side, j, lots, ahead)
+                        if orders[i, side, O_ACTIVE] == 1 and \
+                                orders[i, side, O_AHEAD] > book[i, side, j] and \
+                                orders[i, side, O_PRICE] == ints[i, I_ORIGIN] + j:
+                            orders[i, side, O_AHEAD] = book[i, side, j]
+
+
+@nb.njit(cache=True)
+def end_news(i, t, fs, rng, mp):
+    """News effects end; the next news is drawn."""
+    fs[i, F_NEWS_END] = INF
+    draw_next_news(i, t, fs, rng, mp)
+
+
+@nb.njit(cache=True)
+def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp):
+    """The sampling clock: fair-value diffusion, markouts, time integrals, features."""
+    dt = mp[MP_SAMPLE_DT]
+    reg = ints[i, I_REGIME]
+    fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + rp[reg, R_VOL] * np.sqrt(dt) * R.normal(rng, i)
+    mid = mid_ticks(ints, fs, i)
+    fs[i, F_MID] = mid
+    recentre(book, ints, orders, i, mid)
+    resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp)
+    inv = ints[i, I_INV]
+    fs[i, F_INV_SQ_TIME] += inv * inv * dt
+    fs[i, F_SAMPLED_TIME] += dt
+    if ints[i, I_BEST_BID] >= 0 and ints[i, I_BEST_ASK] >= 0:
+        fs[i, F_SPREAD_TIME] += (ints[i, I_BEST_ASK] - ints[i, I_BEST_BID]) * dt
+    else:
+        fs[i, F_SPREAD_TIME] += 0.0
+    eq = equity(fs, ints, i, mp[MP_TICK])
+    if eq > fs[i, F_PEAK_EQUITY]:
+        fs[i, F_PEAK_EQUITY] = eq
+    dd = fs[i, F_PEAK_EQUITY] - eq
+    if dd > fs[i, F_MAX_DRAWDOWN]:
+        fs[i, F_MAX_DRAWDOWN] = dd
+    if t >= fs[i, F_NEXT_FEATURE]:
+        fdt = mp[MP_FEATURE_DT]
+        r = (mid - fs[i, F_FEAT_MID]) / max(mid, 1.0) * 1e4  # bps
+        a_s = 1.0 - np.exp(-LN2 * fdt / mp[MP_HL_VOL_SHORT])
+        a_l = 1.0 - np.exp(-LN2 * fdt / mp[MP_HL_VOL_LONG])
+        a_t = 1.0 - np.exp(-LN2 * fdt / mp[MP_HL_TREND])
+        fs[i, F_VAR_SHORT] += a_s * (r * r / fdt - fs[i, F_VAR_SHORT])
+        fs[i, F_VAR_LONG] += a_l * (r * r / fdt - fs[i, F_VAR_LONG])
+        fs[i, F_TREND] += a_t * (r / fdt - fs[i, F_TREND])
+        fs[i, F_FEAT_MID] = mid
+        fs[i, F_NEXT_FEATURE] += fdt
+        ints[i, I_FEATURE_TICKS] += 1
+
+
+@nb.njit(cache=True)
+def trend_strength(fs: np.ndarray, i: int, mp: np.ndarray) -> float:
+    """Trend EWMA over its standard error under no drift: about N(0, 1) when ranging."""
+    vol = np.sqrt(fs[i, F_VAR_LONG])
+    if vol <= 0.0:
+        return 0.0
+    return fs[i, F_TREND] / (vol * np.sqrt(LN2 / (2.0 * mp[MP_HL_TREND])))
+
+
+@nb.njit(cache=True)
+def news_flag(fs: np.ndarray, i: int, t: float) -> bool:
+    """The observable news flag: an announced news is near or in effect."""
+    return t >= fs[i, F_NEWS_ANNOUNCED_AT]
+
+
+@nb.njit(cache=True)
+def send_replace(i, side, price, lots, t, orders, pend, pend_time, ints, mp):
+    """Ask for the order on ``side`` to become (price, lots); lots 0 cancels. Takes latency."""
+    active = orders[i, side, O_ACTIVE] == 1
+    if pend[i, side, P_VALID] == 1:
+        same = (pend[i, side, P_PRICE] == price and pend[i, side, P_SIZE] == lots) or \
+            (lots == 0 and pend[i, side, P_PRICE] == -1)
+        if same:
+            return
+    elif lots == 0:
+        if not active:
+            return
+    elif active and orders[i, side, O_PRICE] == price and orders[i, side, O_SIZE] == lots:
+        return
+    pend[i, side, P_VALID] = 1
+    pend[i, side, P_PRICE] = price if lots > 0 else -1
+    pend[i, side, P_SIZE] = lots
+    pend_time[i, side] = t + mp[MP_LATENCY]
+    ints[i, I_QUOTES_SENT] += 1
+
+
+@nb.njit(cache=True)
+def send_flatten(i, t, orders, pend, pend_time, ints, mp):
+    """Cancel both quotes and send a market order for the whole inventory."""
+    for side in range(2):
+        send_replace(i, side, 0, 0, t, orders, pend, pend_time, ints, mp)
+    inv = ints[i, I_INV]
+    if inv != 0:
+        pend[i, 2, P_VALID] = 1
+        pend[i, 2, P_SIZE] = -inv
+        pend_time[i, 2] = t + mp[MP_LATENCY]
+
+
+@nb.njit(cache=True)
+def refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp):
+    """A quote refresh: risk limits first, then the quoting engine."""
+    mid = fs[i, F_MID]
+    inv = ints[i, I_INV]
+    flattening = pend[i, 2, P_VALID] == 1
+    if ints[i, I_HALTED] == 0 and not flattening:
+        eq = equity(fs, ints, i, mp[MP_TICK])
+        if risk.daily_stop_hit(eq, sp):
+            ints[i, I_HALTED] = 1
+            send_flatten(i, t, orders, pend, pend_time, ints, mp)
+            flattening = True
+        elif risk.position_stop_hit(inv, fs[i, F_AVG_COST], mid, sp):
+            ints[i, I_STOP_LOSSES] += 1
+            send_flatten(i, t, orders, pend, pend_time, ints, mp)
+            flattening = True
+        elif t >= fs[i, F_PAUSE_UNTIL] and risk.realised_spread_too_low(
+            fs[i, F_RS_EWMA], ints[i, I_RS_COUNT], sp
+        ):
+            ints[i, I_SPREAD_PAUSES] += 1
+            ints[i, I_RS_COUNT] = 0
+            fs[i, F_PAUSE_UNTIL] = t + sp[SP_PAUSE_DURATION]
+            if risk.widening_failed(act[i, A_SPREAD_MULT], inv, sp):
+                ints[i, I_EXITS] += 1
+                send_flatten(i, t, orders, pend, pend_time, ints, mp)
+                flattening = True
+    bid, bid_lots, ask, ask_lots = Q.compute_quotes(
+        mid, inv, act[i, A_SPREAD_MULT], act[i, A_SKEW], act[i, A_SIZE],
+        trend_strength(fs, i, mp), sp,
+    )
+    size = Q.quote_size_lots(act[i, A_SIZE], sp)
+    spread_bps = 0.0
+    if ints[i, I_BEST_BID] >= 0 and ints[i, I_BEST_ASK] >= 0 and mid > 0:
+        spread_bps = (ints[i, I_BEST_ASK] - ints[i, I_BEST_BID]) / mid * 1e4
+    reason = Q.pause_reason(
+        size, news_flag(fs, i, t), np.sqrt(fs[i, F_VAR_SHORT]), spread_bps,
+        t < fs[i, F_PAUSE_UNTIL], ints[i, I_HALTED] == 1, sp,
+    )
+    if reason != 0 or flattening:
+        bid_lots = 0
+        ask_lots = 0
+    fs[i, F_BID_QUOTE] = bid if bid_lots > 0 else np.nan
+    fs[i, F_ASK_QUOTE] = ask if ask_lots > 0 else np.nan
+    if not flattening:
+        send_replace(i, 0, bid, bid_lots, t, orders, pend, pend_time, ints, mp)
+        send_replace(i, 1, ask, ask_lots, t, orders, pend, pend_time, ints, mp)
+    return reason
+
+
+@nb.njit(cache=True)
+def activate(i, slot, t, book, fs, ints, orders, order_time, pend, pend_time, step, log, mq,
+             mq_head, mq_count, mp, sp):
+    """An order action reaches the exchange after latency."""
+    pend[i, slot, P_VALID] = 0
+    pend_time[i, slot] = INF
+    if slot == 2:  # market order: never beyond what flattens the position
+        lots = pend[i, 2, P_SIZE]
+        inv = ints[i, I_INV]
+        if lots > 0:
+            lots = min(lots, max(-inv, 0))
+        else:
+            lots = -min(-lots, max(inv, 0))
+        if lots != 0:
+            market_order(i, 1 if lots > 0 else 0, abs(lots), True, t, book, fs, ints, orders,
+                         order_time, pend, pend_time, step, log, mq, mq_head, mq_count, mp, sp)
+        return
+    side = slot
+    price = pend[i, side, P_PRICE]
+    lots = pend[i, side, P_SIZE]
+    if lots <= 0 or price < 0:
+        orders[i, side, O_ACTIVE] = 0
+        return
+    # hard inventory limit, checked again when the order lands
+    max_inv = int(sp[SP_MAX_INV])
+    inv = ints[i, I_INV]
+    room = max_inv - inv if side == 0 else max_inv + inv
+    lots = min(lots, room)
+    if lots <= 0:
+        orders[i, side, O_ACTIVE] = 0
+        return
+    # post-only: a quote that would cross the background book slides to the touch
+    if side == 0:
+        ba = ints[i, I_BEST_ASK]
+        if ba >= 0 and price >= ba:
+            price = ba - 1
+    else:
+        bb = ints[i, I_BEST_BID]
+        if bb >= 0 and price <= bb:
+            price = bb + 1
+    j = price - ints[i, I_ORIGIN]
+    if j < 0 or j >= book.shape[2]:
+        orders[i, side, O_ACTIVE] = 0
+        return
+    if orders[i, side, O_ACTIVE] == 1 and orders[i, side, O_PRICE] == price:
+        orders[i, side, O_SIZE] = lots  # same price: keeps its place in the queue
+        orders[i, side, O_ORIG_SIZE] = lots
+        return
+    orders[i, side, O_ACTIVE] = 1
+    orders[i, side, O_PRICE] = price
+    orders[i, side, O_SIZE] = lots
+    orders[i, side, O_ORIG_SIZE] = lots
+    orders[i, side, O_AHEAD] = book[i, side, j]
+    order_time[i, side] = t
+
+
+# ----------------------------------------------------------------------------- main loop
+@nb.njit(cache=True)
+def advance_one(i, t_end, book, fs, ints, orders, order_time, pend, pend_time, step, log, mq,
+                mq_head, mq_count, rng, act, mp, rp, sp):
+    """Advance market ``i`` to ``t_end``."""
+    rates = np.empty(7)
+    t = fs[i, F_T]
+    while True:
+        t_s = min(t_end, fs[i, F_NEXT_SAMPLE], fs[i, F_NEXT_REFRESH], fs[i, F_NEXT_REGIME],
+                  fs[i, F_NEXT_NEWS], fs[i, F_NEWS_END],
+                  min(pend_time[i, 0], min(pend_time[i, 1], pend_time[i, 2])))
+        total = event_rates(i, t, fs, ints, rp, mp, rates)
+        t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
+        if t_next < t_s:
+            t = t_next
+            background_event(i, t, rates, total, book, fs, ints, orders, order_time, pend,
+                             pend_time, step, log, mq, mq_head, mq_count, rng, mp, sp)
+            continue
+        t = t_s
+        if t >= t_end:
+            break
+        if pend_time[i, 2] <= t:
+            activate(i, 2, t, book, fs, ints, orders, order_time, pend, pend_time, step, log,
+                     mq, mq_head, mq_count, mp, sp)
+        for side in range(2):
+            if pend_time[i, side] <= t:
+                activate(i, side, t, book, fs, ints, orders, order_time, pend, pend_time, step,
+                         log, mq, mq_head, mq_count, mp, sp)
+        if fs[i, F_NEXT_SAMPLE] <= t:
+            if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
+                fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
+                step[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
+            sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp)
+            fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
+        if fs[i, F_NEXT_REGIME] <= t:
+            switch_regime(i, t, fs, ints, rng, rp, mp)
+        if fs[i, F_NEWS_END] <= t:
+            end_news(i, t, fs, rng, mp)
+        if fs[i, F_NEXT_NEWS] <= t:
+            start_news(i, t, book, fs, ints, orders, rng, mp)
+        if fs[i, F_NEXT_REFRESH] <= t:
+            refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp)
+            fs[i, F_NEXT_REFRESH] += sp[SP_REFRESH]
+    fs[i, F_T] = t_end
+    fs[i, F_MID] = mid_ticks(ints, fs, i)
+
+
+@nb.njit(cache=True, nogil=True)
+def advance(lo, hi, t_end, book, fs, ints, orders, order_time, pend, pend_time, step, log, mq,
+            mq_head, mq_count, rng, act, mp, rp, sp, mask):
+    """Advance markets ``lo <= i < hi`` with ``mask[i]`` to ``t_end[i]``.
+
+    Releases the GIL, so disjoint ranges run in parallel threads."""
+    for i in range(lo, hi):
+        if mask[i]:
+            advance_one(i, t_end[i], book, fs, ints, orders, order_time, pend, pend_time, step,
+                        log, mq, mq_head, mq_count, rng, act, mp, rp, sp)
+
+
+@nb.njit(cache=True)
+def reset_market(i, t0, book, fs, ints, orders, order_time, pend, pend_time, step, mq_head,
+                 mq_count, rng, mp, rp, sp):
+    """Lay out a fresh market ``i``: initial book, regime, schedules, empty account."""
+    n = book.shape[2]
+    p0 = int(mp[MP_PRICE0])
+    fs[i, :] = 0.0
+    ints[i, :] = 0
+    book[i, :, :] = 0
+    orders[i, :, :] = 0
+    order_time[i, :] = 0.0
+    pend[i, :, :] = 0
+    pend_time[i, :] = INF
+    step[i, :] = 0.0
+    mq_head[i, :] = 0
+    mq_count[i, :] = 0
+    origin = p0 - n // 2
+    ints[i, I_ORIGIN] = origin
+    ints[i, I_BEST_BID] = -1
+    ints[i, I_BEST_ASK] = -1
+    depth = int(mp[MP_INIT_DEPTH])
+    if depth > 0:
+        for k in range(int(mp[MP_INIT_LEVELS])):
+            add_volume(book, ints, i, 0, p0 - 1 - k, depth)
+            add_volume(book, ints, i, 1, p0 + 1 + k, depth)
+    fs[i, F_T] = t0
+    fs[i, F_FAIR] = p0
+    fs[i, F_MID] = p0
+    fs[i, F_FEAT_MID] = p0
+    fs[i, F_NEXT_SAMPLE] = t0 + mp[MP_SAMPLE_DT]
+    fs[i, F_NEXT_FEATURE] = t0 + mp[MP_FEATURE_DT]
+    fs[i, F_NEXT_REFRESH] = t0
+    fs[i, F_NEWS_END] = INF
+    fs[i, F_PAUSE_UNTIL] = -INF
+    fs[i, F_BID_QUOTE] = np.nan
+    fs[i, F_ASK_QUOTE] = np.nan
+    # start the volatility estimates at the regime's level, so features are usable at once
+    pin = int(mp[MP_PIN_REGIME])
+    if pin >= 0:
+        ints[i, I_REGIME] = pin
+    else:
+        total = 0.0
+        for k in range(rp.shape[0]):
+            total += rp[k, R_WEIGHT]
+        u = R.uniform(rng, i) * total
+        reg = rp.shape[0] - 1
+        for k in range(rp.shape[0]):
+            if u < rp[k, R_WEIGHT]:
+                reg = k
+                break
+            u -= rp[k, R_WEIGHT]
+        ints[i, I_REGIME] = reg
+    vol_bps = rp[ints[i, I_REGIME], R_VOL] * mp[MP_BPS_PER_TICK]
+    fs[i, F_VAR_SHORT] = vol_bps * vol_bps
+    fs[i, F_VAR_LONG] = vol_bps * vol_bps
+    draw_next_regime(i, t0, fs, ints, rng, rp, mp)
+    draw_next_news(i, t0, fs, rng, mp)
+
+
+@nb.njit(cache=True)
+def reset_markets(mask, book, fs, ints, orders, order_time, pend, pend_time, step, mq_head,
+                  mq_count, rng, mp, rp, sp):
+    """Reset every market with ``mask[i]``."""
+    for i in range(fs.shape[0]):
+        if mask[i]:
+            reset_market(i, 0.0, book, fs, ints, orders, order_time, pend, pend_time, step,
+                         mq_head, mq_count, rng, mp, rp, sp)

@@ -1,0 +1,290 @@
+"""Structure-of-arrays layout of the batched market: index names and the packed parameters.
+
+The kernels see plain arrays. Per-market scalars live in ``fs`` (float64) and ``ints``
+(int64) under the column names below; parameters are packed once into float64 vectors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mm_gym.market.config import MarketConfig
+from mm_gym.market.regimes import NUM_REGIMES
+from mm_gym.strategy.config import StrategyConfig
+
+# ---- per-market float state: fs[N, NFS]
+F_T = 0  # market time, s
+F_FAIR = 1  # latent fair value, ticks
+F_CASH = 2  # cash, currency
+F_FEES = 3  # fees paid, currency (rebates negative)
+F_MID = 4  # last mid of the background book, ticks
+F_NEXT_REGIME = 5  # time of the next regime switch
+F_NEXT_NEWS = 6  # time of the next news event
+F_NEWS_END = 7  # news effects last until this time
+F_NEXT_SAMPLE = 8  # next tick of the sampling clock
+F_NEXT_REFRESH = 9  # next quote refresh
+F_NEXT_FEATURE = 10  # next tick of the feature clock
+F_FEAT_MID = 11  # mid at the last feature tick, ticks
+F_VAR_SHORT = 12  # EWMA of squared returns, bps^2 per s (short half-life)
+F_VAR_LONG = 13  # same, long half-life
+F_TREND = 14  # EWMA of returns, bps per s
+F_AVG_COST = 15  # average entry price of the open position, ticks
+F_RS_EWMA = 16  # EWMA of realised spread of recent fills, bps
+F_PAUSE_UNTIL = 17  # realised-spread pause ends at this time
+F_SPREAD_CAPTURED = 18  # sum of side*(mid - price)*size over maker fills, currency
+F_VOLUME = 19  # traded lots, maker and taker
+F_QUOTING_TIME = 20  # seconds with at least one quote live
+F_INV_SQ_TIME = 21  # integral of inventory^2 dt, lots^2 s
+F_MAX_ABS_INV = 22  # largest |inventory| seen
+F_MO1 = 23  # markout sums (size-weighted mid move, ticks*lots) for 1 s, 10 s, 60 s
+F_MO10 = 24
+F_MO60 = 25
+F_MOW1 = 26  # markout weights (lots) for 1 s, 10 s, 60 s
+F_MOW10 = 27
+F_MOW60 = 28
+F_PEAK_EQUITY = 29  # running peak of equity for drawdown
+F_MAX_DRAWDOWN = 30
+F_SPREAD_TIME = 31  # integral of background spread (ticks) over sampled time
+F_SAMPLED_TIME = 32
+F_NEWS_ANNOUNCED_AT = 33  # time from which the next news is announced (inf if unannounced)
+F_BID_QUOTE = 34  # price of the last quote the engine wanted (ticks), nan if none
+F_ASK_QUOTE = 35
+NFS = 36
+
+# ---- per-market int state: ints[N, NIS]
+I_ORIGIN = 0  # absolute tick of window level 0
+I_BEST_BID = 1  # best background bid, absolute tick (-1: side empty)
+I_BEST_ASK = 2  # best background ask, absolute tick (-1: side empty)
+I_VOL_BID = 3  # total background bid volume in the window
+I_VOL_ASK = 4
+I_INV = 5  # inventory, lots
+I_REGIME = 6  # hidden regime index
+I_NEWS_SIGN = 7  # sign of the pending news jump (+1/-1)
+I_HALTED = 8  # daily stop hit: no more trading this episode
+I_N_FILLS = 9  # number of agent fills (maker and taker)
+I_N_MAKER_FILLS = 10
+I_STOP_LOSSES = 11  # per-symbol stop-loss triggers
+I_SPREAD_PAUSES = 12  # realised-spread pauses
+I_EXITS = 13  # exits after failed spread widening
+I_RS_COUNT = 14  # fills in the realised-spread EWMA since the last reset
+I_LOG_N = 15  # entries written to the fill log
+I_LOG_DROPPED = 16  # fills not logged (log full)
+I_VOL_ADDED = 17  # background volume added by limit orders
+I_VOL_CANCELLED = 18  # background volume cancelled
+I_VOL_TRADED = 19  # background volume taken by market orders
+I_VOL_DROPPED = 20  # background volume that left the window when it re-centred
+I_EVENTS = 21  # background events processed
+I_FEATURE_TICKS = 22  # feature samples taken
+I_NEWS_COUNT = 23  # news events so far
+I_QUOTES_SENT = 24  # order entries and replacements sent
+I_MO_DROPPED = 25  # fills whose markouts were not tracked (queue full)
+NIS = 26
+
+# ---- agent orders: orders[N, 2, NORD] (side 0 bid, 1 ask), int64
+O_ACTIVE = 0
+O_PRICE = 1  # absolute tick
+O_SIZE = 2  # remaining lots
+O_AHEAD = 3  # background lots ahead in the queue
+O_ORIG_SIZE = 4
+NORD = 5
+# order placement time lives in order_time[N, 2]
+
+# ---- pending order actions (latency): pend[N, 3, NPEND] int64; pend_time[N, 3]
+# slot 0: bid replace, 1: ask replace, 2: market order
+P_VALID = 0
+P_PRICE = 1  # for replaces: absolute tick; -1 means cancel
+P_SIZE = 2  # lots; for the market order: signed (+buy, -sell)
+NPEND = 3
+
+# ---- fill log: log[N, C, NLOG] float64
+L_TIME = 0
+L_SIDE = 1  # +1 agent bought, -1 sold
+L_PRICE = 2  # currency
+L_SIZE = 3
+L_QUEUE_WAIT = 4  # seconds between order placement and the fill
+L_MID = 5  # mid at the fill, currency
+L_MAKER = 6  # 1 maker, 0 taker
+L_MO1 = 7  # mid move (currency, signed by side) 1 s / 10 s / 60 s after: nan until known
+L_MO10 = 8
+L_MO60 = 9
+NLOG = 10
+
+# ---- markout queues: mq[N, 3, Q, NMQ] float64; mq_head/mq_count[N, 3] int64
+MQ_TIME = 0
+MQ_SIGNED_SIZE = 1
+MQ_MID = 2  # mid at the fill, ticks
+MQ_PRICE = 3  # fill price, ticks
+MQ_LOG = 4  # index in the fill log, -1 if not logged
+NMQ = 5
+MARKOUT_HORIZONS = (1.0, 10.0, 60.0)
+
+# ---- per-step counters: step[N, NSTEP] float64 (zeroed at each decision step)
+S_FILLS = 0
+S_BUY_LOTS = 1
+S_SELL_LOTS = 2
+S_FEES = 3
+S_SPREAD_CAPTURED = 4
+S_QUOTING_TIME = 5
+S_CLIPPED = 6  # unused by kernels: filled by envs
+NSTEP = 7
+
+# ---- market params: mp[NMP] float64
+MP_TICK = 0
+MP_PRICE0 = 1  # initial price, ticks
+MP_L = 2
+MP_INIT_DEPTH = 3
+MP_INIT_LEVELS = 4
+MP_LIMIT_RATE = 5
+MP_LIMIT_SIZE = 6
+MP_LIMIT_DIST = 7
+MP_CANCEL_RATE = 8
+MP_MARKET_RATE = 9
+MP_MARKET_SIZE = 10
+MP_INFORMED_RATE = 11
+MP_INFORMED_SIZE = 12
+MP_INFORMED_EDGE = 13
+MP_PIN_REGIME = 14  # -1 if not pinned
+MP_NEWS_RATE = 15  # per s
+MP_NEWS_ANNOUNCED = 16
+MP_NEWS_LEAD = 17
+MP_NEWS_JUMP = 18  # ticks
+MP_NEWS_DURATION = 19
+MP_NEWS_INFORMED = 20
+MP_NEWS_LIMIT = 21
+MP_NEWS_CANCEL = 22
+MP_NEWS_PULL = 23
+MP_LATENCY = 24  # s
+MP_MAKER_FEE = 25  # fraction (bps * 1e-4)
+MP_TAKER_FEE = 26
+MP_SAMPLE_DT = 27  # s
+MP_FEATURE_DT = 28
+MP_HL_VOL_SHORT = 29
+MP_HL_VOL_LONG = 30
+MP_HL_TREND = 31
+MP_BPS_PER_TICK = 32
+NMP = 33
+
+# ---- regime table: rp[NUM_REGIMES, NRP]
+R_DURATION = 0
+R_DRIFT = 1  # ticks per s
+R_VOL = 2  # ticks per sqrt(s)
+R_LIMIT = 3
+R_CANCEL = 4
+R_MARKET = 5
+R_INFORMED = 6
+R_WEIGHT = 7  # probability weight of entering this regime
+NRP = 8
+
+# ---- strategy constants: sp[NSP] float64
+SP_BASE_SPREAD = 0  # bps
+SP_MIN_SPREAD = 1
+SP_MAX_INV = 2
+SP_SOFT_LIMIT = 3  # lots
+SP_SKEW_PER_LOT = 4  # bps per lot
+SP_QUOTE_SIZE = 5
+SP_REFRESH = 6  # s
+SP_CANCEL_ON_FILL = 7
+SP_TREND_THRESHOLD = 8
+SP_TREND_WIDEN = 9
+SP_TREND_SHIFT = 10
+SP_TREND_REDUCTION = 11
+SP_PAUSE_ON_NEWS = 12
+SP_MAX_VOL = 13
+SP_HIGH_VOL = 14
+SP_STOP_LOSS = 15
+SP_DAILY_STOP = 16
+SP_CAPITAL = 17
+SP_RS_MIN_FILLS = 18
+SP_RS_ALPHA = 19
+SP_PAUSE_DURATION = 20
+SP_EXIT_MULT = 21
+SP_MAKER_FEE_BPS = 22
+NSP = 23
+
+# ---- actions (quoting parameters): act[N, NACT]
+A_SPREAD_MULT = 0
+A_SKEW = 1
+A_SIZE = 2
+NACT = 3
+
+
+def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Pack a market config into the kernels' parameter vector and regime table."""
+    mp = np.zeros(NMP)
+    ticks_per_bp = cfg.bps_to_ticks
+    mp[MP_TICK] = cfg.tick_size
+    mp[MP_PRICE0] = round(cfg.price_ticks)
+    mp[MP_L] = cfg.window_levels
+    mp[MP_INIT_DEPTH] = cfg.initial_depth
+    mp[MP_INIT_LEVELS] = cfg.initial_levels
+    mp[MP_LIMIT_RATE] = cfg.limit_rate
+    mp[MP_LIMIT_SIZE] = cfg.limit_size_mean
+    mp[MP_LIMIT_DIST] = cfg.limit_distance_mean
+    mp[MP_CANCEL_RATE] = cfg.cancel_rate
+    mp[MP_MARKET_RATE] = cfg.market_rate
+    mp[MP_MARKET_SIZE] = cfg.market_size_mean
+    mp[MP_INFORMED_RATE] = cfg.informed_rate
+    mp[MP_INFORMED_SIZE] = cfg.informed_size_mean
+    mp[MP_INFORMED_EDGE] = cfg.informed_edge_ticks
+    from mm_gym.market.regimes import regime_index
+
+    mp[MP_PIN_REGIME] = -1 if cfg.pin_regime is None else regime_index(cfg.pin_regime)
+    news = cfg.news
+    mp[MP_NEWS_RATE] = news.rate_per_hour / 3600.0
+    mp[MP_NEWS_ANNOUNCED] = news.announced_fraction
+    mp[MP_NEWS_LEAD] = news.announce_lead_s
+    mp[MP_NEWS_JUMP] = news.jump_bps_mean * ticks_per_bp
+    mp[MP_NEWS_DURATION] = news.duration_s
+    mp[MP_NEWS_INFORMED] = news.informed_rate_mult
+    mp[MP_NEWS_LIMIT] = news.limit_rate_mult
+    mp[MP_NEWS_CANCEL] = news.cancel_rate_mult
+    mp[MP_NEWS_PULL] = news.depth_pull_fraction
+    mp[MP_LATENCY] = cfg.latency_ms / 1000.0
+    mp[MP_MAKER_FEE] = cfg.maker_fee_bps * 1e-4
+    mp[MP_TAKER_FEE] = cfg.taker_fee_bps * 1e-4
+    mp[MP_SAMPLE_DT] = cfg.sample_interval_ms / 1000.0
+    mp[MP_FEATURE_DT] = cfg.feature_interval_s
+    mp[MP_HL_VOL_SHORT] = cfg.vol_short_halflife_s
+    mp[MP_HL_VOL_LONG] = cfg.vol_long_halflife_s
+    mp[MP_HL_TREND] = cfg.trend_halflife_s
+    mp[MP_BPS_PER_TICK] = 1.0 / ticks_per_bp
+    rp = np.zeros((NUM_REGIMES, NRP))
+    for k, r in enumerate(cfg.regime_list()):
+        rp[k, R_DURATION] = r.mean_duration_s
+        rp[k, R_DRIFT] = r.drift_bps_per_s * ticks_per_bp
+        rp[k, R_VOL] = r.vol_bps_per_sqrt_s * ticks_per_bp
+        rp[k, R_LIMIT] = r.limit_rate_mult
+        rp[k, R_CANCEL] = r.cancel_rate_mult
+        rp[k, R_MARKET] = r.market_rate_mult
+        rp[k, R_INFORMED] = r.informed_rate_mult
+        rp[k, R_WEIGHT] = r.weight
+    return mp, rp
+
+
+def pack_strategy(cfg: StrategyConfig, market: MarketConfig) -> np.ndarray:
+    """Pack a strategy config (and the market's maker fee) into the kernels' vector."""
+    sp = np.zeros(NSP)
+    sp[SP_BASE_SPREAD] = cfg.base_spread_bps
+    sp[SP_MIN_SPREAD] = cfg.min_spread_bps
+    sp[SP_MAX_INV] = cfg.max_inventory
+    sp[SP_SOFT_LIMIT] = cfg.soft_limit
+    sp[SP_SKEW_PER_LOT] = cfg.skew_bps_per_lot
+    sp[SP_QUOTE_SIZE] = cfg.quote_size
+    sp[SP_REFRESH] = cfg.quote_refresh_ms / 1000.0
+    sp[SP_CANCEL_ON_FILL] = float(cfg.cancel_on_fill)
+    sp[SP_TREND_THRESHOLD] = cfg.trend_threshold
+    sp[SP_TREND_WIDEN] = cfg.trend_widen_fraction
+    sp[SP_TREND_SHIFT] = cfg.trend_shift_fraction
+    sp[SP_TREND_REDUCTION] = cfg.trend_reduction_multiplier
+    sp[SP_PAUSE_ON_NEWS] = float(cfg.pause_on_news)
+    sp[SP_MAX_VOL] = cfg.max_volatility_bps
+    sp[SP_HIGH_VOL] = cfg.high_volatility_bps
+    sp[SP_STOP_LOSS] = cfg.stop_loss_fraction
+    sp[SP_DAILY_STOP] = cfg.daily_stop_fraction
+    sp[SP_CAPITAL] = cfg.capital
+    sp[SP_RS_MIN_FILLS] = cfg.realised_spread_min_fills
+    sp[SP_RS_ALPHA] = cfg.realised_spread_alpha
+    sp[SP_PAUSE_DURATION] = cfg.pause_duration_s
+    sp[SP_EXIT_MULT] = cfg.exit_spread_multiplier
+    sp[SP_MAKER_FEE_BPS] = market.maker_fee_bps
+    return sp

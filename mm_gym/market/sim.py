@@ -1,0 +1,217 @@
+"""MarketSim: N independent order-book markets advanced together, state as arrays."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from mm_gym.errors import ConfigError
+from mm_gym.market import kernel
+from mm_gym.market import layout as lay
+from mm_gym.market.config import MarketConfig
+from mm_gym.market.regimes import LABEL_NAMES, NEWS
+from mm_gym.market.rng import seed_states
+from mm_gym.strategy.config import StrategyConfig
+
+
+PARALLEL_MIN_MARKETS = 32  # smaller batches run on the calling thread
+
+
+class MarketSim:
+    """A batch of ``num_markets`` simulated markets, each with the quoting engine inside.
+
+    ``reset(seeds)`` lays out fresh markets; ``advance(dt, params)`` runs every market
+    ``dt`` seconds of market time with the given quoting parameters (spread multiplier,
+    inventory skew, size fraction) per market. Python touches the batch once per call.
+    """
+
+    def __init__(
+        self,
+        num_markets: int,
+        market: MarketConfig | None = None,
+        strategy: StrategyConfig | None = None,
+        threads: int | None = None,
+    ) -> None:
+        if isinstance(num_markets, bool) or not isinstance(num_markets, int) or num_markets < 1:
+            raise ConfigError(f"num_markets={num_markets!r}: expected an integer >= 1")
+        self.market = market or MarketConfig()
+        self.strategy = strategy or StrategyConfig()
+        self.n = num_markets
+        self.mp, self.rp = lay.pack_market(self.market)
+        self.sp = lay.pack_strategy(self.strategy, self.market)
+        n, L = num_markets, self.market.window_levels
+        self.book = np.zeros((n, 2, L), dtype=np.int64)
+        self.fs = np.zeros((n, lay.NFS))
+        self.ints = np.zeros((n, lay.NIS), dtype=np.int64)
+        self.orders = np.zeros((n, 2, lay.NORD), dtype=np.int64)
+        self.order_time = np.zeros((n, 2))
+        self.pend = np.zeros((n, 3, lay.NPEND), dtype=np.int64)
+        self.pend_time = np.full((n, 3), kernel.INF)
+        self.step_stats = np.zeros((n, lay.NSTEP))
+        self.log = np.zeros((n, self.market.fill_log_capacity, lay.NLOG))
+        self.mq = np.zeros((n, 3, self.market.markout_queue, lay.NMQ))
+        self.mq_head = np.zeros((n, 3), dtype=np.int64)
+        self.mq_count = np.zeros((n, 3), dtype=np.int64)
+        self.rng = np.zeros(n, dtype=np.uint64)
+        self.params = np.zeros((n, lay.NACT))
+        self._all = np.ones(n, dtype=np.bool_)
+        self._t_end = np.zeros(n)
+        if threads is None:
+            threads = min(os.cpu_count() or 1, 8) if n >= PARALLEL_MIN_MARKETS else 1
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ConfigError(f"threads={threads!r}: expected an integer >= 1")
+        self.threads = min(threads, n)
+        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+
+    # ------------------------------------------------------------------ control
+    def reset(self, seeds: np.ndarray | list[int], mask: np.ndarray | None = None) -> None:
+        """Fresh markets for ``mask`` (all by default), market i seeded with ``seeds[i]``."""
+        mask = self._all if mask is None else np.asarray(mask, dtype=np.bool_)
+        seeds = np.asarray(seeds, dtype=np.int64)
+        if seeds.shape != (self.n,):
+            raise ConfigError(f"seeds shape {seeds.shape}: expected ({self.n},)")
+        states = seed_states(seeds)
+        self.rng[mask] = states[mask]
+        kernel.reset_markets(
+            mask, self.book, self.fs, self.ints, self.orders, self.order_time, self.pend,
+            self.pend_time, self.step_stats, self.mq_head, self.mq_count, self.rng, self.mp,
+            self.rp, self.sp,
+        )
+
+    def advance(self, dt: float, params: np.ndarray, mask: np.ndarray | None = None) -> None:
+        """Run ``dt`` seconds with quoting parameters ``params[N, 3]``; zero the step counters."""
+        mask = self._all if mask is None else mask
+        self.params[:] = params
+        self.step_stats[:] = 0.0
+        np.add(self.fs[:, lay.F_T], dt, out=self._t_end)
+        if self._pool is None:
+            self._advance_range(0, self.n, mask)
+        else:
+            bounds = np.linspace(0, self.n, self.threads + 1).astype(int)
+            futures = [
+                self._pool.submit(self._advance_range, lo, hi, mask)
+                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+            for f in futures:
+                f.result()
+
+    def _advance_range(self, lo: int, hi: int, mask: np.ndarray) -> None:
+        kernel.advance(
+            lo, hi, self._t_end, self.book, self.fs, self.ints, self.orders, self.order_time,
+            self.pend, self.pend_time, self.step_stats, self.log, self.mq, self.mq_head,
+            self.mq_count, self.rng, self.params, self.mp, self.rp, self.sp, mask,
+        )
+
+    # ------------------------------------------------------------------ views
+    @property
+    def time(self) -> np.ndarray:
+        """Market time of each market, seconds."""
+        return self.fs[:, lay.F_T]
+
+    @property
+    def mid(self) -> np.ndarray:
+        """Mid price of the background book, currency."""
+        return self.fs[:, lay.F_MID] * self.market.tick_size
+
+    @property
+    def fair_value(self) -> np.ndarray:
+        """The latent fair value, currency (hidden from agents)."""
+        return self.fs[:, lay.F_FAIR] * self.market.tick_size
+
+    @property
+    def cash(self) -> np.ndarray:
+        return self.fs[:, lay.F_CASH]
+
+    @property
+    def inventory(self) -> np.ndarray:
+        """Inventory in lots."""
+        return self.ints[:, lay.I_INV]
+
+    @property
+    def equity(self) -> np.ndarray:
+        """Mark-to-market equity: ``cash + inventory * mid`` (initial cash is zero)."""
+        return self.cash + self.inventory * self.mid
+
+    @property
+    def best_bid(self) -> np.ndarray:
+        """Best background bid, currency (nan if the side is empty)."""
+        return _price(self.ints[:, lay.I_BEST_BID], self.market.tick_size)
+
+    @property
+    def best_ask(self) -> np.ndarray:
+        return _price(self.ints[:, lay.I_BEST_ASK], self.market.tick_size)
+
+    @property
+    def regime(self) -> np.ndarray:
+        """Hidden regime index per market; ``NEWS`` (4) while a news event is in effect."""
+        news = self.fs[:, lay.F_NEWS_END] < kernel.INF
+        return np.where(news, NEWS, self.ints[:, lay.I_REGIME])
+
+    def regime_names(self) -> list[str]:
+        return [LABEL_NAMES[k] for k in self.regime]
+
+    @property
+    def news_flag(self) -> np.ndarray:
+        """The observable flag: an announced news is near or in effect."""
+        return self.fs[:, lay.F_T] >= self.fs[:, lay.F_NEWS_ANNOUNCED_AT]
+
+    @property
+    def vol_short_bps(self) -> np.ndarray:
+        """Realised volatility, bps per sqrt(second), short half-life."""
+        return np.sqrt(self.fs[:, lay.F_VAR_SHORT])
+
+    @property
+    def vol_long_bps(self) -> np.ndarray:
+        return np.sqrt(self.fs[:, lay.F_VAR_LONG])
+
+    @property
+    def trend_strength(self) -> np.ndarray:
+        """Trend EWMA over its no-drift standard error (about N(0, 1) when ranging)."""
+        hl = self.market.trend_halflife_s
+        vol = self.vol_long_bps
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = self.fs[:, lay.F_TREND] / (vol * np.sqrt(np.log(2) / (2 * hl)))
+        return np.where(vol > 0, z, 0.0)
+
+    @property
+    def spread_bps(self) -> np.ndarray:
+        """Background quoted spread in bps of the mid (nan if a side is empty)."""
+        return (self.best_ask - self.best_bid) / self.mid * 1e4
+
+    def depth(self, levels: int = 5) -> tuple[np.ndarray, np.ndarray]:
+        """Background lots on the best ``levels`` price levels of each side."""
+        origin = self.ints[:, lay.I_ORIGIN]
+        L = self.market.window_levels
+        idx = np.arange(levels)
+        bb = self.ints[:, lay.I_BEST_BID, None] - origin[:, None] - idx
+        ba = self.ints[:, lay.I_BEST_ASK, None] - origin[:, None] + idx
+        rows = np.arange(self.n)[:, None]
+        bid = np.where((bb >= 0) & (bb < L), self.book[rows, 0, np.clip(bb, 0, L - 1)], 0)
+        ask = np.where((ba >= 0) & (ba < L), self.book[rows, 1, np.clip(ba, 0, L - 1)], 0)
+        bid = np.where(self.ints[:, lay.I_BEST_BID, None] >= 0, bid, 0)
+        ask = np.where(self.ints[:, lay.I_BEST_ASK, None] >= 0, ask, 0)
+        return bid.sum(axis=1), ask.sum(axis=1)
+
+    def fills(self, i: int) -> np.ndarray:
+        """The fill log of market ``i`` as a structured array (needs fill_log_capacity > 0)."""
+        n = int(self.ints[i, lay.I_LOG_N])
+        rows = self.log[i, :n]
+        out = np.zeros(n, dtype=FILL_DTYPE)
+        for name, col in zip(FILL_DTYPE.names, range(lay.NLOG), strict=True):
+            out[name] = rows[:, col]
+        return out
+
+
+FILL_DTYPE = np.dtype(
+    [
+        ("time", "f8"), ("side", "f8"), ("price", "f8"), ("size", "f8"), ("queue_wait", "f8"),
+        ("mid", "f8"), ("maker", "f8"), ("markout_1s", "f8"), ("markout_10s", "f8"),
+        ("markout_60s", "f8"),
+    ]
+)
+
+
+def _price(ticks: np.ndarray, tick: float) -> np.ndarray:
+    return np.where(ticks >= 0, ticks * tick, np.nan)
