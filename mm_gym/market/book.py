@@ -120,17 +120,17 @@ def lots_ahead_removed(orders: np.ndarray, i: int, side: int, price: int, level_
 
 
 @nb.njit(cache=True)
-def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid: float) -> None:
+def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid: float) -> bool:
     """Shift the window so that ``mid`` (ticks) sits in its middle, when near an edge.
 
     Volume that leaves the window is counted in ``I_VOL_DROPPED``; an agent order that leaves
-    the window is cancelled.
+    the window is cancelled. Returns True if the window moved.
     """
     n = book.shape[2]
     origin = ints[i, I_ORIGIN]
     pos = mid - origin
     if n // 4 <= pos <= n - n // 4:
-        return
+        return False
     new_origin = int(mid) - n // 2
     shift = new_origin - origin
     dropped = 0
@@ -165,3 +165,4 @@ def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid
                 orders[i, side, O_ACTIVE] = 0
             elif orders[i, side, O_AHEAD] > book[i, side, j]:
                 orders[i, side, O_AHEAD] = book[i, side, j]
+    return True

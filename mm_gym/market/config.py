@@ -85,20 +85,21 @@ class MarketConfig(Config):
     """The simulated limit order book: price grid, background flow, regimes, costs.
 
     Sizes are in lots; prices in currency; rates per second per side unless said.
-    The default looks like a liquid instrument: a 1-3 bp spread, about 50 events a second.
+    The default looks like a liquid large-tick instrument: a 5 bp tick, a spread of one or two
+    ticks, about 40 background events a second.
     """
 
-    tick_size: float = 0.01
+    tick_size: float = 0.05
     initial_price: float = 100.0
     window_levels: int = 128
     initial_depth: int = 6
     initial_levels: int = 20
     limit_rate: float = 10.0
-    limit_size_mean: float = 3.0
-    limit_distance_mean: float = 3.0
-    cancel_rate: float = 0.05
+    limit_size_mean: float = 2.0
+    limit_distance_mean: float = 2.0
+    cancel_rate: float = 0.3
     market_rate: float = 1.5
-    market_size_mean: float = 4.0
+    market_size_mean: float = 3.0
     informed_rate: float = 1.0
     informed_size_mean: float = 5.0
     informed_edge_ticks: float = 0.5

@@ -240,8 +240,8 @@ def background_event(
         opp = effective_best(ints, orders, i, 1 - side)
         if opp < 0:
             opp = int(np.floor(fs[i, F_FAIR])) + (1 if side == 0 else 0)
-        d = R.geometric(rng, i, mp[MP_LIMIT_DIST]) - 1
-        lots = R.geometric(rng, i, mp[MP_LIMIT_SIZE])
+        d = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_DIST]) - 1
+        lots = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE])
         price = opp - 1 - d if side == 0 else opp + 1 + d
         if add_volume(book, ints, i, side, price, lots):
             ints[i, I_VOL_ADDED] += lots
@@ -268,23 +268,23 @@ def background_event(
         if j < 0 or j >= n:
             return
         level = book[i, side, j]
-        lots = min(R.geometric(rng, i, mp[MP_LIMIT_SIZE]), level)
+        lots = min(R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE]), level)
         ahead = lots_ahead_removed(orders, i, side, origin + j, level, lots, R.uniform(rng, i))
         ints[i, I_VOL_CANCELLED] += lots
         remove_volume(book, ints, orders, i, side, j, lots, ahead)
     else:  # k == 4 noise buy, 5 noise sell, 6 informed: trades toward the fair value
         if k == 4:
             hit_side = 1
-            lots = R.geometric(rng, i, mp[MP_MARKET_SIZE])
+            lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
         elif k == 5:
             hit_side = 0
-            lots = R.geometric(rng, i, mp[MP_MARKET_SIZE])
+            lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
         else:
             fair = fs[i, F_FAIR]
             edge = mp[MP_INFORMED_EDGE]
             ask = effective_best(ints, orders, i, 1)
             bid = effective_best(ints, orders, i, 0)
-            lots = R.geometric(rng, i, mp[MP_INFORMED_SIZE])
+            lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
             if ask >= 0 and fair > ask + edge:
                 hit_side = 1
             elif bid >= 0 and fair < bid - edge:
@@ -401,13 +401,15 @@ def end_news(i, t, fs, rng, mp):
 
 @nb.njit(cache=True)
 def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp):
-    """The sampling clock: fair-value diffusion, markouts, time integrals, features."""
+    """The sampling clock: fair-value diffusion, markouts, time integrals, features.
+
+    Returns True when the window re-centred (background volume may have left it)."""
     dt = mp[MP_SAMPLE_DT]
     reg = ints[i, I_REGIME]
     fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + rp[reg, R_VOL] * np.sqrt(dt) * R.normal(rng, i)
     mid = mid_ticks(ints, fs, i)
     fs[i, F_MID] = mid
-    recentre(book, ints, orders, i, mid)
+    moved = recentre(book, ints, orders, i, mid)
     resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp)
     inv = ints[i, I_INV]
     fs[i, F_INV_SQ_TIME] += inv * inv * dt
@@ -434,6 +436,7 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
         fs[i, F_FEAT_MID] = mid
         fs[i, F_NEXT_FEATURE] += fdt
         ints[i, I_FEATURE_TICKS] += 1
+    return moved
 
 
 @nb.njit(cache=True)
@@ -596,23 +599,29 @@ def advance_one(i, t_end, book, fs, ints, orders, order_time, pend, pend_time, s
     """Advance market ``i`` to ``t_end``."""
     rates = np.empty(7)
     t = fs[i, F_T]
+    total = event_rates(i, t, fs, ints, rp, mp, rates)
+    t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
     while True:
         t_s = min(t_end, fs[i, F_NEXT_SAMPLE], fs[i, F_NEXT_REFRESH], fs[i, F_NEXT_REGIME],
                   fs[i, F_NEXT_NEWS], fs[i, F_NEWS_END],
                   min(pend_time[i, 0], min(pend_time[i, 1], pend_time[i, 2])))
-        total = event_rates(i, t, fs, ints, rp, mp, rates)
-        t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
         if t_next < t_s:
             t = t_next
             background_event(i, t, rates, total, book, fs, ints, orders, order_time, pend,
                              pend_time, step, log, mq, mq_head, mq_count, rng, mp, sp)
+            total = event_rates(i, t, fs, ints, rp, mp, rates)
+            t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
             continue
         t = t_s
         if t >= t_end:
             break
+        # Scheduled events. The pending background draw stays valid (the flow is memoryless)
+        # unless an event changed the background rates: then it is drawn again.
+        rates_changed = False
         if pend_time[i, 2] <= t:
             activate(i, 2, t, book, fs, ints, orders, order_time, pend, pend_time, step, log,
                      mq, mq_head, mq_count, mp, sp)
+            rates_changed = True
         for side in range(2):
             if pend_time[i, side] <= t:
                 activate(i, side, t, book, fs, ints, orders, order_time, pend, pend_time, step,
@@ -621,17 +630,25 @@ def advance_one(i, t_end, book, fs, ints, orders, order_time, pend, pend_time, s
             if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
                 fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
                 step[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-            sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp)
+            if sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp,
+                           mp, sp):
+                rates_changed = True
             fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
         if fs[i, F_NEXT_REGIME] <= t:
             switch_regime(i, t, fs, ints, rng, rp, mp)
+            rates_changed = True
         if fs[i, F_NEWS_END] <= t:
             end_news(i, t, fs, rng, mp)
+            rates_changed = True
         if fs[i, F_NEXT_NEWS] <= t:
             start_news(i, t, book, fs, ints, orders, rng, mp)
+            rates_changed = True
         if fs[i, F_NEXT_REFRESH] <= t:
             refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp)
             fs[i, F_NEXT_REFRESH] += sp[SP_REFRESH]
+        if rates_changed:
+            total = event_rates(i, t, fs, ints, rp, mp, rates)
+            t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
     fs[i, F_T] = t_end
     fs[i, F_MID] = mid_ticks(ints, fs, i)
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.regimes import NUM_REGIMES
+from mm_gym.market.rng import geometric_log_q
 from mm_gym.strategy.config import StrategyConfig
 
 # ---- per-market float state: fs[N, NFS]
@@ -162,7 +163,11 @@ MP_HL_VOL_SHORT = 29
 MP_HL_VOL_LONG = 30
 MP_HL_TREND = 31
 MP_BPS_PER_TICK = 32
-NMP = 33
+MP_LOGQ_LIMIT_SIZE = 33  # log(1 - 1/mean) of the geometric size and distance draws
+MP_LOGQ_LIMIT_DIST = 34
+MP_LOGQ_MARKET_SIZE = 35
+MP_LOGQ_INFORMED_SIZE = 36
+NMP = 37
 
 # ---- regime table: rp[NUM_REGIMES, NRP]
 R_DURATION = 0
@@ -248,6 +253,10 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_HL_VOL_LONG] = cfg.vol_long_halflife_s
     mp[MP_HL_TREND] = cfg.trend_halflife_s
     mp[MP_BPS_PER_TICK] = 1.0 / ticks_per_bp
+    mp[MP_LOGQ_LIMIT_SIZE] = geometric_log_q(cfg.limit_size_mean)
+    mp[MP_LOGQ_LIMIT_DIST] = geometric_log_q(cfg.limit_distance_mean)
+    mp[MP_LOGQ_MARKET_SIZE] = geometric_log_q(cfg.market_size_mean)
+    mp[MP_LOGQ_INFORMED_SIZE] = geometric_log_q(cfg.informed_size_mean)
     rp = np.zeros((NUM_REGIMES, NRP))
     for k, r in enumerate(cfg.regime_list()):
         rp[k, R_DURATION] = r.mean_duration_s

@@ -66,9 +66,14 @@ def normal(rng: np.ndarray, i: int) -> float:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
+def geometric_log_q(mean: float) -> float:
+    """The constant ``log(1 - 1/mean)`` that ``geometric`` takes (0.0 for mean 1)."""
+    return 0.0 if mean <= 1.0 else float(np.log(1.0 - 1.0 / mean))
+
+
 @nb.njit(cache=True)
-def geometric(rng: np.ndarray, i: int, mean: float) -> int:
-    """A size >= 1 with the given mean (geometric distribution)."""
-    if mean <= 1.0:
+def geometric(rng: np.ndarray, i: int, log_q: float) -> int:
+    """A size >= 1 from the geometric distribution with ``log_q = geometric_log_q(mean)``."""
+    if log_q >= 0.0:
         return 1
-    return 1 + int(np.log(uniform_open(rng, i)) / np.log(1.0 - 1.0 / mean))
+    return 1 + int(np.log(uniform_open(rng, i)) / log_q)
