@@ -19,12 +19,19 @@ _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
-def seed_states(seeds: np.ndarray) -> np.ndarray:
-    """Initial generator states for integer seeds (one per market), decorrelated by hashing."""
+def seed_states(seeds: np.ndarray, episodes: np.ndarray | None = None) -> np.ndarray:
+    """Initial generator states for integer seeds (one per market), decorrelated by hashing.
+
+    ``episodes`` (optional) numbers the episodes drawn from one seed: episode k of seed s has
+    its own stream, the same wherever market s runs.
+    """
     seeds = np.asarray(seeds, dtype=np.int64)
     out = np.empty(seeds.shape[0], dtype=np.uint64)
     for i, s in enumerate(seeds):
-        ss = np.random.SeedSequence(int(s) % (2**63))
+        entropy = [int(s) % (2**63)]
+        if episodes is not None and episodes[i] > 0:
+            entropy.append(int(episodes[i]))
+        ss = np.random.SeedSequence(entropy)
         out[i] = ss.generate_state(1, dtype=np.uint64)[0]
     return out
 

@@ -66,13 +66,19 @@ class MarketSim:
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
     # ------------------------------------------------------------------ control
-    def reset(self, seeds: np.ndarray | list[int], mask: np.ndarray | None = None) -> None:
-        """Fresh markets for ``mask`` (all by default), market i seeded with ``seeds[i]``."""
+    def reset(
+        self,
+        seeds: np.ndarray | list[int],
+        mask: np.ndarray | None = None,
+        episodes: np.ndarray | None = None,
+    ) -> None:
+        """Fresh markets for ``mask`` (all by default), market i seeded with ``seeds[i]``
+        (and, optionally, episode number ``episodes[i]`` of that seed)."""
         mask = self._all if mask is None else np.asarray(mask, dtype=np.bool_)
         seeds = np.asarray(seeds, dtype=np.int64)
         if seeds.shape != (self.n,):
             raise ConfigError(f"seeds shape {seeds.shape}: expected ({self.n},)")
-        states = seed_states(seeds)
+        states = seed_states(seeds, episodes)
         self.rng[mask] = states[mask]
         kernel.reset_markets(
             mask, self.book, self.fs, self.ints, self.orders, self.order_time, self.pend,

@@ -1,0 +1,65 @@
+"""The ``mm-gym`` command: one entry point, one subcommand per job.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)``, which sets
+``func`` on its parser. A user's mistake (``ConfigError``) prints one line on stderr and
+exits with status 2; nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from mm_gym.errors import ConfigError
+
+# subcommand name -> module; agents' commands import torch only when run
+COMMANDS = {
+    "bench": "mm_gym.commands.bench",
+    "backtest": "mm_gym.commands.backtest",
+    "train": "agents.commands",
+    "evaluate": "agents.commands",
+    "compare": "agents.commands",
+    "demo": "agents.commands",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mm-gym",
+        description="Market-making environments, the rule-based baseline and RL agents.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    seen = set()
+    for module_name in COMMANDS.values():
+        if module_name in seen:
+            continue
+        seen.add(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name and err.name.split(".")[0] in ("torch", "stable_baselines3", "sb3_contrib"):
+                continue  # agents' commands need the [agents] extra
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as err:
+        print(f"mm-gym {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"mm-gym {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

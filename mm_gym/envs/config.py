@@ -1,0 +1,85 @@
+"""Validated configuration of the market-making environments."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mm_gym.config import Config, check_bool, check_choice, check_range
+from mm_gym.errors import ConfigError
+from mm_gym.market.config import MarketConfig
+from mm_gym.strategy.baseline import BaselineConfig
+from mm_gym.strategy.config import StrategyConfig
+
+ACTION_MODES = ("absolute", "residual")
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvConfig(Config):
+    """An episode of market making: the market, the quoting engine, actions and reward.
+
+    Action ``Box(-1, 1, (3,))`` maps linearly onto ``spread_multiplier_range``,
+    ``inventory_skew_range`` and ``size_fraction_range``. With ``action_mode="residual"`` the
+    action, times ``residual_scale``, is added to the baseline's table parameters (so action 0
+    is the baseline) and the sum is held inside the ranges.
+    """
+
+    decision_interval_ms: float = 1000.0
+    session_s: float = 3600.0
+    action_mode: str = "absolute"
+    spread_multiplier_range: tuple = (0.5, 3.0)
+    inventory_skew_range: tuple = (0.0, 2.0)
+    size_fraction_range: tuple = (0.0, 1.0)
+    residual_scale: tuple = (1.0, 0.5, 0.5)
+    reward: str = "pnl_inventory_penalty"
+    inventory_penalty: float = 2e-4
+    dampening: float = 0.5
+    risk_aversion: float = 0.1
+    reward_scale: float = 1.0
+    expose_regime: bool = False
+    market: MarketConfig = dataclasses.field(default_factory=MarketConfig)
+    strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
+    baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("spread_multiplier_range", "inventory_skew_range", "size_fraction_range",
+                     "residual_scale"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        super().__post_init__()
+
+    def validate(self) -> None:
+        from mm_gym.envs.rewards import REWARDS
+
+        check_range("decision_interval_ms", self.decision_interval_ms, 1.0, 3_600_000.0)
+        check_range("session_s", self.session_s, self.decision_interval_ms / 1000.0, 7 * 86_400.0)
+        check_choice("action_mode", self.action_mode, ACTION_MODES)
+        _check_pair("spread_multiplier_range", self.spread_multiplier_range, 0.0, 100.0)
+        _check_pair("inventory_skew_range", self.inventory_skew_range, 0.0, 100.0)
+        _check_pair("size_fraction_range", self.size_fraction_range, 0.0, 1.0)
+        if not isinstance(self.residual_scale, tuple) or len(self.residual_scale) != 3:
+            raise ConfigError(f"residual_scale={self.residual_scale!r}: expected three numbers")
+        for k, v in enumerate(self.residual_scale):
+            check_range(f"residual_scale[{k}]", v, 0.0, 100.0)
+        check_choice("reward", self.reward, tuple(REWARDS))
+        check_range("inventory_penalty", self.inventory_penalty, 0.0, None)
+        check_range("dampening", self.dampening, 0.0, 1.0)
+        check_range("risk_aversion", self.risk_aversion, 0.0, None)
+        check_range("reward_scale", self.reward_scale, 0.0, None, low_open=True)
+        check_bool("expose_regime", self.expose_regime)
+
+    @property
+    def steps_per_episode(self) -> int:
+        """Decision steps in a session (the last one may be shorter)."""
+        import math
+
+        return math.ceil(self.session_s * 1000.0 / self.decision_interval_ms - 1e-9)
+
+
+def _check_pair(name: str, value: object, low: float, high: float) -> None:
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise ConfigError(f"{name}={value!r}: expected (low, high)")
+    check_range(f"{name}[0]", value[0], low, high)
+    check_range(f"{name}[1]", value[1], low, high)
+    if not value[0] < value[1]:
+        raise ConfigError(f"{name}={value!r}: low must be below high")

@@ -1,0 +1,136 @@
+"""``mm_gym/MarketMaking-v0``: market making on the simulated order book with regimes.
+
+Action: ``Box(-1, 1, (3,))`` = (spread multiplier, inventory skew, size fraction) of the
+rule-based quoting engine, mapped onto the configured ranges (see ``EnvConfig``).
+Observation: ``OBS_NAMES`` (float32, finite bounds). One step is ``decision_interval_ms`` of
+market time; an episode is ``session_s``, truncated at its end and terminated on the daily
+stop. The true regime is in ``info["regime"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from mm_gym.envs.config import EnvConfig
+from mm_gym.envs.core import ACTION_DIM, MarketMakingCore, make_config
+from mm_gym.errors import ConfigError
+
+
+def _spaces(core: MarketMakingCore) -> tuple[gym.spaces.Box, gym.spaces.Box]:
+    obs = gym.spaces.Box(core.obs_low, core.obs_high, dtype=np.float32)
+    act = gym.spaces.Box(-1.0, 1.0, (ACTION_DIM,), dtype=np.float32)
+    return obs, act
+
+
+def _entropy_seed() -> int:
+    return int(np.random.SeedSequence().entropy % (2**62))
+
+
+class MarketMakingEnv(gym.Env):
+    """One market (a batch of one over the same core as the vector env)."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        config: EnvConfig | dict | None = None,
+        config_path: str | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None:
+            raise ConfigError(f"render_mode={render_mode!r}: this env renders nothing; use None")
+        self.config = make_config(config, config_path, **overrides)
+        self.core = MarketMakingCore(1, self.config, threads=1)
+        self.observation_space, self.action_space = _spaces(self.core)
+        self._needs_reset = True
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is not None:
+            obs = self.core.reset(np.array([seed]))
+        elif self._needs_reset and self.core.steps[0] == 0 and self.core.episodes[0] == 0 \
+                and self.core.seeds[0] == 0 and not hasattr(self, "_seeded"):
+            obs = self.core.reset(np.array([_entropy_seed()]))
+        else:
+            obs = self.core.next_episode(np.ones(1, dtype=bool))
+        self._seeded = True
+        self._needs_reset = False
+        return obs[0].copy(), _scalar_info(self.core.info())
+
+    def step(self, action):
+        if self._needs_reset and not hasattr(self, "_seeded"):
+            raise gym.error.ResetNeeded("call reset() before step()")
+        obs, reward, terminated, truncated, info = self.core.step(action)
+        return (obs[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]),
+                _scalar_info(info))
+
+
+def _scalar_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
+    return {k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in info.items()}
+
+
+class MarketMakingVectorEnv(VectorEnv):
+    """N markets stepped together by one compiled core (no subprocesses).
+
+    Autoreset is SAME_STEP: when a market's episode ends, ``step`` returns the first
+    observation of its next episode, with the last one in ``info["final_obs"]`` and its info in
+    ``info["final_info"]``. Market i of an env reset with seed s behaves exactly as a single env
+    reset with seed s + i.
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: EnvConfig | dict | None = None,
+        config_path: str | None = None,
+        render_mode: str | None = None,
+        threads: int | None = None,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None:
+            raise ConfigError(f"render_mode={render_mode!r}: this env renders nothing; use None")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ConfigError(f"num_envs={num_envs!r}: expected an integer >= 1")
+        self.config = make_config(config, config_path, **overrides)
+        self.num_envs = num_envs
+        self.core = MarketMakingCore(num_envs, self.config, threads=threads)
+        self.single_observation_space, self.single_action_space = _spaces(self.core)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._reset_once = False
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is None:
+            seeds = np.full(self.num_envs, _entropy_seed()) + np.arange(self.num_envs)
+        elif isinstance(seed, int | np.integer):
+            seeds = int(seed) + np.arange(self.num_envs)
+        else:
+            seeds = np.asarray(seed, dtype=np.int64)
+            if seeds.shape != (self.num_envs,):
+                raise ConfigError(f"seed list of length {len(seeds)}: expected {self.num_envs}")
+        obs = self.core.reset(seeds)
+        self._reset_once = True
+        return obs.copy(), self.core.info()
+
+    def step(self, actions):
+        if not self._reset_once:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        obs, reward, terminated, truncated, info = self.core.step(actions)
+        done = terminated | truncated
+        obs = obs.copy()
+        if done.any():
+            info["final_obs"] = np.where(done[:, None], obs, np.nan).astype(np.float32)
+            info["_final_obs"] = done
+            info["final_info"] = {k: v.copy() for k, v in info.items() if not k.startswith("final")}
+            info["_final_info"] = done
+            obs = self.core.next_episode(done).copy()
+        return obs, reward.astype(np.float64), terminated, truncated, info

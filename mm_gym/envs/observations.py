@@ -1,0 +1,97 @@
+"""The observation vector: what an agent (and the rule baseline) may see. Never the regime,
+unless ``expose_regime`` is set for an ablation."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from mm_gym.market.kernel import INF, trend_strength
+from mm_gym.market.layout import (
+    F_NEWS_ANNOUNCED_AT,
+    F_NEWS_END,
+    F_PAUSE_UNTIL,
+    F_T,
+    F_VAR_LONG,
+    F_VAR_SHORT,
+    I_BEST_ASK,
+    I_BEST_BID,
+    I_HALTED,
+    I_INV,
+    I_ORIGIN,
+    I_REGIME,
+    O_ACTIVE,
+    SP_CAPITAL,
+    SP_DAILY_STOP,
+    SP_MAX_INV,
+)
+
+OBS_NAMES = (
+    "inventory",  # inventory / max_inventory
+    "pnl",  # session equity / daily-stop budget (capital * daily_stop_fraction)
+    "vol_short",  # realised volatility, bps per sqrt(s), short half-life
+    "vol_long",
+    "trend",  # trend strength, about N(0, 1) without drift
+    "spread",  # background spread, ticks
+    "imbalance",  # (bid - ask) / (bid + ask) lots on the best 5 levels
+    "news_flag",  # an announced news is near or in effect
+    "time_left",  # fraction of the session left
+    "bid_live",  # the agent's bid rests in the book
+    "ask_live",
+    "paused",  # a risk rule stops quoting (realised-spread pause or daily stop)
+)
+OBS_LOW = np.array([-1, -5, 0, 0, -10, 0, -1, 0, 0, 0, 0, 0], dtype=np.float32)
+OBS_HIGH = np.array([1, 5, 50, 50, 10, 50, 1, 1, 1, 1, 1, 1], dtype=np.float32)
+NUM_BASE_OBS = len(OBS_NAMES)
+IDX = {name: k for k, name in enumerate(OBS_NAMES)}
+DEPTH_LEVELS = 5
+
+
+@nb.njit(cache=True)
+def build_observations(fs, ints, book, orders, cash_equity, t_start, session_s, mp, sp,
+                       expose_regime, num_regimes, obs):
+    """Write one observation row per market into ``obs`` (float32, clipped to the bounds)."""
+    n = fs.shape[0]
+    L = book.shape[2]
+    budget = sp[SP_CAPITAL] * sp[SP_DAILY_STOP]
+    for i in range(n):
+        t = fs[i, F_T]
+        obs[i, 0] = ints[i, I_INV] / sp[SP_MAX_INV]
+        obs[i, 1] = cash_equity[i] / budget
+        obs[i, 2] = np.sqrt(fs[i, F_VAR_SHORT])
+        obs[i, 3] = np.sqrt(fs[i, F_VAR_LONG])
+        obs[i, 4] = trend_strength(fs, i, mp)
+        bb = ints[i, I_BEST_BID]
+        ba = ints[i, I_BEST_ASK]
+        obs[i, 5] = (ba - bb) if (bb >= 0 and ba >= 0) else 50.0
+        origin = ints[i, I_ORIGIN]
+        vb = 0.0
+        va = 0.0
+        for k in range(DEPTH_LEVELS):
+            if bb >= 0 and 0 <= bb - origin - k < L:
+                vb += book[i, 0, bb - origin - k]
+            if ba >= 0 and 0 <= ba - origin + k < L:
+                va += book[i, 1, ba - origin + k]
+        obs[i, 6] = (vb - va) / (vb + va) if vb + va > 0 else 0.0
+        obs[i, 7] = 1.0 if t >= fs[i, F_NEWS_ANNOUNCED_AT] else 0.0
+        obs[i, 8] = max(0.0, 1.0 - (t - t_start[i]) / session_s)
+        obs[i, 9] = orders[i, 0, O_ACTIVE]
+        obs[i, 10] = orders[i, 1, O_ACTIVE]
+        obs[i, 11] = 1.0 if (t < fs[i, F_PAUSE_UNTIL] or ints[i, I_HALTED] == 1) else 0.0
+        if expose_regime:
+            label = 4 if fs[i, F_NEWS_END] < INF else ints[i, I_REGIME]
+            for k in range(num_regimes):
+                obs[i, 12 + k] = 1.0 if k == label else 0.0
+    lo = OBS_LOW_NB
+    hi = OBS_HIGH_NB
+    for i in range(n):
+        for k in range(lo.shape[0]):
+            v = obs[i, k]
+            if v < lo[k]:
+                obs[i, k] = lo[k]
+            elif v > hi[k]:
+                obs[i, k] = hi[k]
+
+
+OBS_LOW_NB = OBS_LOW.astype(np.float64)
+OBS_HIGH_NB = OBS_HIGH.astype(np.float64)

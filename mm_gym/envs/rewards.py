@@ -1,0 +1,48 @@
+"""Named reward functions. Every reward is in currency per decision step, divided by
+``reward_scale``; the penalties use inventory in lots and time in seconds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a reward may look at, per market, for one decision step."""
+
+    equity_change: np.ndarray  # mark-to-market equity change, currency
+    inventory_pnl: np.ndarray  # part of it from holding inventory: inventory_before * mid move
+    inventory: np.ndarray  # inventory after the step, lots
+    dt: float  # seconds
+
+
+def pnl(o: StepOutcome, cfg) -> np.ndarray:
+    """Plain change in mark-to-market equity."""
+    return o.equity_change
+
+
+def pnl_inventory_penalty(o: StepOutcome, cfg) -> np.ndarray:
+    """Equity change minus a running penalty ``inventory_penalty * inventory**2 * dt``."""
+    return o.equity_change - cfg.inventory_penalty * o.inventory.astype(np.float64) ** 2 * o.dt
+
+
+def dampened_pnl(o: StepOutcome, cfg) -> np.ndarray:
+    """Asymmetrically dampened PnL: gains from holding inventory count ``1 - dampening``,
+    losses in full, so speculation on price moves is discouraged."""
+    return o.equity_change - cfg.dampening * np.maximum(o.inventory_pnl, 0.0)
+
+
+def risk_adjusted(o: StepOutcome, cfg) -> np.ndarray:
+    """Mean-variance step reward: ``equity_change - risk_aversion * equity_change**2``."""
+    return o.equity_change - cfg.risk_aversion * o.equity_change**2
+
+
+REWARDS: dict[str, Callable[[StepOutcome, object], np.ndarray]] = {
+    "pnl_inventory_penalty": pnl_inventory_penalty,
+    "pnl": pnl,
+    "dampened_pnl": dampened_pnl,
+    "risk_adjusted": risk_adjusted,
+}
