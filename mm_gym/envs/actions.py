@@ -15,7 +15,9 @@ def check_actions(actions: object, num_envs: int, dim: int) -> np.ndarray:
     try:
         arr = np.asarray(actions, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ActionError(f"action {actions!r}: expected numbers, shape ({num_envs}, {dim})") from None
+        raise ActionError(
+            f"action {actions!r}: expected numbers, shape ({num_envs}, {dim})"
+        ) from None
     if num_envs == 1 and arr.shape == (dim,):
         arr = arr.reshape(1, dim)
     if arr.shape != (num_envs, dim):

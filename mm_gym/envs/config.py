@@ -41,8 +41,12 @@ class EnvConfig(Config):
     baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
 
     def __post_init__(self) -> None:
-        for name in ("spread_multiplier_range", "inventory_skew_range", "size_fraction_range",
-                     "residual_scale"):
+        for name in (
+            "spread_multiplier_range",
+            "inventory_skew_range",
+            "size_fraction_range",
+            "residual_scale",
+        ):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))

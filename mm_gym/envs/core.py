@@ -16,10 +16,19 @@ import numpy as np
 from mm_gym.config import deep_merge, load_yaml_mapping
 from mm_gym.envs.actions import check_actions, clip_unit, range_to_unit, unit_to_range
 from mm_gym.envs.config import EnvConfig
-from mm_gym.envs.observations import IDX, NUM_BASE_OBS, OBS_HIGH, OBS_LOW, build_observations
+from mm_gym.envs.observations import (
+    IDX,
+    INFO_BOOL,
+    INFO_INT,
+    INFO_NAMES,
+    NUM_BASE_OBS,
+    OBS_HIGH,
+    OBS_LOW,
+    build_info,
+    build_observations,
+)
 from mm_gym.envs.rewards import REWARDS, StepOutcome
 from mm_gym.errors import ConfigError
-from mm_gym.market import layout as lay
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.baseline import detect_regime, table_params
@@ -46,6 +55,31 @@ def make_config(
     return EnvConfig.from_dict(deep_merge(base, overrides))
 
 
+def param_bounds(config: EnvConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of (spread multiplier, inventory skew, size fraction)."""
+    ranges = (
+        config.spread_multiplier_range,
+        config.inventory_skew_range,
+        config.size_fraction_range,
+    )
+    return np.array([r[0] for r in ranges]), np.array([r[1] for r in ranges])
+
+
+def detected_regime(obs: np.ndarray, config: EnvConfig) -> np.ndarray:
+    """The baseline's regime detector on a batch of observations ``(N, obs_dim)``."""
+    return detect_regime(
+        obs[:, IDX["vol_short"]],
+        obs[:, IDX["trend"]],
+        obs[:, IDX["news_flag"]] > 0.5,
+        config.baseline,
+    )
+
+
+def baseline_params(obs: np.ndarray, config: EnvConfig) -> np.ndarray:
+    """The rule baseline's table parameters ``(N, 3)`` for a batch of observations."""
+    return table_params(detected_regime(obs, config), obs[:, IDX["vol_short"]], config.baseline)
+
+
 class MarketMakingCore:
     """N markets, each an episode of ``session_s`` seconds in decision steps."""
 
@@ -55,10 +89,7 @@ class MarketMakingCore:
         self.sim = MarketSim(num_envs, config.market, config.strategy, threads=threads)
         self.dt = config.decision_interval_ms / 1000.0
         self.max_steps = config.steps_per_episode
-        self.low = np.array([config.spread_multiplier_range[0], config.inventory_skew_range[0],
-                             config.size_fraction_range[0]])
-        self.high = np.array([config.spread_multiplier_range[1], config.inventory_skew_range[1],
-                              config.size_fraction_range[1]])
+        self.low, self.high = param_bounds(config)
         self.residual_scale = np.array(config.residual_scale, dtype=np.float64)
         self.reward_fn = REWARDS[config.reward]
         self.obs_dim = NUM_BASE_OBS + (NUM_LABELS if config.expose_regime else 0)
@@ -95,10 +126,7 @@ class MarketMakingCore:
     # ------------------------------------------------------------------ stepping
     def baseline_params(self, obs: np.ndarray) -> np.ndarray:
         """The rule baseline's table parameters for these observations."""
-        vol = obs[:, IDX["vol_short"]]
-        detected = detect_regime(vol, obs[:, IDX["trend"]], obs[:, IDX["news_flag"]] > 0.5,
-                                 self.config.baseline)
-        return table_params(detected, vol, self.config.baseline)
+        return baseline_params(obs, self.config)
 
     def action_to_params(self, actions: Any) -> tuple[np.ndarray, np.ndarray]:
         """Check and map actions to quoting parameters; returns (params, clipped counts)."""
@@ -119,59 +147,79 @@ class MarketMakingCore:
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         """One decision step for every market: (obs, reward, terminated, truncated, info)."""
+        out = self.step_arrays(actions)
+        return (*out, self.info(self.last_clipped))
+
+    def step_arrays(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``step`` without building the info dict (see ``info``/``scalar_info``)."""
         params, clipped = self.action_to_params(actions)
-        sim = self.sim
-        equity_before = sim.equity
-        mid_before = sim.mid
-        inv_before = sim.inventory.copy()
+        before = self.info_arr
         self.params[:] = params
-        sim.advance(self.dt, params)
+        self.sim.advance(self.dt, params)
         self.steps += 1
-        equity_after = sim.equity
+        self._observe()
+        after = self.info_arr
         outcome = StepOutcome(
-            equity_change=equity_after - equity_before,
-            inventory_pnl=inv_before * (sim.mid - mid_before),
-            inventory=sim.inventory,
+            equity_change=after[:, 0] - before[:, 0],
+            inventory_pnl=before[:, 2] * (after[:, 3] - before[:, 3]),
+            inventory=after[:, 2],
             dt=self.dt,
         )
         reward = self.reward_fn(outcome, self.config) / self.config.reward_scale
-        terminated = sim.ints[:, lay.I_HALTED] == 1
+        terminated = after[:, 13] > 0.5
         truncated = (self.steps >= self.max_steps) & ~terminated
-        self._observe()
-        return self.obs, reward, terminated, truncated, self.info(clipped)
+        self.last_clipped = clipped
+        return self.obs, reward, terminated, truncated
 
     def _observe(self) -> None:
         sim = self.sim
         build_observations(
-            sim.fs, sim.ints, sim.book, sim.orders, sim.equity, self.t_start,
-            self.config.session_s, sim.mp, sim.sp, self.config.expose_regime, NUM_LABELS,
+            sim.fs,
+            sim.ints,
+            sim.book,
+            sim.orders,
+            self.t_start,
+            self.config.session_s,
+            sim.mp,
+            sim.sp,
+            self.config.expose_regime,
+            NUM_LABELS,
             self.obs,
         )
+        self.info_arr = np.empty((self.n, len(INFO_NAMES)))
+        build_info(sim.fs, sim.ints, sim.step_stats, sim.mp, self.info_arr)
 
     def info(self, clipped: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Per-market info arrays: regime, account, this step's fills and markouts so far."""
-        sim = self.sim
-        fs, ints, st = sim.fs, sim.ints, sim.step_stats
-        regime = sim.regime
-        weights = fs[:, lay.F_MOW1:lay.F_MOW60 + 1]
-        markouts = fs[:, lay.F_MO1:lay.F_MO60 + 1] / np.maximum(weights, 1.0)  # 0 until a fill
-        return {
-            "regime": np.array(LABEL_NAMES, dtype=object)[regime],
-            "regime_id": regime,
-            "equity": sim.equity,
-            "cash": sim.cash.copy(),
-            "inventory": sim.inventory.copy(),
-            "mid": sim.mid.copy(),
-            "fills": st[:, lay.S_FILLS].astype(np.int64),
-            "step_fees": st[:, lay.S_FEES].copy(),
-            "fees": fs[:, lay.F_FEES].copy(),
-            "spread_captured": fs[:, lay.F_SPREAD_CAPTURED].copy(),
-            "markout_1s": markouts[:, 0],
-            "markout_10s": markouts[:, 1],
-            "markout_60s": markouts[:, 2],
-            "spread_multiplier": self.params[:, 0].copy(),
-            "inventory_skew": self.params[:, 1].copy(),
-            "size_fraction": self.params[:, 2].copy(),
-            "action_clipped": np.zeros(self.n, np.int64) if clipped is None else clipped,
-            "news_flag": sim.news_flag,
-        }
+        """Per-market info arrays: the true regime, the account, this step's fills, markouts
+        so far, the quoting parameters used and how many action components were clipped."""
+        arr = self.info_arr
+        out: dict[str, np.ndarray] = {}
+        for k, name in enumerate(INFO_NAMES):
+            col = arr[:, k]
+            if name in INFO_INT:
+                col = col.astype(np.int64)
+            elif name in INFO_BOOL:
+                col = col > 0.5
+            out[name] = col
+        out["regime"] = REGIME_LABELS[out["regime_id"]]
+        out["spread_multiplier"] = self.params[:, 0].copy()
+        out["inventory_skew"] = self.params[:, 1].copy()
+        out["size_fraction"] = self.params[:, 2].copy()
+        out["action_clipped"] = np.zeros(self.n, np.int64) if clipped is None else clipped
+        return out
+
+    def scalar_info(self, clipped: np.ndarray | None = None, i: int = 0) -> dict[str, Any]:
+        """``info`` of market ``i`` as Python scalars (the single env's info)."""
+        out: dict[str, Any] = dict(zip(INFO_NAMES, self.info_arr[i].tolist(), strict=True))
+        for name in INFO_INT:
+            out[name] = int(out[name])
+        for name in INFO_BOOL:
+            out[name] = out[name] > 0.5
+        out["regime"] = LABEL_NAMES[out["regime_id"]]
+        p = self.params[i].tolist()
+        out["spread_multiplier"], out["inventory_skew"], out["size_fraction"] = p
+        out["action_clipped"] = 0 if clipped is None else int(clipped[i])
+        return out
+
+
+REGIME_LABELS = np.array(LABEL_NAMES, dtype=object)

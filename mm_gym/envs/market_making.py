@@ -54,25 +54,31 @@ class MarketMakingEnv(gym.Env):
         super().reset(seed=seed)
         if seed is not None:
             obs = self.core.reset(np.array([seed]))
-        elif self._needs_reset and self.core.steps[0] == 0 and self.core.episodes[0] == 0 \
-                and self.core.seeds[0] == 0 and not hasattr(self, "_seeded"):
+        elif (
+            self._needs_reset
+            and self.core.steps[0] == 0
+            and self.core.episodes[0] == 0
+            and self.core.seeds[0] == 0
+            and not hasattr(self, "_seeded")
+        ):
             obs = self.core.reset(np.array([_entropy_seed()]))
         else:
             obs = self.core.next_episode(np.ones(1, dtype=bool))
         self._seeded = True
         self._needs_reset = False
-        return obs[0].copy(), _scalar_info(self.core.info())
+        return obs[0].copy(), self.core.scalar_info()
 
     def step(self, action):
         if self._needs_reset and not hasattr(self, "_seeded"):
             raise gym.error.ResetNeeded("call reset() before step()")
-        obs, reward, terminated, truncated, info = self.core.step(action)
-        return (obs[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]),
-                _scalar_info(info))
-
-
-def _scalar_info(info: dict[str, np.ndarray]) -> dict[str, Any]:
-    return {k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in info.items()}
+        obs, reward, terminated, truncated = self.core.step_arrays(action)
+        return (
+            obs[0].copy(),
+            float(reward[0]),
+            bool(terminated[0]),
+            bool(truncated[0]),
+            self.core.scalar_info(self.core.last_clipped),
+        )
 
 
 class MarketMakingVectorEnv(VectorEnv):

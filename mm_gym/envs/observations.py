@@ -8,9 +8,15 @@ import numpy as np
 
 from mm_gym.market.kernel import INF, trend_strength
 from mm_gym.market.layout import (
+    F_CASH,
+    F_FEES,
+    F_MID,
+    F_MO1,
+    F_MOW1,
     F_NEWS_ANNOUNCED_AT,
     F_NEWS_END,
     F_PAUSE_UNTIL,
+    F_SPREAD_CAPTURED,
     F_T,
     F_VAR_LONG,
     F_VAR_SHORT,
@@ -20,7 +26,10 @@ from mm_gym.market.layout import (
     I_INV,
     I_ORIGIN,
     I_REGIME,
+    MP_TICK,
     O_ACTIVE,
+    S_FEES,
+    S_FILLS,
     SP_CAPITAL,
     SP_DAILY_STOP,
     SP_MAX_INV,
@@ -47,17 +56,61 @@ IDX = {name: k for k, name in enumerate(OBS_NAMES)}
 DEPTH_LEVELS = 5
 
 
+INFO_NAMES = (
+    "equity",
+    "cash",
+    "inventory",
+    "mid",
+    "fills",
+    "step_fees",
+    "fees",
+    "spread_captured",
+    "markout_1s",
+    "markout_10s",
+    "markout_60s",
+    "regime_id",
+    "news_flag",
+    "halted",
+)
+INFO_INT = frozenset({"inventory", "fills", "regime_id"})
+INFO_BOOL = frozenset({"news_flag", "halted"})
+
+
 @nb.njit(cache=True)
-def build_observations(fs, ints, book, orders, cash_equity, t_start, session_s, mp, sp,
-                       expose_regime, num_regimes, obs):
+def build_info(fs, ints, step, mp, info):
+    """Write the per-market info row (``INFO_NAMES``): account, this step's fills, markouts
+    so far (size-weighted mean mid move per lot, 0 before the first fill), the true regime."""
+    tick = mp[MP_TICK]
+    for i in range(fs.shape[0]):
+        mid = fs[i, F_MID] * tick
+        info[i, 0] = fs[i, F_CASH] + ints[i, I_INV] * mid
+        info[i, 1] = fs[i, F_CASH]
+        info[i, 2] = ints[i, I_INV]
+        info[i, 3] = mid
+        info[i, 4] = step[i, S_FILLS]
+        info[i, 5] = step[i, S_FEES]
+        info[i, 6] = fs[i, F_FEES]
+        info[i, 7] = fs[i, F_SPREAD_CAPTURED]
+        for h in range(3):
+            info[i, 8 + h] = fs[i, F_MO1 + h] / max(fs[i, F_MOW1 + h], 1.0)
+        info[i, 11] = 4 if fs[i, F_NEWS_END] < INF else ints[i, I_REGIME]
+        info[i, 12] = 1.0 if fs[i, F_T] >= fs[i, F_NEWS_ANNOUNCED_AT] else 0.0
+        info[i, 13] = ints[i, I_HALTED]
+
+
+@nb.njit(cache=True)
+def build_observations(
+    fs, ints, book, orders, t_start, session_s, mp, sp, expose_regime, num_regimes, obs
+):
     """Write one observation row per market into ``obs`` (float32, clipped to the bounds)."""
     n = fs.shape[0]
     L = book.shape[2]
     budget = sp[SP_CAPITAL] * sp[SP_DAILY_STOP]
+    tick = mp[MP_TICK]
     for i in range(n):
         t = fs[i, F_T]
         obs[i, 0] = ints[i, I_INV] / sp[SP_MAX_INV]
-        obs[i, 1] = cash_equity[i] / budget
+        obs[i, 1] = (fs[i, F_CASH] + ints[i, I_INV] * fs[i, F_MID] * tick) / budget
         obs[i, 2] = np.sqrt(fs[i, F_VAR_SHORT])
         obs[i, 3] = np.sqrt(fs[i, F_VAR_LONG])
         obs[i, 4] = trend_strength(fs, i, mp)

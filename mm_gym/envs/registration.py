@@ -21,5 +21,6 @@ def register_envs() -> None:
     for env_id, (entry, vector_entry) in ENV_IDS.items():
         if env_id in gym.registry:
             continue
-        gym.register(id=env_id, entry_point=entry, vector_entry_point=vector_entry,
-                     disable_env_checker=False)
+        gym.register(
+            id=env_id, entry_point=entry, vector_entry_point=vector_entry, disable_env_checker=False
+        )

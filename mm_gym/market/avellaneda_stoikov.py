@@ -6,6 +6,11 @@ negative, that this exceeds 1), fills trade ``order_size`` units at ``mid -/+ de
 mid moves ``+/- sigma * sqrt(dt)`` with probability 1/2 each. A side whose fill would take the
 inventory out of ``[q_min, q_max]`` is not quoted. Every market owns a splitmix64 generator, so a
 market gives the same path whether it runs alone or in a batch.
+
+The kernel is serial (one core): every market is independent, so threads would not change the
+results, but on a small shared machine they lose more to contention than they gain. Its exp is
+a branch-free polynomial (within 2 ulp of libm) whose loop vectorises, which roughly halves the
+cost of a step.
 """
 
 from __future__ import annotations
@@ -135,6 +140,35 @@ def _seed_states(states: np.ndarray, seeds: np.ndarray, mask: np.ndarray) -> Non
 
 _unit_to_range = numba.njit(cache=True, inline="always")(unit_to_range)
 
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238
+_LN2_LO = 1.9082149292705877e-10
+
+
+@numba.njit(cache=True, inline="always")
+def _exp_split(x: float) -> tuple[float, np.int64]:
+    """``exp(x) = m * 2**e`` for ``x`` clamped to [-700, 700]: returns ``m`` and the float64 bits
+    of ``2**e``. Cody-Waite reduction and a degree-13 Taylor polynomial, within 2 ulp of libm;
+    branch-free and call-free, so a loop over it vectorises (libm's exp does not)."""
+    x = min(max(x, -700.0), 700.0)
+    e = np.floor(x * _LOG2E + 0.5)
+    r = x - e * _LN2_HI - e * _LN2_LO
+    m = 1.0 / 6227020800.0
+    m = m * r + 1.0 / 479001600.0
+    m = m * r + 1.0 / 39916800.0
+    m = m * r + 1.0 / 3628800.0
+    m = m * r + 1.0 / 362880.0
+    m = m * r + 1.0 / 40320.0
+    m = m * r + 1.0 / 5040.0
+    m = m * r + 1.0 / 720.0
+    m = m * r + 1.0 / 120.0
+    m = m * r + 1.0 / 24.0
+    m = m * r + 1.0 / 6.0
+    m = m * r + 0.5
+    m = m * r + 1.0
+    m = m * r + 1.0
+    return m, (np.int64(e) + 1023) << 52
+
 
 @numba.njit(cache=True)
 def _step_kernel(
@@ -165,13 +199,26 @@ def _step_kernel(
     obs: np.ndarray,
     reward: np.ndarray,
     truncated: np.ndarray,
+    expo: np.ndarray,
+    mant: np.ndarray,
+    bits: np.ndarray,
 ) -> int:
     """Advance every market one step under unit ``actions`` (already checked and clipped).
 
     ``unit_to_range`` maps each action onto (half_spread, skew, size_fraction). A market flagged
     ``pending`` is reset instead (next-step autoreset): reward 0, no random draws. Returns how
-    many markets reached the end of their episode.
+    many markets reached the end of their episode. ``expo``, ``mant``, ``bits``: ``2n`` scratch.
     """
+    # Pass 1: exp(-k * depth) of both sides as mantissa times 2**e, the exp loop vectorised.
+    for i in range(rng.shape[0]):
+        hs = _unit_to_range(actions[i, 0], hs_low, hs_high)
+        skew = _unit_to_range(actions[i, 1], skew_low, skew_high)
+        expo[2 * i] = -k * (hs + skew * inv[i])
+        expo[2 * i + 1] = -k * (hs - skew * inv[i])
+    for j in range(expo.shape[0]):
+        mant[j], bits[j] = _exp_split(expo[j])
+    scale = bits.view(np.float64)
+    # Pass 2: draws, fills, mid move and bookkeeping.
     n_done = 0
     for i in range(rng.shape[0]):
         if pending[i]:
@@ -199,8 +246,10 @@ def _step_kernel(
             # Branch-free fills: a side fills if quoted, inside the bounds and its draw is lucky.
             u_bid = np.float64(z_bid >> _SH11) * _TO_UNIT
             u_ask = np.float64(z_ask >> _SH11) * _TO_UNIT
-            buy = quoting & (q + size <= q_max) & (u_bid < a_dt * np.exp(-k * d_bid))
-            sell = quoting & (q - size >= q_min) & (u_ask < a_dt * np.exp(-k * d_ask))
+            p_bid = a_dt * (mant[2 * i] * scale[2 * i])
+            p_ask = a_dt * (mant[2 * i + 1] * scale[2 * i + 1])
+            buy = quoting & (q + size <= q_max) & (u_bid < p_bid)
+            sell = quoting & (q - size >= q_min) & (u_ask < p_ask)
             bought = np.float64(buy) * size
             sold = np.float64(sell) * size
             s_new = s + move * np.float64(np.int64(z_bid & _ONE) * 2 - 1)
@@ -244,6 +293,9 @@ class ASMarketBatch:
         self.step_index = np.zeros(n, dtype=np.int64)
         self.penalty = np.zeros(n)
         self.pending = np.zeros(n, dtype=np.bool_)
+        self._expo = np.empty(2 * n)
+        self._mant = np.empty(2 * n)
+        self._bits = np.empty(2 * n, dtype=np.int64)
         c = config
         self._consts = (
             float(c.half_spread_range[0]),
@@ -315,6 +367,9 @@ class ASMarketBatch:
             obs,
             reward,
             truncated,
+            self._expo,
+            self._mant,
+            self._bits,
         )
         return obs, reward, truncated, n_done
 

@@ -61,7 +61,9 @@ def effective_best(ints: np.ndarray, orders: np.ndarray, i: int, side: int) -> i
 
 
 @nb.njit(cache=True)
-def add_volume(book: np.ndarray, ints: np.ndarray, i: int, side: int, price: int, lots: int) -> bool:
+def add_volume(
+    book: np.ndarray, ints: np.ndarray, i: int, side: int, price: int, lots: int
+) -> bool:
     """Rest ``lots`` of background volume at ``price``; False if outside the window."""
     j = price - ints[i, I_ORIGIN]
     if j < 0 or j >= book.shape[2]:
@@ -80,8 +82,14 @@ def add_volume(book: np.ndarray, ints: np.ndarray, i: int, side: int, price: int
 
 @nb.njit(cache=True)
 def remove_volume(
-    book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, side: int, j: int,
-    lots: int, from_ahead: int,
+    book: np.ndarray,
+    ints: np.ndarray,
+    orders: np.ndarray,
+    i: int,
+    side: int,
+    j: int,
+    lots: int,
+    from_ahead: int,
 ) -> None:
     """Remove ``lots`` at level ``j``, of which ``from_ahead`` were ahead of the agent's order.
 
@@ -102,8 +110,9 @@ def remove_volume(
 
 
 @nb.njit(cache=True)
-def lots_ahead_removed(orders: np.ndarray, i: int, side: int, price: int, level_lots: int,
-                       lots: int, u: float) -> int:
+def lots_ahead_removed(
+    orders: np.ndarray, i: int, side: int, price: int, level_lots: int, lots: int, u: float
+) -> int:
     """How many of ``lots`` cancelled at a level come from ahead of the agent's order.
 
     The cancelled block sits ahead with probability ``ahead / level_lots`` (a cancel is

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mm_gym.config import Config, check_bool, check_range
+from mm_gym.config import Config, check_range
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
@@ -40,16 +40,27 @@ def _default_regimes() -> dict[str, RegimeParams]:
     return {
         "ranging": RegimeParams(mean_duration_s=900.0, vol_bps_per_sqrt_s=0.8, weight=0.45),
         "trending_up": RegimeParams(
-            mean_duration_s=600.0, drift_bps_per_s=0.1, vol_bps_per_sqrt_s=1.0,
-            informed_rate_mult=1.5, weight=0.2,
+            mean_duration_s=600.0,
+            drift_bps_per_s=0.1,
+            vol_bps_per_sqrt_s=1.0,
+            informed_rate_mult=1.5,
+            weight=0.2,
         ),
         "trending_down": RegimeParams(
-            mean_duration_s=600.0, drift_bps_per_s=-0.1, vol_bps_per_sqrt_s=1.0,
-            informed_rate_mult=1.5, weight=0.2,
+            mean_duration_s=600.0,
+            drift_bps_per_s=-0.1,
+            vol_bps_per_sqrt_s=1.0,
+            informed_rate_mult=1.5,
+            weight=0.2,
         ),
         "high_vol": RegimeParams(
-            mean_duration_s=400.0, vol_bps_per_sqrt_s=2.4, limit_rate_mult=1.2,
-            cancel_rate_mult=1.5, market_rate_mult=1.5, informed_rate_mult=2.0, weight=0.15,
+            mean_duration_s=400.0,
+            vol_bps_per_sqrt_s=2.4,
+            limit_rate_mult=1.2,
+            cancel_rate_mult=1.5,
+            market_rate_mult=1.5,
+            informed_rate_mult=2.0,
+            weight=0.15,
         ),
     }
 
@@ -134,7 +145,9 @@ class MarketConfig(Config):
                         f"regimes.{name}.{unknown[0]}: unknown key; allowed are "
                         f"{', '.join(sorted(base))}"
                     )
-                regimes[name] = RegimeParams.from_dict({**base, **params}, prefix=f"regimes.{name}.")
+                regimes[name] = RegimeParams.from_dict(
+                    {**base, **params}, prefix=f"regimes.{name}."
+                )
             else:
                 raise ConfigError(f"regimes.{name}={params!r}: expected a mapping")
         object.__setattr__(self, "regimes", regimes)
@@ -168,7 +181,9 @@ class MarketConfig(Config):
         check_range("maker_fee_bps", self.maker_fee_bps, -100.0, 100.0)
         check_range("taker_fee_bps", self.taker_fee_bps, -100.0, 100.0)
         check_range("sample_interval_ms", self.sample_interval_ms, 1.0, 10_000.0)
-        check_range("feature_interval_s", self.feature_interval_s, self.sample_interval_ms / 1000, 3600.0)
+        check_range(
+            "feature_interval_s", self.feature_interval_s, self.sample_interval_ms / 1000, 3600.0
+        )
         for name in ("vol_short_halflife_s", "vol_long_halflife_s", "trend_halflife_s"):
             check_range(name, getattr(self, name), 0.0, 1e5, low_open=True)
         _check_int("fill_log_capacity", self.fill_log_capacity, 0, 10_000_000)

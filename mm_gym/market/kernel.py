@@ -18,10 +18,144 @@ from mm_gym.market.book import (
     lots_ahead_removed,
     recentre,
     remove_volume,
-    scan_best_ask,
-    scan_best_bid,
 )
-from mm_gym.market.layout import *  # noqa: F403 - the column names are the kernel's vocabulary
+from mm_gym.market.layout import (
+    A_SIZE,
+    A_SKEW,
+    A_SPREAD_MULT,
+    F_ASK_QUOTE,
+    F_AVG_COST,
+    F_BID_QUOTE,
+    F_CASH,
+    F_FAIR,
+    F_FEAT_MID,
+    F_FEES,
+    F_INV_SQ_TIME,
+    F_MAX_ABS_INV,
+    F_MAX_DRAWDOWN,
+    F_MID,
+    F_MO1,
+    F_MOW1,
+    F_NEWS_ANNOUNCED_AT,
+    F_NEWS_END,
+    F_NEXT_FEATURE,
+    F_NEXT_NEWS,
+    F_NEXT_REFRESH,
+    F_NEXT_REGIME,
+    F_NEXT_SAMPLE,
+    F_PAUSE_UNTIL,
+    F_PEAK_EQUITY,
+    F_QUOTING_TIME,
+    F_RS_EWMA,
+    F_SAMPLED_TIME,
+    F_SPREAD_CAPTURED,
+    F_SPREAD_TIME,
+    F_T,
+    F_TREND,
+    F_VAR_LONG,
+    F_VAR_SHORT,
+    F_VOLUME,
+    I_BEST_ASK,
+    I_BEST_BID,
+    I_EVENTS,
+    I_EXITS,
+    I_FEATURE_TICKS,
+    I_HALTED,
+    I_INV,
+    I_LOG_DROPPED,
+    I_LOG_N,
+    I_MO_DROPPED,
+    I_N_FILLS,
+    I_N_MAKER_FILLS,
+    I_NEWS_COUNT,
+    I_NEWS_SIGN,
+    I_ORIGIN,
+    I_QUOTES_SENT,
+    I_REGIME,
+    I_RS_COUNT,
+    I_SPREAD_PAUSES,
+    I_STOP_LOSSES,
+    I_VOL_ADDED,
+    I_VOL_ASK,
+    I_VOL_BID,
+    I_VOL_CANCELLED,
+    I_VOL_TRADED,
+    L_MAKER,
+    L_MID,
+    L_MO1,
+    L_MO10,
+    L_MO60,
+    L_PRICE,
+    L_QUEUE_WAIT,
+    L_SIDE,
+    L_SIZE,
+    L_TIME,
+    MP_BPS_PER_TICK,
+    MP_CANCEL_RATE,
+    MP_FEATURE_DT,
+    MP_HL_TREND,
+    MP_HL_VOL_LONG,
+    MP_HL_VOL_SHORT,
+    MP_INFORMED_EDGE,
+    MP_INFORMED_RATE,
+    MP_INIT_DEPTH,
+    MP_INIT_LEVELS,
+    MP_LATENCY,
+    MP_LIMIT_RATE,
+    MP_LIMIT_SIZE,
+    MP_LOGQ_INFORMED_SIZE,
+    MP_LOGQ_LIMIT_DIST,
+    MP_LOGQ_LIMIT_SIZE,
+    MP_LOGQ_MARKET_SIZE,
+    MP_MAKER_FEE,
+    MP_MARKET_RATE,
+    MP_NEWS_ANNOUNCED,
+    MP_NEWS_CANCEL,
+    MP_NEWS_DURATION,
+    MP_NEWS_INFORMED,
+    MP_NEWS_JUMP,
+    MP_NEWS_LEAD,
+    MP_NEWS_LIMIT,
+    MP_NEWS_PULL,
+    MP_NEWS_RATE,
+    MP_PIN_REGIME,
+    MP_PRICE0,
+    MP_SAMPLE_DT,
+    MP_TAKER_FEE,
+    MP_TICK,
+    MQ_LOG,
+    MQ_MID,
+    MQ_PRICE,
+    MQ_SIGNED_SIZE,
+    MQ_TIME,
+    O_ACTIVE,
+    O_AHEAD,
+    O_ORIG_SIZE,
+    O_PRICE,
+    O_SIZE,
+    P_PRICE,
+    P_SIZE,
+    P_VALID,
+    R_CANCEL,
+    R_DRIFT,
+    R_DURATION,
+    R_INFORMED,
+    R_LIMIT,
+    R_MARKET,
+    R_VOL,
+    R_WEIGHT,
+    S_BUY_LOTS,
+    S_FEES,
+    S_FILLS,
+    S_QUOTING_TIME,
+    S_SELL_LOTS,
+    S_SPREAD_CAPTURED,
+    SP_CANCEL_ON_FILL,
+    SP_MAX_INV,
+    SP_PAUSE_DURATION,
+    SP_REFRESH,
+    SP_RS_ALPHA,
+)
 from mm_gym.market.regimes import HIGH_VOL, NUM_REGIMES  # noqa: F401
 from mm_gym.strategy import quoting as Q
 from mm_gym.strategy import risk
@@ -49,8 +183,25 @@ def equity(fs: np.ndarray, ints: np.ndarray, i: int, tick: float) -> float:
 
 @nb.njit(cache=True)
 def agent_fill(
-    i, side, price, lots, maker, t, fs, ints, orders, order_time, pend, pend_time,
-    step, log, mq, mq_head, mq_count, mp, sp,
+    i,
+    side,
+    price,
+    lots,
+    maker,
+    t,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    mp,
+    sp,
 ):
     """Book one fill of the agent: ``side`` +1 bought / -1 sold, ``price`` in ticks."""
     tick = mp[MP_TICK]
@@ -156,8 +307,25 @@ def resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp):
 # ----------------------------------------------------------------------------- matching
 @nb.njit(cache=True)
 def market_order(
-    i, hit_side, lots, agent_taker, t, book, fs, ints, orders, order_time, pend, pend_time,
-    step, log, mq, mq_head, mq_count, mp, sp,
+    i,
+    hit_side,
+    lots,
+    agent_taker,
+    t,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    mp,
+    sp,
 ):
     """A market order of ``lots`` that takes side ``hit_side`` (0: sells into bids, 1: buys
     from asks), walking the book. A background order fills the agent's resting order by
@@ -173,7 +341,6 @@ def market_order(
         return remaining
     origin = ints[i, I_ORIGIN]
     n = book.shape[2]
-    vol_col = I_VOL_BID if hit_side == 0 else I_VOL_ASK
     while remaining > 0:
         j = price - origin
         if j < 0 or j >= n:
@@ -200,14 +367,40 @@ def market_order(
             take = min(remaining, avail)
             remaining -= take
             ints[i, I_VOL_TRADED] += take
-            remove_volume(book, ints, orders, i, hit_side, j, take, 0)
+            from_ahead = 0
+            if (
+                agent_taker
+                and orders[i, hit_side, O_ACTIVE] == 1
+                and orders[i, hit_side, O_PRICE] == price
+            ):
+                # the agent's own quote is skipped: the queue in front of it is taken first
+                from_ahead = min(take, orders[i, hit_side, O_AHEAD])
+            remove_volume(book, ints, orders, i, hit_side, j, take, from_ahead)
             if agent_taker:
                 agent_lots = take
         if agent_lots > 0:  # maker: the agent's quote was hit; taker: the agent's order took
             maker_side = 1 if hit_side == 0 else -1
-            agent_fill(i, -maker_side if agent_taker else maker_side, price, agent_lots,
-                       not agent_taker, t, fs, ints, orders, order_time, pend, pend_time, step,
-                       log, mq, mq_head, mq_count, mp, sp)
+            agent_fill(
+                i,
+                -maker_side if agent_taker else maker_side,
+                price,
+                agent_lots,
+                not agent_taker,
+                t,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                mp,
+                sp,
+            )
         if remaining == 0:
             break
         # next level with volume, or the agent's order if it lies on the way
@@ -225,8 +418,25 @@ def market_order(
 # ----------------------------------------------------------------------------- background
 @nb.njit(cache=True)
 def background_event(
-    i, t, rates, total, book, fs, ints, orders, order_time, pend, pend_time, step, log, mq,
-    mq_head, mq_count, rng, mp, sp,
+    i,
+    t,
+    rates,
+    total,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    rng,
+    mp,
+    sp,
 ):
     """Draw which background event happens and apply it."""
     u = R.uniform(rng, i) * total
@@ -291,8 +501,27 @@ def background_event(
                 hit_side = 0
             else:
                 return
-        market_order(i, hit_side, lots, False, t, book, fs, ints, orders, order_time, pend,
-                     pend_time, step, log, mq, mq_head, mq_count, mp, sp)
+        market_order(
+            i,
+            hit_side,
+            lots,
+            False,
+            t,
+            book,
+            fs,
+            ints,
+            orders,
+            order_time,
+            pend,
+            pend_time,
+            step,
+            log,
+            mq,
+            mq_head,
+            mq_count,
+            mp,
+            sp,
+        )
 
 
 @nb.njit(cache=True)
@@ -381,14 +610,18 @@ def start_news(i, t, book, fs, ints, orders, rng, mp):
                     lots = int(level * pull)
                     if lots > 0:
                         ahead = 0
-                        if orders[i, side, O_ACTIVE] == 1 and \
-                                orders[i, side, O_PRICE] == ints[i, I_ORIGIN] + j:
+                        if (
+                            orders[i, side, O_ACTIVE] == 1
+                            and orders[i, side, O_PRICE] == ints[i, I_ORIGIN] + j
+                        ):
                             ahead = int(orders[i, side, O_AHEAD] * pull)
                         ints[i, I_VOL_CANCELLED] += lots
                         remove_volume(book, ints, orders, i, side, j, lots, ahead)
-                        if orders[i, side, O_ACTIVE] == 1 and \
-                                orders[i, side, O_AHEAD] > book[i, side, j] and \
-                                orders[i, side, O_PRICE] == ints[i, I_ORIGIN] + j:
+                        if (
+                            orders[i, side, O_ACTIVE] == 1
+                            and orders[i, side, O_AHEAD] > book[i, side, j]
+                            and orders[i, side, O_PRICE] == ints[i, I_ORIGIN] + j
+                        ):
                             orders[i, side, O_AHEAD] = book[i, side, j]
 
 
@@ -459,8 +692,9 @@ def send_replace(i, side, price, lots, t, orders, pend, pend_time, ints, mp):
     """Ask for the order on ``side`` to become (price, lots); lots 0 cancels. Takes latency."""
     active = orders[i, side, O_ACTIVE] == 1
     if pend[i, side, P_VALID] == 1:
-        same = (pend[i, side, P_PRICE] == price and pend[i, side, P_SIZE] == lots) or \
-            (lots == 0 and pend[i, side, P_PRICE] == -1)
+        same = (pend[i, side, P_PRICE] == price and pend[i, side, P_SIZE] == lots) or (
+            lots == 0 and pend[i, side, P_PRICE] == -1
+        )
         if same:
             return
     elif lots == 0:
@@ -514,16 +748,26 @@ def refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp):
                 send_flatten(i, t, orders, pend, pend_time, ints, mp)
                 flattening = True
     bid, bid_lots, ask, ask_lots = Q.compute_quotes(
-        mid, inv, act[i, A_SPREAD_MULT], act[i, A_SKEW], act[i, A_SIZE],
-        trend_strength(fs, i, mp), sp,
+        mid,
+        inv,
+        act[i, A_SPREAD_MULT],
+        act[i, A_SKEW],
+        act[i, A_SIZE],
+        trend_strength(fs, i, mp),
+        sp,
     )
     size = Q.quote_size_lots(act[i, A_SIZE], sp)
     spread_bps = 0.0
     if ints[i, I_BEST_BID] >= 0 and ints[i, I_BEST_ASK] >= 0 and mid > 0:
         spread_bps = (ints[i, I_BEST_ASK] - ints[i, I_BEST_BID]) / mid * 1e4
     reason = Q.pause_reason(
-        size, news_flag(fs, i, t), np.sqrt(fs[i, F_VAR_SHORT]), spread_bps,
-        t < fs[i, F_PAUSE_UNTIL], ints[i, I_HALTED] == 1, sp,
+        size,
+        news_flag(fs, i, t),
+        np.sqrt(fs[i, F_VAR_SHORT]),
+        spread_bps,
+        t < fs[i, F_PAUSE_UNTIL],
+        ints[i, I_HALTED] == 1,
+        sp,
     )
     if reason != 0 or flattening:
         bid_lots = 0
@@ -537,21 +781,54 @@ def refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp):
 
 
 @nb.njit(cache=True)
-def activate(i, slot, t, book, fs, ints, orders, order_time, pend, pend_time, step, log, mq,
-             mq_head, mq_count, mp, sp):
+def activate(
+    i,
+    slot,
+    t,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    mp,
+    sp,
+):
     """An order action reaches the exchange after latency."""
     pend[i, slot, P_VALID] = 0
     pend_time[i, slot] = INF
     if slot == 2:  # market order: never beyond what flattens the position
         lots = pend[i, 2, P_SIZE]
         inv = ints[i, I_INV]
-        if lots > 0:
-            lots = min(lots, max(-inv, 0))
-        else:
-            lots = -min(-lots, max(inv, 0))
+        lots = min(lots, max(-inv, 0)) if lots > 0 else -min(-lots, max(inv, 0))
         if lots != 0:
-            market_order(i, 1 if lots > 0 else 0, abs(lots), True, t, book, fs, ints, orders,
-                         order_time, pend, pend_time, step, log, mq, mq_head, mq_count, mp, sp)
+            market_order(
+                i,
+                1 if lots > 0 else 0,
+                abs(lots),
+                True,
+                t,
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                mp,
+                sp,
+            )
         return
     side = slot
     price = pend[i, side, P_PRICE]
@@ -567,23 +844,29 @@ def activate(i, slot, t, book, fs, ints, orders, order_time, pend, pend_time, st
     if lots <= 0:
         orders[i, side, O_ACTIVE] = 0
         return
-    # post-only: a quote that would cross the background book slides to the touch
+    # post-only: a quote that would cross the book slides to the touch. The agent's own
+    # opposite quote counts too (self-trade prevention): with latency longer than the
+    # refresh, one side can land before the other side's newer price does.
     if side == 0:
-        ba = ints[i, I_BEST_ASK]
+        ba = effective_best(ints, orders, i, 1)
         if ba >= 0 and price >= ba:
             price = ba - 1
     else:
-        bb = ints[i, I_BEST_BID]
+        bb = effective_best(ints, orders, i, 0)
         if bb >= 0 and price <= bb:
             price = bb + 1
     j = price - ints[i, I_ORIGIN]
     if j < 0 or j >= book.shape[2]:
         orders[i, side, O_ACTIVE] = 0
         return
-    if orders[i, side, O_ACTIVE] == 1 and orders[i, side, O_PRICE] == price:
-        orders[i, side, O_SIZE] = lots  # same price: keeps its place in the queue
-        orders[i, side, O_ORIG_SIZE] = lots
+    if (
+        orders[i, side, O_ACTIVE] == 1
+        and orders[i, side, O_PRICE] == price
+        and lots <= orders[i, side, O_SIZE]
+    ):
+        orders[i, side, O_SIZE] = lots  # same price, no larger: keeps its place in the queue
         return
+    # a new price or a larger size (a partly filled quote topped up) joins the back of the queue
     orders[i, side, O_ACTIVE] = 1
     orders[i, side, O_PRICE] = price
     orders[i, side, O_SIZE] = lots
@@ -594,21 +877,65 @@ def activate(i, slot, t, book, fs, ints, orders, order_time, pend, pend_time, st
 
 # ----------------------------------------------------------------------------- main loop
 @nb.njit(cache=True)
-def advance_one(i, t_end, book, fs, ints, orders, order_time, pend, pend_time, step, log, mq,
-                mq_head, mq_count, rng, act, mp, rp, sp):
+def advance_one(
+    i,
+    t_end,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    rng,
+    act,
+    mp,
+    rp,
+    sp,
+):
     """Advance market ``i`` to ``t_end``."""
     rates = np.empty(7)
     t = fs[i, F_T]
     total = event_rates(i, t, fs, ints, rp, mp, rates)
     t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
     while True:
-        t_s = min(t_end, fs[i, F_NEXT_SAMPLE], fs[i, F_NEXT_REFRESH], fs[i, F_NEXT_REGIME],
-                  fs[i, F_NEXT_NEWS], fs[i, F_NEWS_END],
-                  min(pend_time[i, 0], min(pend_time[i, 1], pend_time[i, 2])))
+        t_s = min(
+            t_end,
+            fs[i, F_NEXT_SAMPLE],
+            fs[i, F_NEXT_REFRESH],
+            fs[i, F_NEXT_REGIME],
+            fs[i, F_NEXT_NEWS],
+            fs[i, F_NEWS_END],
+            min(pend_time[i, 0], min(pend_time[i, 1], pend_time[i, 2])),
+        )
         if t_next < t_s:
             t = t_next
-            background_event(i, t, rates, total, book, fs, ints, orders, order_time, pend,
-                             pend_time, step, log, mq, mq_head, mq_count, rng, mp, sp)
+            background_event(
+                i,
+                t,
+                rates,
+                total,
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                rng,
+                mp,
+                sp,
+            )
             total = event_rates(i, t, fs, ints, rp, mp, rates)
             t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
             continue
@@ -619,19 +946,54 @@ def advance_one(i, t_end, book, fs, ints, orders, order_time, pend, pend_time, s
         # unless an event changed the background rates: then it is drawn again.
         rates_changed = False
         if pend_time[i, 2] <= t:
-            activate(i, 2, t, book, fs, ints, orders, order_time, pend, pend_time, step, log,
-                     mq, mq_head, mq_count, mp, sp)
+            activate(
+                i,
+                2,
+                t,
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                mp,
+                sp,
+            )
             rates_changed = True
         for side in range(2):
             if pend_time[i, side] <= t:
-                activate(i, side, t, book, fs, ints, orders, order_time, pend, pend_time, step,
-                         log, mq, mq_head, mq_count, mp, sp)
+                activate(
+                    i,
+                    side,
+                    t,
+                    book,
+                    fs,
+                    ints,
+                    orders,
+                    order_time,
+                    pend,
+                    pend_time,
+                    step,
+                    log,
+                    mq,
+                    mq_head,
+                    mq_count,
+                    mp,
+                    sp,
+                )
         if fs[i, F_NEXT_SAMPLE] <= t:
             if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
                 fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
                 step[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-            if sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp,
-                           mp, sp):
+            if sample_tick(
+                i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp
+            ):
                 rates_changed = True
             fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
         if fs[i, F_NEXT_REGIME] <= t:
@@ -654,20 +1016,76 @@ def advance_one(i, t_end, book, fs, ints, orders, order_time, pend, pend_time, s
 
 
 @nb.njit(cache=True, nogil=True)
-def advance(lo, hi, t_end, book, fs, ints, orders, order_time, pend, pend_time, step, log, mq,
-            mq_head, mq_count, rng, act, mp, rp, sp, mask):
+def advance(
+    lo,
+    hi,
+    t_end,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    rng,
+    act,
+    mp,
+    rp,
+    sp,
+    mask,
+):
     """Advance markets ``lo <= i < hi`` with ``mask[i]`` to ``t_end[i]``.
 
     Releases the GIL, so disjoint ranges run in parallel threads."""
     for i in range(lo, hi):
         if mask[i]:
-            advance_one(i, t_end[i], book, fs, ints, orders, order_time, pend, pend_time, step,
-                        log, mq, mq_head, mq_count, rng, act, mp, rp, sp)
+            advance_one(
+                i,
+                t_end[i],
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                rng,
+                act,
+                mp,
+                rp,
+                sp,
+            )
 
 
 @nb.njit(cache=True)
-def reset_market(i, t0, book, fs, ints, orders, order_time, pend, pend_time, step, mq_head,
-                 mq_count, rng, mp, rp, sp):
+def reset_market(
+    i,
+    t0,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    mq_head,
+    mq_count,
+    rng,
+    mp,
+    rp,
+    sp,
+):
     """Lay out a fresh market ``i``: initial book, regime, schedules, empty account."""
     n = book.shape[2]
     p0 = int(mp[MP_PRICE0])
@@ -725,10 +1143,41 @@ def reset_market(i, t0, book, fs, ints, orders, order_time, pend, pend_time, ste
 
 
 @nb.njit(cache=True)
-def reset_markets(mask, book, fs, ints, orders, order_time, pend, pend_time, step, mq_head,
-                  mq_count, rng, mp, rp, sp):
+def reset_markets(
+    mask,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    mq_head,
+    mq_count,
+    rng,
+    mp,
+    rp,
+    sp,
+):
     """Reset every market with ``mask[i]``."""
     for i in range(fs.shape[0]):
         if mask[i]:
-            reset_market(i, 0.0, book, fs, ints, orders, order_time, pend, pend_time, step,
-                         mq_head, mq_count, rng, mp, rp, sp)
+            reset_market(
+                i,
+                0.0,
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                mq_head,
+                mq_count,
+                rng,
+                mp,
+                rp,
+                sp,
+            )

@@ -15,7 +15,6 @@ from mm_gym.market.regimes import LABEL_NAMES, NEWS
 from mm_gym.market.rng import seed_states
 from mm_gym.strategy.config import StrategyConfig
 
-
 PARALLEL_MIN_MARKETS = 32  # smaller batches run on the calling thread
 
 
@@ -81,9 +80,21 @@ class MarketSim:
         states = seed_states(seeds, episodes)
         self.rng[mask] = states[mask]
         kernel.reset_markets(
-            mask, self.book, self.fs, self.ints, self.orders, self.order_time, self.pend,
-            self.pend_time, self.step_stats, self.mq_head, self.mq_count, self.rng, self.mp,
-            self.rp, self.sp,
+            mask,
+            self.book,
+            self.fs,
+            self.ints,
+            self.orders,
+            self.order_time,
+            self.pend,
+            self.pend_time,
+            self.step_stats,
+            self.mq_head,
+            self.mq_count,
+            self.rng,
+            self.mp,
+            self.rp,
+            self.sp,
         )
 
     def advance(self, dt: float, params: np.ndarray, mask: np.ndarray | None = None) -> None:
@@ -105,9 +116,27 @@ class MarketSim:
 
     def _advance_range(self, lo: int, hi: int, mask: np.ndarray) -> None:
         kernel.advance(
-            lo, hi, self._t_end, self.book, self.fs, self.ints, self.orders, self.order_time,
-            self.pend, self.pend_time, self.step_stats, self.log, self.mq, self.mq_head,
-            self.mq_count, self.rng, self.params, self.mp, self.rp, self.sp, mask,
+            lo,
+            hi,
+            self._t_end,
+            self.book,
+            self.fs,
+            self.ints,
+            self.orders,
+            self.order_time,
+            self.pend,
+            self.pend_time,
+            self.step_stats,
+            self.log,
+            self.mq,
+            self.mq_head,
+            self.mq_count,
+            self.rng,
+            self.params,
+            self.mp,
+            self.rp,
+            self.sp,
+            mask,
         )
 
     # ------------------------------------------------------------------ views
@@ -212,8 +241,15 @@ class MarketSim:
 
 FILL_DTYPE = np.dtype(
     [
-        ("time", "f8"), ("side", "f8"), ("price", "f8"), ("size", "f8"), ("queue_wait", "f8"),
-        ("mid", "f8"), ("maker", "f8"), ("markout_1s", "f8"), ("markout_10s", "f8"),
+        ("time", "f8"),
+        ("side", "f8"),
+        ("price", "f8"),
+        ("size", "f8"),
+        ("queue_wait", "f8"),
+        ("mid", "f8"),
+        ("maker", "f8"),
+        ("markout_1s", "f8"),
+        ("markout_10s", "f8"),
         ("markout_60s", "f8"),
     ]
 )

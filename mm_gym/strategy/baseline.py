@@ -48,8 +48,13 @@ class BaselineConfig(Config):
 
     def validate(self) -> None:
         check_range("high_vol_threshold_bps", self.high_vol_threshold_bps, 0.0, None, low_open=True)
-        check_range("extreme_vol_bps", self.extreme_vol_bps, self.high_vol_threshold_bps, None,
-                    low_open=True)
+        check_range(
+            "extreme_vol_bps",
+            self.extreme_vol_bps,
+            self.high_vol_threshold_bps,
+            None,
+            low_open=True,
+        )
         check_range("trend_threshold", self.trend_threshold, 0.0, None, low_open=True)
         check_range("high_vol_max_spread", self.high_vol_max_spread, self.high_vol[0], None)
         for name in ("normal", "trending", "high_vol", "news"):
@@ -66,7 +71,9 @@ class BaselineConfig(Config):
 
 
 def detect_regime(
-    vol_short_bps: np.ndarray, trend_strength: np.ndarray, news_flag: np.ndarray,
+    vol_short_bps: np.ndarray,
+    trend_strength: np.ndarray,
+    news_flag: np.ndarray,
     cfg: BaselineConfig,
 ) -> np.ndarray:
     """Regime per market from observable features only: news, then high vol, then trend."""
@@ -80,7 +87,9 @@ def detect_regime(
     return out
 
 
-def table_params(detected: np.ndarray, vol_short_bps: np.ndarray, cfg: BaselineConfig) -> np.ndarray:
+def table_params(
+    detected: np.ndarray, vol_short_bps: np.ndarray, cfg: BaselineConfig
+) -> np.ndarray:
     """The document's table: (spread multiplier, inventory skew, size fraction) per market.
 
     In high volatility the spread multiplier rises from ``high_vol[0]`` (2x) at the detection

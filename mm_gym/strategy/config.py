@@ -63,9 +63,7 @@ class StrategyConfig(Config):
         check_range("trend_reduction_multiplier", self.trend_reduction_multiplier, 1.0, 100.0)
         check_bool("pause_on_news", self.pause_on_news)
         check_range("high_volatility_bps", self.high_volatility_bps, 0.0, None, low_open=True)
-        check_range(
-            "max_volatility_bps", self.max_volatility_bps, self.high_volatility_bps, None
-        )
+        check_range("max_volatility_bps", self.max_volatility_bps, self.high_volatility_bps, None)
         check_range("stop_loss_fraction", self.stop_loss_fraction, 0.0, 1.0, low_open=True)
         check_range("daily_stop_fraction", self.daily_stop_fraction, 0.0, 1.0, low_open=True)
         check_range("capital", self.capital, 0.0, None, low_open=True)

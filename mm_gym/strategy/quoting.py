@@ -65,7 +65,9 @@ def trend_direction(trend_strength: float, sp: np.ndarray) -> int:
 
 
 @nb.njit(cache=True)
-def skew_shift_bps(inventory: float, inventory_skew: float, trend_dir: int, sp: np.ndarray) -> float:
+def skew_shift_bps(
+    inventory: float, inventory_skew: float, trend_dir: int, sp: np.ndarray
+) -> float:
     """Price shift of both quotes from inventory: zero up to the soft limit, then linear.
 
     Inventory held against a detected trend is reduced faster (``trend_reduction_multiplier``).

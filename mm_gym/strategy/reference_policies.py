@@ -17,6 +17,7 @@ renormalised each step, so it neither overflows nor loses the small entries. Wit
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Any
 
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 
-class _TablePolicy:
+class _TablePolicy(abc.ABC):
     """Unit actions tabulated over (step 0..n_steps, inventory grid); ``predict`` looks up."""
 
     def __init__(self, config: ASConfig | None) -> None:
@@ -49,9 +50,9 @@ class _TablePolicy:
         actions = depths_to_action(self.config, bid.ravel(), ask.ravel(), q.ravel())
         self.table = actions.reshape(*q.shape, 3)
 
+    @abc.abstractmethod
     def depths(self, step: np.ndarray, inventory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Intended (bid, ask) depths at a step index and inventory; NaN marks an unused side."""
-        raise NotImplementedError
 
     def predict(
         self,
@@ -101,10 +102,8 @@ class GLFTPolicy(_TablePolicy):
     def depths(self, step: np.ndarray, inventory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         c, g = self.config, self.gamma
         base = math.log1p(g / c.k) / g
-        big_c = math.sqrt(
-            c.sigma**2 * g / (2 * c.k * c.A) * (1 + g / c.k) ** (1 + c.k / g)
-        )
-        q = np.asarray(inventory, dtype=np.float64) + 0.0 * np.asarray(step)
+        big_c = math.sqrt(c.sigma**2 * g / (2 * c.k * c.A) * (1 + g / c.k) ** (1 + c.k / g))
+        q, _ = np.broadcast_arrays(np.asarray(inventory, dtype=np.float64), step)
         return base + (2 * q + 1) / 2 * big_c, base - (2 * q - 1) / 2 * big_c
 
 

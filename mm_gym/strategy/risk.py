@@ -36,12 +36,12 @@ def position_stop_hit(inventory: float, avg_cost: float, mid: float, sp: np.ndar
 
 @nb.njit(cache=True)
 def realised_spread_too_low(rs_ewma_bps: float, rs_count: int, sp: np.ndarray) -> bool:
-    """"If realised spread < costs: pause quoting", once enough fills are measured."""
+    """ "If realised spread < costs: pause quoting", once enough fills are measured."""
     return rs_count >= sp[SP_RS_MIN_FILLS] and rs_ewma_bps < sp[SP_MAKER_FEE_BPS]
 
 
 @nb.njit(cache=True)
 def widening_failed(spread_multiplier: float, inventory: float, sp: np.ndarray) -> bool:
-    """"If spread widening fails: exit position": the realised spread stayed below costs
+    """ "If spread widening fails: exit position": the realised spread stayed below costs
     although the spread was already widened to ``exit_spread_multiplier`` or more."""
     return inventory != 0 and spread_multiplier >= sp[SP_EXIT_MULT]

@@ -1,0 +1,167 @@
+"""Throughput of the simulated order-book market (what ``mm-gym bench`` reports).
+
+Two figures, both with the default market and the quoting engine live (parameters
+``[1.0, 0.5, 1.0]``), after a warm-up so that numba compilation is not counted:
+
+- ``lob_events_per_s``: background order-book events (limit orders, cancellations, market
+  orders) processed per wall-clock second, on ``threads`` threads (one by default);
+- ``lob_market_seconds_per_s``: simulated market-seconds per wall-clock second, summed over
+  the batch, on every core (``os.cpu_count()`` threads).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from mm_gym.errors import ConfigError
+from mm_gym.market import layout as lay
+from mm_gym.market.config import MarketConfig
+from mm_gym.market.sim import MarketSim
+from mm_gym.strategy.config import StrategyConfig
+
+BENCH_PARAMS = (1.0, 0.5, 1.0)
+WARMUP_S = 5.0  # simulated seconds run before timing (compiles or loads the kernels)
+
+
+def _measure(
+    num_markets: int,
+    seconds: float,
+    threads: int,
+    step_s: float,
+    market: MarketConfig,
+    strategy: StrategyConfig,
+    seed: int,
+) -> dict:
+    sim = MarketSim(num_markets, market=market, strategy=strategy, threads=threads)
+    sim.reset(np.arange(seed, seed + num_markets))
+    params = np.tile(BENCH_PARAMS, (num_markets, 1))
+    sim.advance(WARMUP_S, params)
+    events0 = int(sim.ints[:, lay.I_EVENTS].sum())
+    t_sim0 = float(sim.time.sum())
+    steps = 0
+    start = time.perf_counter()
+    while True:
+        sim.advance(step_s, params)
+        steps += 1
+        wall = time.perf_counter() - start
+        if wall >= seconds:
+            break
+    events = int(sim.ints[:, lay.I_EVENTS].sum()) - events0
+    market_seconds = float(sim.time.sum()) - t_sim0
+    return {
+        "wall_s": wall,
+        "steps": steps,
+        "events": events,
+        "market_seconds": market_seconds,
+        "threads": sim.threads,
+    }
+
+
+def bench_market(
+    num_markets: int = 256,
+    seconds: float = 4.0,
+    threads: int = 1,
+    *,
+    step_s: float = 1.0,
+    market: MarketConfig | None = None,
+    strategy: StrategyConfig | None = None,
+    seed: int = 0,
+) -> dict:
+    """Measure the market simulator's throughput; each measurement runs about ``seconds``.
+
+    ``threads`` is used for the event rate; the market-seconds rate uses every core. Returns
+    a flat dict of numbers: the two headline figures plus what they were measured with
+    (including the load average, since a busy machine lowers them).
+    """
+    if isinstance(num_markets, bool) or not isinstance(num_markets, int) or num_markets < 1:
+        raise ConfigError(f"num_markets={num_markets!r}: expected an integer >= 1")
+    if not isinstance(seconds, int | float) or not 0.0 < seconds <= 3600.0:
+        raise ConfigError(f"seconds={seconds!r}: allowed range is (0, 3600]")
+    if not isinstance(step_s, int | float) or not 0.0 < step_s <= 3600.0:
+        raise ConfigError(f"step_s={step_s!r}: allowed range is (0, 3600]")
+    market = market or MarketConfig()
+    strategy = strategy or StrategyConfig()
+    cores = os.cpu_count() or 1
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    one = _measure(num_markets, seconds, threads, step_s, market, strategy, seed)
+    every = _measure(num_markets, seconds, cores, step_s, market, strategy, seed)
+    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return {
+        "lob_events_per_s": one["events"] / one["wall_s"],
+        "lob_market_seconds_per_s": every["market_seconds"] / every["wall_s"],
+        "lob_events_per_s_all_cores": every["events"] / every["wall_s"],
+        "lob_market_seconds_per_s_one": one["market_seconds"] / one["wall_s"],
+        "events_per_market_second": one["events"] / max(one["market_seconds"], 1e-12),
+        "num_markets": num_markets,
+        "step_s": step_s,
+        "threads": one["threads"],
+        "threads_all": every["threads"],
+        "cpu_count": cores,
+        "wall_s": one["wall_s"] + every["wall_s"],
+        "load_avg_1min": max(load_before, load_after),
+    }
+
+
+def bench_env_single(seconds: float = 3.0, seed: int = 0) -> float:
+    """Steps per second of one ``MarketMaking-v0`` env through ``gymnasium.make``, random
+    actions (drawn beforehand), resets included."""
+    import gymnasium as gym
+
+    env = gym.make("mm_gym/MarketMaking-v0")
+    pool = np.random.default_rng(seed).uniform(-1, 1, (1024, 3)).astype(np.float32)
+    env.reset(seed=seed)
+    for k in range(10):
+        env.step(pool[k])
+    steps = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for k in range(256):
+            _, _, terminated, truncated, _ = env.step(pool[(steps + k) % 1024])
+            if terminated or truncated:
+                env.reset()
+        steps += 256
+    rate = steps / (time.perf_counter() - start)
+    env.close()
+    return rate
+
+
+def bench_env_vector(num_envs: int = 256, seconds: float = 4.0, seed: int = 0) -> float:
+    """Env steps per second (``num_envs`` per call) of the native ``MarketMaking-v0`` vector
+    env from ``gymnasium.make_vec``, random actions, all cores."""
+    import gymnasium as gym
+
+    env = gym.make_vec(
+        "mm_gym/MarketMaking-v0", num_envs=num_envs, vectorization_mode="vector_entry_point"
+    )
+    pool = np.random.default_rng(seed).uniform(-1, 1, (16, num_envs, 3)).astype(np.float32)
+    env.reset(seed=seed)
+    for k in range(3):
+        env.step(pool[k])
+    calls = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        env.step(pool[calls % 16])
+        calls += 1
+    rate = num_envs * calls / (time.perf_counter() - start)
+    env.close()
+    return rate
+
+
+def run_all(quick: bool = False) -> dict:
+    """Every figure of ``mm-gym bench``: the market, the envs, the Avellaneda-Stoikov env."""
+    from mm_gym.envs.avellaneda_stoikov import bench_as_vec
+
+    seconds = 1.0 if quick else 4.0
+    out = bench_market(seconds=seconds)
+    out["env_steps_per_s_single"] = bench_env_single(seconds=seconds)
+    out["vec_env_steps_per_s"] = bench_env_vector(seconds=seconds)
+    out["as_vec_steps_per_s"] = bench_as_vec(num_envs=10_000, steps=100 if quick else 1_000)
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover - a quick look without the CLI
+    for key, value in bench_market().items():
+        print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")

@@ -1,0 +1,36 @@
+"""``mm-gym bench``: throughput of the simulator and the environments on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+FLOORS = {
+    "lob_events_per_s": 5_000_000,
+    "lob_market_seconds_per_s": 100_000,
+    "env_steps_per_s_single": 10_000,
+    "vec_env_steps_per_s": 100_000,
+    "as_vec_steps_per_s": 20_000_000,
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure simulator and env throughput")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quick", action="store_true", help="short measurements (about 10 s)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mm_gym.bench import run_all
+
+    results = run_all(quick=args.quick)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    print(f"{'figure':32s} {'measured':>16s} {'floor':>14s}")
+    for key, value in results.items():
+        floor = FLOORS.get(key)
+        shown = f"{value:,.0f}" if isinstance(value, float) and value > 100 else f"{value}"
+        print(f"{key:32s} {shown:>16s} {'' if floor is None else f'{floor:,}':>14s}")
+    return 0

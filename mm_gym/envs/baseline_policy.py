@@ -1,0 +1,77 @@
+"""The rule-based market maker as a policy: the strategy document's regime table, in the
+agent's action space.
+
+``RuleBasedPolicy.predict`` has the Stable-Baselines3 signature, so the baseline runs through
+the same evaluation code as any trained agent. It detects the regime from the observation
+(news flag, short volatility, trend strength: ``mm_gym.strategy.baseline.detect_regime``),
+looks up the table (``table_params``) and returns the absolute-mode unit action that the env
+maps back onto those parameters. In residual mode the env adds the action to the same table,
+so the baseline's action is zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mm_gym.envs.actions import range_to_unit
+from mm_gym.envs.config import EnvConfig
+from mm_gym.envs.core import baseline_params, detected_regime, param_bounds
+from mm_gym.envs.observations import NUM_BASE_OBS
+from mm_gym.errors import ConfigError
+from mm_gym.market.regimes import NUM_LABELS
+
+__all__ = ["RuleBasedPolicy"]
+
+
+class RuleBasedPolicy:
+    """The baseline: regime detection plus the parameter table, for one env config.
+
+    ``predict(obs)`` accepts one observation ``(obs_dim,)`` or a batch ``(N, obs_dim)`` and
+    returns float32 unit actions in [-1, 1] of the matching shape (table parameters outside
+    the configured ranges are held at the range's edge).
+    """
+
+    def __init__(self, config: EnvConfig | None = None) -> None:
+        if config is not None and not isinstance(config, EnvConfig):
+            raise ConfigError(f"config={config!r}: expected an EnvConfig or None")
+        self.config = config if config is not None else EnvConfig()
+        self.low, self.high = param_bounds(self.config)
+        self.obs_dim = NUM_BASE_OBS + (NUM_LABELS if self.config.expose_regime else 0)
+
+    def _batch(self, observation: Any) -> tuple[np.ndarray, bool]:
+        obs = np.asarray(observation, dtype=np.float64)
+        if obs.ndim not in (1, 2) or obs.shape[-1] != self.obs_dim:
+            raise ConfigError(
+                f"observation shape {obs.shape}: expected ({self.obs_dim},) or (n, {self.obs_dim})"
+            )
+        return obs.reshape(-1, self.obs_dim), obs.ndim == 1
+
+    def detected_regime(self, observation: Any) -> np.ndarray | int:
+        """Detected regime id per observation (``mm_gym.strategy.baseline.DETECTED_NAMES``)."""
+        batch, single = self._batch(observation)
+        ids = detected_regime(batch, self.config)
+        return int(ids[0]) if single else ids
+
+    def params(self, observation: Any) -> np.ndarray:
+        """The table's (spread multiplier, inventory skew, size fraction) per observation."""
+        batch, single = self._batch(observation)
+        params = baseline_params(batch, self.config)
+        return params[0] if single else params
+
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, Any]:
+        """Stable-Baselines3 signature: ``(actions, state)``; the state passes through."""
+        batch, single = self._batch(observation)
+        if self.config.action_mode == "residual":
+            actions = np.zeros((batch.shape[0], 3), dtype=np.float32)
+        else:
+            unit = range_to_unit(baseline_params(batch, self.config), self.low, self.high)
+            actions = np.clip(unit, -1.0, 1.0).astype(np.float32)
+        return (actions[0] if single else actions), state

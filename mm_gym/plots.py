@@ -1,0 +1,277 @@
+"""PNG plots of backtests and evaluations (matplotlib, Agg backend: no display needed).
+
+Each function takes plain data (arrays, a DataFrame, the ``paths`` of ``run_episodes``) and a
+file path, writes one PNG and returns the path. Drawing never touches the simulation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from mm_gym.market.regimes import LABEL_NAMES  # noqa: E402
+
+__all__ = [
+    "REGIME_COLORS",
+    "plot_equity",
+    "plot_inventory",
+    "plot_params_by_regime",
+    "plot_quotes",
+    "plot_regimes",
+]
+
+REGIME_COLORS = {
+    "ranging": "#9ecae1",
+    "trending_up": "#a1d99b",
+    "trending_down": "#fdae6b",
+    "high_vol": "#bcbddc",
+    "news": "#fc9272",
+}
+DPI = 110
+
+
+def _save(fig, path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(p, dpi=DPI)
+    plt.close(fig)
+    return p
+
+
+def _as_curves(values: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if isinstance(values, Mapping):
+        return {str(k): np.atleast_2d(np.asarray(v, dtype=np.float64)) for k, v in values.items()}
+    return {"": np.atleast_2d(np.asarray(values, dtype=np.float64))}
+
+
+def _with_start(time: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Prepend the flat start (time 0, value 0) to per-step paths (rows: episodes)."""
+    t = np.concatenate([[0.0], np.asarray(time, dtype=np.float64)])
+    v = np.concatenate([np.zeros((values.shape[0], 1)), values], axis=1)
+    return t, v
+
+
+def plot_equity(
+    time: np.ndarray,
+    equity: np.ndarray | Mapping[str, np.ndarray],
+    path: str | Path,
+    title: str = "Equity",
+) -> Path:
+    """Equity curves: one thin line per episode and the mean in bold, per group.
+
+    ``time``: seconds ``(steps,)``; ``equity``: ``(episodes, steps)``, or a mapping of group
+    name (e.g. agent, baseline) to such arrays. NaN after an episode ended is left out.
+    """
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (name, curves) in enumerate(_as_curves(equity).items()):
+        t, v = _with_start(time, curves)
+        color = colors[k % len(colors)]
+        for row in v:
+            ax.plot(t / 60.0, row, color=color, alpha=0.25 if v.shape[0] > 1 else 1.0, lw=0.7)
+        if v.shape[0] > 1:
+            ax.plot(
+                t / 60.0,
+                np.nanmean(v, axis=0),
+                color=color,
+                lw=2.2,
+                label=f"{name} mean" if name else "mean",
+            )
+        elif name:
+            ax.lines[-1].set_label(name)
+    ax.axhline(0.0, color="black", lw=0.6)
+    ax.set_xlabel("time, minutes")
+    ax.set_ylabel("mark-to-market equity")
+    ax.set_title(title)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_inventory(
+    time: np.ndarray,
+    inventory: np.ndarray,
+    path: str | Path,
+    max_inventory: float | None = None,
+    soft_limit: float | None = None,
+    title: str = "Inventory",
+) -> Path:
+    """Inventory paths ``(episodes, steps)`` (or one path), with the hard and soft limits."""
+    inv = np.atleast_2d(np.asarray(inventory, dtype=np.float64))
+    t, v = _with_start(time, inv)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    alpha = 0.35 if v.shape[0] > 1 else 1.0
+    for row in v:
+        ax.plot(t / 60.0, row, color="tab:blue", lw=0.7, alpha=alpha)
+    for level, style, label in (
+        (max_inventory, "-", "hard limit"),
+        (soft_limit, ":", "soft limit"),
+    ):
+        if level is not None:
+            ax.axhline(level, color="tab:red", ls=style, lw=1, label=label)
+            ax.axhline(-level, color="tab:red", ls=style, lw=1)
+    ax.axhline(0.0, color="black", lw=0.6)
+    ax.set_xlabel("time, minutes")
+    ax.set_ylabel("inventory, lots")
+    ax.set_title(title)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _shade_regimes(ax, time: np.ndarray, regime: np.ndarray | None) -> None:
+    if regime is None:
+        return
+    reg = np.asarray(regime)
+    n = min(len(time), len(reg))
+    start = 0
+    seen = set()
+    for k in range(1, n + 1):
+        if k == n or reg[k] != reg[start]:
+            r = int(reg[start])
+            if 0 <= r < len(LABEL_NAMES):
+                name = LABEL_NAMES[r]
+                left = time[start - 1] if start > 0 else 0.0
+                ax.axvspan(
+                    left,
+                    time[k - 1],
+                    color=REGIME_COLORS[name],
+                    alpha=0.35,
+                    lw=0,
+                    label=None if name in seen else name,
+                )
+                seen.add(name)
+            start = k
+
+
+def plot_quotes(
+    paths: Mapping[str, np.ndarray],
+    path: str | Path,
+    episode: int = 0,
+    zoom_s: float | None = 300.0,
+    title: str = "Quotes around the mid",
+) -> Path:
+    """The engine's bid and ask around the mid for one episode, fills marked, the true regime
+    shaded. ``paths`` as from ``run_episodes(record_paths=True)``; with ``zoom_s`` a second
+    panel shows the first ``zoom_s`` seconds."""
+    steps = np.isfinite(paths["time"][episode])
+    t = paths["time"][episode][steps]
+    mid = paths["mid"][episode][steps]
+    bid = paths["bid_quote"][episode][steps]
+    ask = paths["ask_quote"][episode][steps]
+    buys = paths["buy_lots"][episode][steps] > 0
+    sells = paths["sell_lots"][episode][steps] > 0
+    regime = paths["regime"][episode][steps] if "regime" in paths else None
+    windows = [(0.0, t[-1] if t.size else 1.0)]
+    if zoom_s is not None and t.size and zoom_s < t[-1]:
+        windows.append((0.0, zoom_s))
+    fig, axes = plt.subplots(len(windows), 1, figsize=(10, 3.6 * len(windows)), squeeze=False)
+    for ax, (lo, hi) in zip(axes[:, 0], windows, strict=True):
+        w = (t >= lo) & (t <= hi)
+        _shade_regimes(ax, t[w], regime[w] if regime is not None else None)
+        ax.step(t[w], mid[w], where="post", color="black", lw=0.8, label="mid")
+        ax.step(t[w], bid[w], where="post", color="tab:green", lw=0.8, label="bid quote")
+        ax.step(t[w], ask[w], where="post", color="tab:red", lw=0.8, label="ask quote")
+        bw, sw = w & buys, w & sells
+        ax.scatter(
+            t[bw],
+            np.where(np.isfinite(bid[bw]), bid[bw], mid[bw]),
+            marker="^",
+            color="tab:green",
+            s=18,
+            zorder=3,
+            label="bought",
+        )
+        ax.scatter(
+            t[sw],
+            np.where(np.isfinite(ask[sw]), ask[sw], mid[sw]),
+            marker="v",
+            color="tab:red",
+            s=18,
+            zorder=3,
+            label="sold",
+        )
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel("time, s")
+        ax.set_ylabel("price")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_title(f"{title} (episode {episode})")
+    axes[0, 0].legend(loc="upper left", fontsize=7, ncol=5)
+    return _save(fig, path)
+
+
+def plot_regimes(
+    per_regime: pd.DataFrame | Mapping[str, pd.DataFrame],
+    path: str | Path,
+    title: str = "By regime",
+) -> Path:
+    """Bars per true regime: share of time, PnL per episode, fills per episode.
+
+    ``per_regime`` as ``EpisodeResults.per_regime``; or a mapping of group name to such tables
+    for side-by-side bars (e.g. agent and baseline)."""
+    tables = per_regime if isinstance(per_regime, Mapping) else {"": per_regime}
+    cols = [
+        ("time_share", "share of time"),
+        ("pnl", "PnL per episode"),
+        ("fills", "fills per episode"),
+    ]
+    return _grouped_bars(tables, cols, path, title)
+
+
+def plot_params_by_regime(
+    per_regime: pd.DataFrame | Mapping[str, pd.DataFrame],
+    path: str | Path,
+    title: str = "Quoting parameters by regime",
+) -> Path:
+    """Mean spread multiplier, inventory skew and size fraction chosen in each true regime."""
+    tables = per_regime if isinstance(per_regime, Mapping) else {"": per_regime}
+    cols = [
+        ("spread_multiplier", "spread multiplier"),
+        ("inventory_skew", "inventory skew"),
+        ("size_fraction", "size fraction"),
+    ]
+    return _grouped_bars(tables, cols, path, title)
+
+
+def _grouped_bars(
+    tables: Mapping[str, pd.DataFrame],
+    cols: Sequence[tuple[str, str]],
+    path: str | Path,
+    title: str,
+) -> Path:
+    fig, axes = plt.subplots(1, len(cols), figsize=(4.2 * len(cols), 3.8))
+    names = list(next(iter(tables.values())).index)
+    x = np.arange(len(names))
+    width = 0.8 / len(tables)
+    for ax, (col, label) in zip(np.atleast_1d(axes), cols, strict=True):
+        for g, (group, table) in enumerate(tables.items()):
+            values = table.reindex(names)[col].to_numpy(dtype=np.float64)
+            colors = [REGIME_COLORS.get(n, "gray") for n in names] if len(tables) == 1 else None
+            ax.bar(
+                x + (g - (len(tables) - 1) / 2) * width,
+                np.nan_to_num(values),
+                width,
+                color=colors,
+                edgecolor="black",
+                lw=0.5,
+                label=group or None,
+            )
+        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+        ax.set_title(label, fontsize=10)
+        ax.axhline(0.0, color="black", lw=0.6)
+        ax.grid(axis="y", alpha=0.3)
+    if len(tables) > 1:
+        np.atleast_1d(axes)[0].legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)

@@ -1,0 +1,217 @@
+"""MarketSim: accounting from the fill log, determinism, batch independence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mm_gym.errors import ConfigError
+from mm_gym.market import layout as L
+from mm_gym.market.config import MarketConfig
+from mm_gym.market.sim import MarketSim
+from mm_gym.strategy.config import StrategyConfig
+
+STATE = (
+    "book",
+    "fs",
+    "ints",
+    "orders",
+    "order_time",
+    "pend",
+    "pend_time",
+    "step_stats",
+    "log",
+    "mq",
+    "mq_head",
+    "mq_count",
+    "rng",
+)
+
+
+def params_at(step: int, markets: np.ndarray) -> np.ndarray:
+    """Quoting parameters that vary with the market index and the step (deterministic)."""
+    k = (markets * 7 + step * 3) % 11
+    return np.column_stack([0.5 + 0.25 * (k % 5), 0.25 * (k % 4), np.where(k == 10, 0.0, 1.0)])
+
+
+def run(sim: MarketSim, steps: int, dt: float, markets: np.ndarray | None = None) -> None:
+    markets = np.arange(sim.n) if markets is None else markets
+    for s in range(steps):
+        sim.advance(dt, params_at(s, markets))
+
+
+def assert_same_market(a: MarketSim, i: int, b: MarketSim, k: int) -> None:
+    """Market ``i`` of ``a`` and market ``k`` of ``b`` hold bit-identical state."""
+    for name in STATE:
+        x, y = getattr(a, name)[i], getattr(b, name)[k]
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        assert x.tobytes() == y.tobytes(), f"{name} differs (market {i} vs {k})"
+
+
+# ----------------------------------------------------------------------------- accounting
+@pytest.mark.parametrize("maker_bps, taker_bps", [(0.5, 2.0), (-0.25, 3.0)])
+def test_accounting_matches_fill_log(maker_bps, taker_bps):
+    market = MarketConfig(
+        fill_log_capacity=50_000, maker_fee_bps=maker_bps, taker_fee_bps=taker_bps
+    )
+    # a tight stop loss makes the engine flatten often: taker fills too
+    strategy = StrategyConfig(stop_loss_fraction=0.0005, max_inventory=20)
+    n = 8
+    sim = MarketSim(n, market=market, strategy=strategy, threads=1)
+    sim.reset(np.arange(50, 50 + n))
+    run(sim, 60, 10.0)
+    tick = market.tick_size
+    assert (sim.ints[:, L.I_LOG_DROPPED] == 0).all()
+    assert (sim.ints[:, L.I_MO_DROPPED] == 0).all()
+    n_maker = n_taker = 0
+    for i in range(n):
+        f = sim.fills(i)
+        assert len(f) == sim.ints[i, L.I_N_FILLS] == sim.ints[i, L.I_LOG_N]
+        maker = f["maker"] == 1.0
+        n_maker += maker.sum()
+        n_taker += (~maker).sum()
+        assert maker.sum() == sim.ints[i, L.I_N_MAKER_FILLS]
+        assert set(np.unique(f["side"])) <= {-1.0, 1.0}
+        assert np.all(np.diff(f["time"]) >= 0)
+        assert (f["queue_wait"][~maker] == 0).all() and (f["queue_wait"] >= 0).all()
+        # prices lie on the tick grid
+        np.testing.assert_allclose(f["price"] / tick, np.round(f["price"] / tick), atol=1e-6)
+
+        notional = f["price"] * f["size"]
+        fees = notional * np.where(maker, maker_bps, taker_bps) * 1e-4
+        gross = np.abs(notional).sum() + 1.0
+        assert sim.fs[i, L.F_FEES] == pytest.approx(fees.sum(), rel=1e-9, abs=1e-9 * gross)
+        cash = -(f["side"] * notional).sum() - fees.sum()
+        assert sim.cash[i] == pytest.approx(cash, rel=1e-9, abs=1e-9 * gross)
+        assert sim.inventory[i] == int((f["side"] * f["size"]).sum())
+        assert sim.fs[i, L.F_VOLUME] == f["size"].sum()
+        captured = (f["side"] * (f["mid"] - f["price"]) * f["size"])[maker].sum()
+        assert sim.fs[i, L.F_SPREAD_CAPTURED] == pytest.approx(captured, abs=1e-9 * gross)
+        # markouts: the running sums are the resolved entries of the log
+        for col, mo, w in (
+            ("markout_1s", L.F_MO1, L.F_MOW1),
+            ("markout_10s", L.F_MO10, L.F_MOW10),
+            ("markout_60s", L.F_MO60, L.F_MOW60),
+        ):
+            done = ~np.isnan(f[col])
+            assert sim.fs[i, w] == f["size"][done].sum()
+            assert sim.fs[i, mo] == pytest.approx(
+                (f[col] * f["size"])[done].sum(), abs=1e-9 * gross
+            )
+            # resolved at the first sampling tick after the horizon, not before
+            horizon = float(col.split("_")[1][:-1])
+            assert done[f["time"] + horizon < sim.time[i] - 0.2].all()
+            assert not done[f["time"] + horizon > sim.time[i]].any()
+        # equity is cash plus inventory at the mid
+        mid = sim.fs[i, L.F_MID] * tick
+        assert sim.mid[i] == mid
+        assert sim.equity[i] == sim.cash[i] + sim.inventory[i] * mid
+    assert n_maker > 500 and n_taker > 5
+
+
+def test_step_counters_cover_the_last_step():
+    sim = MarketSim(4, market=MarketConfig(fill_log_capacity=10_000), threads=1)
+    sim.reset(np.arange(4))
+    run(sim, 20, 15.0)
+    t1 = sim.time.copy()
+    sim.advance(30.0, np.tile([1.0, 0.5, 1.0], (4, 1)))
+    for i in range(4):
+        f = sim.fills(i)
+        last = f[f["time"] >= t1[i]]
+        st = sim.step_stats[i]
+        assert st[L.S_FILLS] == len(last)
+        assert st[L.S_BUY_LOTS] == last["size"][last["side"] > 0].sum()
+        assert st[L.S_SELL_LOTS] == last["size"][last["side"] < 0].sum()
+        assert 0.0 <= st[L.S_QUOTING_TIME] <= 30.0 + 1e-9
+    assert sim.step_stats[:, L.S_FILLS].sum() > 0
+
+
+# ----------------------------------------------------------------------------- determinism
+def test_same_seeds_bit_identical():
+    cfg = MarketConfig(fill_log_capacity=2_000)
+    a = MarketSim(6, market=cfg, threads=1)
+    b = MarketSim(6, market=cfg, threads=1)
+    seeds = [3, 1, 4, 1, 5, 9]
+    a.reset(seeds)
+    b.reset(seeds)
+    run(a, 30, 4.0)
+    run(b, 30, 4.0)
+    for i in range(6):
+        assert_same_market(a, i, b, i)
+    assert a.ints[:, L.I_N_FILLS].sum() > 0
+    c = MarketSim(6, market=cfg, threads=1)
+    c.reset([3, 1, 4, 1, 5, 10])
+    run(c, 30, 4.0)
+    assert a.fs[5].tobytes() != c.fs[5].tobytes()  # another seed, another episode
+    assert a.fs[0].tobytes() == c.fs[0].tobytes()
+
+
+def test_market_alone_equals_market_in_batch_any_threads():
+    cfg = MarketConfig(fill_log_capacity=2_000)
+    n = 256
+    seeds = np.arange(1000, 1000 + n)
+    batches = []
+    for threads in (1, 2):
+        sim = MarketSim(n, market=cfg, threads=threads)
+        assert sim.threads == threads
+        sim.reset(seeds)
+        run(sim, 30, 2.0)
+        batches.append(sim)
+    for i in range(n):
+        assert_same_market(batches[0], i, batches[1], i)
+    for i in (0, 1, 97, 200, 255):
+        alone = MarketSim(1, market=cfg, threads=1)
+        alone.reset([seeds[i]])
+        run(alone, 30, 2.0, markets=np.array([i]))
+        assert_same_market(batches[0], i, alone, 0)
+    assert batches[0].ints[:, L.I_N_FILLS].sum() > 0
+
+
+def test_reset_mask_gives_a_fresh_episode():
+    cfg = MarketConfig(fill_log_capacity=1_000)
+    sim = MarketSim(4, market=cfg, threads=1)
+    sim.reset([7, 8, 9, 10])
+    run(sim, 10, 3.0)
+    before = {name: getattr(sim, name).copy() for name in STATE}
+    mask = np.array([False, True, False, False])
+    sim.reset([0, 42, 0, 0], mask=mask)
+    for name in STATE:  # the others are untouched
+        for i in (0, 2, 3):
+            assert getattr(sim, name)[i].tobytes() == before[name][i].tobytes(), name
+    # market 1 restarts at time 0 from seed 42, as a fresh simulation does
+    fresh = MarketSim(1, market=cfg, threads=1)
+    fresh.reset([42])
+    assert sim.time[1] == 0.0
+    p = np.tile([1.0, 0.5, 1.0], (4, 1))
+    sim.advance(20.0, p, mask=mask)
+    fresh.advance(20.0, p[:1])
+    for name in STATE:
+        if name == "log":  # the old entries beyond the new count are stale, as documented
+            n = int(sim.ints[1, L.I_LOG_N])
+            assert sim.log[1, :n].tobytes() == fresh.log[0, :n].tobytes()
+            continue
+        if name == "mq":
+            continue  # ring-buffer slots outside the live window may hold old fills
+        assert getattr(sim, name)[1].tobytes() == getattr(fresh, name)[0].tobytes(), name
+    assert sim.time[0] == before["fs"][0, L.F_T]  # masked out: did not advance
+
+
+def test_sim_argument_errors():
+    with pytest.raises(ConfigError, match="num_markets=0"):
+        MarketSim(0)
+    with pytest.raises(ConfigError, match="threads=0"):
+        MarketSim(2, threads=0)
+    sim = MarketSim(2, threads=1)
+    with pytest.raises(ConfigError, match="seeds shape"):
+        sim.reset([1, 2, 3])
+
+
+def test_bench_market_smoke():
+    from mm_gym.bench import bench_market
+
+    out = bench_market(num_markets=8, seconds=0.05)
+    assert out["lob_events_per_s"] > 0 and out["lob_market_seconds_per_s"] > 0
+    assert 20 < out["events_per_market_second"] < 80  # the default market: ~40 events/s
+    assert out["threads"] == 1 and out["num_markets"] == 8
+    with pytest.raises(ConfigError, match="seconds=0"):
+        bench_market(seconds=0)
