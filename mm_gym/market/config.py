@@ -121,10 +121,10 @@ class MarketConfig(Config):
     maker_fee_bps: float = 0.5
     taker_fee_bps: float = 2.0
     sample_interval_ms: float = 100.0
-    feature_interval_s: float = 1.0
-    vol_short_halflife_s: float = 20.0
-    vol_long_halflife_s: float = 120.0
-    trend_halflife_s: float = 60.0
+    feature_interval_s: float = 5.0
+    vol_short_halflife_s: float = 30.0
+    vol_long_halflife_s: float = 300.0
+    trend_halflife_s: float = 180.0
     fill_log_capacity: int = 0
     markout_queue: int = 256
 

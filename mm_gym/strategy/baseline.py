@@ -30,9 +30,9 @@ DETECTED_NAMES = ("ranging", "trending_up", "trending_down", "high_vol", "news")
 class BaselineConfig(Config):
     """Thresholds of the regime detector and the parameter table of the document."""
 
-    high_vol_threshold_bps: float = 1.6
-    extreme_vol_bps: float = 3.2
-    trend_threshold: float = 1.5
+    high_vol_threshold_bps: float = 2.1
+    extreme_vol_bps: float = 4.5
+    trend_threshold: float = 1.0
     normal: tuple = (1.0, 0.5, 1.0)
     trending: tuple = (1.5, 0.3, 0.8)
     high_vol: tuple = (2.0, 1.0, 0.5)

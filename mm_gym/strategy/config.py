@@ -38,7 +38,7 @@ class StrategyConfig(Config):
     # when not to quote
     pause_on_news: bool = True
     max_volatility_bps: float = 8.0
-    high_volatility_bps: float = 2.0
+    high_volatility_bps: float = 2.1
     # risk limits
     stop_loss_fraction: float = 0.025
     daily_stop_fraction: float = 0.05

@@ -125,7 +125,7 @@ def test_policy_actions_decode_to_the_table_params():
     cfg = EnvConfig()
     policy = RuleBasedPolicy(cfg)
     obs = obs_rows(
-        vol=[0.5, 0.5, 0.5, 2.0, 5.0, 0.5],
+        vol=[0.5, 0.5, 0.5, 2.5, 5.0, 0.5],
         trend=[0.0, 3.0, -3.0, 0.0, 0.0, 0.0],
         news=[0, 0, 0, 0, 0, 1],
     )
@@ -144,11 +144,11 @@ def test_policy_actions_decode_to_the_table_params():
 
 def test_policy_on_a_single_observation():
     policy = RuleBasedPolicy()
-    obs = obs_rows(vol=[2.0])[0]
+    obs = obs_rows(vol=[2.5])[0]
     action, _ = policy.predict(obs, state="s", episode_start=np.array([True]))
     assert action.shape == (3,)
     assert policy.detected_regime(obs) == DETECTED_HIGH_VOL
-    assert policy.params(obs) == pytest.approx([2.0 + 0.4 / 1.6, 1.0, 0.5])
+    assert policy.params(obs) == pytest.approx([2.0 + 0.4 / 2.4, 1.0, 0.5])
     _, state = policy.predict(obs, state="s")
     assert state == "s"  # passed through
 
@@ -156,7 +156,7 @@ def test_policy_on_a_single_observation():
 def test_policy_in_residual_mode_acts_zero_and_the_env_applies_the_table():
     cfg = EnvConfig(action_mode="residual")
     policy = RuleBasedPolicy(cfg)
-    obs = obs_rows(vol=[0.5, 2.0], trend=[3.0, 0.0])
+    obs = obs_rows(vol=[0.5, 2.5], trend=[3.0, 0.0])
     actions, _ = policy.predict(obs)
     assert actions.dtype == np.float32 and not actions.any()
     core = MarketMakingCore(2, cfg)
