@@ -416,7 +416,7 @@ def market_order(
 
 
 # ----------------------------------------------------------------------------- background
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
 def background_event(
     i,
     t,
@@ -524,7 +524,7 @@ def background_event(
         )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
 def event_rates(i, t, fs, ints, rp, mp, rates):
     """Fill ``rates`` (limit bid/ask, cancel bid/ask, market buy/sell, informed); return total."""
     reg = ints[i, I_REGIME]
