@@ -24,6 +24,7 @@ import numpy as np
 from mm_gym.config import Config, check_range
 from mm_gym.envs.actions import unit_to_range
 from mm_gym.errors import ConfigError
+from mm_gym.market import rng as R
 
 __all__ = ["ASConfig", "ASMarketBatch"]
 
@@ -111,31 +112,7 @@ def _check_pair(name: str, value: object) -> None:
         raise ConfigError(f"{name}={value!r}: expected (low, high), finite numbers with low < high")
 
 
-# splitmix64 constants: numba must see uint64 on both sides or it promotes to float64.
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_SH30 = np.uint64(30)
-_SH27 = np.uint64(27)
-_SH31 = np.uint64(31)
-_SH11 = np.uint64(11)
 _ONE = np.uint64(1)
-_ZERO = np.uint64(0)
-_TO_UNIT = 2.0**-53
-
-
-@numba.njit(cache=True, inline="always")
-def _mix64(z: np.uint64) -> np.uint64:
-    z = (z ^ (z >> _SH30)) * _MIX1
-    z = (z ^ (z >> _SH27)) * _MIX2
-    return z ^ (z >> _SH31)
-
-
-@numba.njit(cache=True)
-def _seed_states(states: np.ndarray, seeds: np.ndarray, mask: np.ndarray) -> None:
-    for i in range(states.shape[0]):
-        if mask[i]:
-            states[i] = _mix64(seeds[i] + _GOLDEN)
 
 
 _unit_to_range = numba.njit(cache=True, inline="always")(unit_to_range)
@@ -231,11 +208,8 @@ def _step_kernel(
             reward[i] = 0.0
             truncated[i] = False
         else:
-            state = rng[i] + _GOLDEN
-            z_bid = _mix64(state)
-            state += _GOLDEN
-            z_ask = _mix64(state)
-            rng[i] = state
+            z_bid = R.next_u64(rng, i)
+            z_ask = R.next_u64(rng, i)
             hs = _unit_to_range(actions[i, 0], hs_low, hs_high)
             skew = _unit_to_range(actions[i, 1], skew_low, skew_high)
             quoting = _unit_to_range(actions[i, 2], 0.0, 1.0) >= 0.5
@@ -244,8 +218,8 @@ def _step_kernel(
             d_bid = hs + skew * q
             d_ask = hs - skew * q
             # Branch-free fills: a side fills if quoted, inside the bounds and its draw is lucky.
-            u_bid = np.float64(z_bid >> _SH11) * _TO_UNIT
-            u_ask = np.float64(z_ask >> _SH11) * _TO_UNIT
+            u_bid = R.to_unit(z_bid)
+            u_ask = R.to_unit(z_ask)
             p_bid = a_dt * (mant[2 * i] * scale[2 * i])
             p_ask = a_dt * (mant[2 * i + 1] * scale[2 * i + 1])
             buy = quoting & (q + size <= q_max) & (u_bid < p_bid)
@@ -316,9 +290,10 @@ class ASMarketBatch:
         )
 
     def seed(self, seeds: np.ndarray, mask: np.ndarray | None = None) -> None:
-        """Seed the generators of the markets in ``mask`` (all by default) from uint64 seeds."""
+        """Seed the generators of the markets in ``mask`` (all by default) from integer seeds."""
         mask = np.ones(self.n, dtype=np.bool_) if mask is None else mask
-        _seed_states(self.rng, np.asarray(seeds, dtype=np.uint64), mask)
+        states = R.seed_states(np.asarray(seeds, dtype=np.uint64).astype(np.int64))
+        self.rng[mask] = states[mask]
         self.seeded |= mask
 
     def reset(self, mask: np.ndarray | None = None) -> np.ndarray:

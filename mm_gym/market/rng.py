@@ -48,9 +48,15 @@ def next_u64(rng: np.ndarray, i: int) -> np.uint64:
 
 
 @nb.njit(cache=True)
+def to_unit(bits: np.uint64) -> float:
+    """Map 64 random bits to a float in [0, 1)."""
+    return float(bits >> _S11) * _INV53
+
+
+@nb.njit(cache=True)
 def uniform(rng: np.ndarray, i: int) -> float:
     """A float in [0, 1)."""
-    return float(next_u64(rng, i) >> _S11) * _INV53
+    return to_unit(next_u64(rng, i))
 
 
 @nb.njit(cache=True)
