@@ -77,8 +77,7 @@ class MarketSim:
         seeds = np.asarray(seeds, dtype=np.int64)
         if seeds.shape != (self.n,):
             raise ConfigError(f"seeds shape {seeds.shape}: expected ({self.n},)")
-        states = seed_states(seeds, episodes)
-        self.rng[mask] = states[mask]
+        self.rng[mask] = seed_states(seeds[mask], None if episodes is None else episodes[mask])
         kernel.reset_markets(
             mask,
             self.book,
