@@ -119,6 +119,7 @@ class MarketMakingCore:
     def _start(self, mask: np.ndarray) -> np.ndarray:
         self.sim.reset(self.seeds, mask=mask, episodes=self.episodes)
         self.steps[mask] = 0
+        self.params[mask] = 0.0  # no quoting parameters used yet in the new episode
         self.t_start[mask] = self.sim.time[mask]
         self._observe()
         return self.obs

@@ -136,7 +136,9 @@ class MarketMakingVectorEnv(VectorEnv):
         if done.any():
             info["final_obs"] = np.where(done[:, None], obs, np.nan).astype(np.float32)
             info["_final_obs"] = done
-            info["final_info"] = {k: v.copy() for k, v in info.items() if not k.startswith("final")}
+            info["final_info"] = {
+                k: v.copy() for k, v in info.items() if not k.startswith(("final", "_final"))
+            }
             info["_final_info"] = done
             obs = self.core.next_episode(done).copy()
         return obs, reward.astype(np.float64), terminated, truncated, info
