@@ -114,7 +114,6 @@ class MarketMakingVectorEnv(VectorEnv):
         self._reset_once = False
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        super().reset(seed=seed)
         if seed is None:
             seeds = np.full(self.num_envs, _entropy_seed()) + np.arange(self.num_envs)
         elif isinstance(seed, int | np.integer):
@@ -123,6 +122,7 @@ class MarketMakingVectorEnv(VectorEnv):
             seeds = np.asarray(seed, dtype=np.int64)
             if seeds.shape != (self.num_envs,):
                 raise ConfigError(f"seed list of length {len(seeds)}: expected {self.num_envs}")
+        super().reset(seed=None if seed is None else int(seeds[0]))
         obs = self.core.reset(seeds)
         self._reset_once = True
         return obs.copy(), self.core.info()

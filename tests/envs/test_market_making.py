@@ -688,3 +688,23 @@ def test_step_before_reset_raises_reset_needed() -> None:
 def test_public_names() -> None:
     assert ENV_ID in mm_gym.ENV_IDS
     assert mm_gym.ActionError is ActionError and mm_gym.ConfigError is ConfigError
+
+
+def test_vector_reset_takes_a_seed_list_per_market() -> None:
+    from mm_gym.envs.market_making import MarketMakingEnv, MarketMakingVectorEnv
+
+    vec = MarketMakingVectorEnv(num_envs=3, session_s=30)
+    vec.reset(seed=[7, 3, 11])
+    action = np.array([0.0, 0.0, 1.0], dtype=np.float32)
+    for _ in range(5):
+        obs, reward, *_ = vec.step(np.tile(action, (3, 1)))
+    single = MarketMakingEnv(session_s=30)
+    for i, s in enumerate([7, 3, 11]):
+        single.reset(seed=s)
+        for _ in range(5):
+            want, want_reward, *_ = single.step(action)
+        np.testing.assert_array_equal(obs[i], want)
+        assert reward[i] == want_reward
+    assert not np.array_equal(obs[0], obs[1])
+    with pytest.raises(ConfigError, match="length 2"):
+        vec.reset(seed=[1, 2])

@@ -1,0 +1,192 @@
+"""The agents' subcommands of ``mm-gym``: train, evaluate, compare, demo.
+
+``add_parser(subparsers)`` registers them; the heavy imports (torch, SB3) happen only when a
+subcommand runs, so ``mm-gym --help`` and the env's own commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mm_gym.errors import ConfigError
+
+__all__ = ["add_parser"]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``train``, ``evaluate``, ``compare`` and ``demo``."""
+    p = subparsers.add_parser(
+        "train",
+        help="train an SB3 agent into runs/<name>/",
+        description="Train an SB3 agent (PPO, SAC, TD3, A2C, RecurrentPPO) on a batched "
+        "mm_gym env. The run folder holds config.yaml, tensorboard/, checkpoints/, "
+        "best_model.zip, final_model.zip and vecnormalize.pkl.",
+    )
+    p.add_argument("--config", type=Path, help="agent YAML, e.g. configs/agents/ppo.yaml")
+    p.add_argument(
+        "--env-config",
+        type=Path,
+        help="YAML of env overrides (merged over the agent config's 'env')",
+    )
+    p.add_argument("--timesteps", type=_positive_int, help="total timesteps (overrides config)")
+    p.add_argument("--seed", type=_non_negative_int, help="training seed (overrides config)")
+    p.add_argument("--run-name", help="run folder name (default: <algo>_<env>_<time>)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue run --run-name from its last checkpoint"
+    )
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="default: runs")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", type=int, default=0, help="SB3 verbosity (0, 1, 2)")
+    p.set_defaults(func=_train)
+
+    p = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a trained run on held-out seeds",
+        description="Run the deterministic policy of RUN on test seeds (batched), print a "
+        "table and write CSVs under RUN/eval/.",
+    )
+    p.add_argument("run", type=Path, metavar="RUN", help="run folder, e.g. runs/ppo_x")
+    p.add_argument("--episodes", type=_positive_int, default=32, help="default: 32")
+    p.add_argument(
+        "--seed", type=_non_negative_int, default=None, help="first test seed (default: 2000000)"
+    )
+    p.add_argument(
+        "--regime", help="pin the hidden regime: ranging, trending_up, trending_down, high_vol"
+    )
+    p.add_argument("--model", choices=("final", "best"), default="final", help="default: final")
+    p.set_defaults(func=_evaluate)
+
+    p = subparsers.add_parser(
+        "compare",
+        help="agent vs the rule baseline (or CJP/GLFT/AS) -> report.md",
+        description="Run the agent and the reference policies on the same seeds, overall and "
+        "per pinned regime, and write RUN/report.md with PNG plots.",
+    )
+    p.add_argument("run", type=Path, metavar="RUN", help="run folder")
+    p.add_argument("--episodes", type=_positive_int, default=32, help="default: 32")
+    p.add_argument(
+        "--seed", type=_non_negative_int, default=None, help="first test seed (default: 2000000)"
+    )
+    p.add_argument("--model", choices=("final", "best"), default="final", help="default: final")
+    p.add_argument("--no-regimes", action="store_true", help="overall only, no pinned regimes")
+    p.add_argument(
+        "--metric",
+        help="metric of the verdict (default: episode_return, the env's objective); "
+        "also pnl, sharpe, spread_captured, ...",
+    )
+    p.set_defaults(func=_compare)
+
+    p = subparsers.add_parser(
+        "demo",
+        help="train a small PPO and compare it with the baseline (minutes)",
+        description="Train a small PPO on the default market, compare it with the rule "
+        "baseline and print where the report is. Deterministic given --seed.",
+    )
+    p.add_argument(
+        "--timesteps",
+        type=_positive_int,
+        default=None,
+        help="training timesteps (default: 3000000)",
+    )
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="default: 0")
+    p.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (default: runs)")
+    p.add_argument(
+        "--episodes",
+        type=_positive_int,
+        default=16,
+        help="comparison episodes per condition (default: 16)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_demo)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from agents.config import AgentConfig
+    from agents.train import train
+    from mm_gym.config import load_yaml_mapping
+
+    config = None
+    if args.config is None and not args.resume:
+        raise ConfigError("--config FILE is needed (or --resume --run-name NAME)")
+    if args.config is not None:  # with --resume it must match the run's own config
+        config = AgentConfig.from_yaml(args.config)
+        if args.env_config is not None:
+            config = config.with_env(load_yaml_mapping(args.env_config))
+        if args.seed is not None:
+            config = config.replace(seed=args.seed)
+    elif args.env_config is not None or args.seed is not None:
+        raise ConfigError(
+            "--resume without --config continues the run's own config: drop --env-config/--seed"
+        )
+    train(
+        config,
+        run_name=args.run_name,
+        runs_dir=args.runs_dir,
+        resume=args.resume,
+        total_timesteps=args.timesteps,
+        progress_bar=not args.no_progress,
+        verbose=args.verbose,
+    )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from agents.evaluate import evaluate_run
+
+    evaluate_run(
+        args.run, episodes=args.episodes, seed=args.seed, regime=args.regime, which=args.model
+    )
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from agents.compare import compare_run
+
+    comp, report = compare_run(
+        args.run,
+        episodes=args.episodes,
+        seed=args.seed,
+        which=args.model,
+        regimes=not args.no_regimes,
+        metric=args.metric,
+    )
+    from agents.report import verdict
+
+    for cond in comp.conditions:
+        print(verdict(comp, cond, comp.references[0]).replace("**", ""))
+    print(f"report: {report}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from agents.demo import run_demo
+
+    run_demo(
+        timesteps=args.timesteps,
+        seed=args.seed,
+        out=args.out,
+        episodes=args.episodes,
+        progress_bar=not args.no_progress,
+    )
+    return 0

@@ -1,0 +1,276 @@
+"""Train an SB3 agent on a batched mm_gym env into a run folder; resume from its checkpoints.
+
+``train(config, ...)`` builds ``MarketVecEnv`` (N markets, one process) under ``VecMonitor``
+and ``VecNormalize``, the model from ``AgentConfig``, and learns with the market-metrics,
+checkpoint and held-out evaluation callbacks. ``resume=True`` reopens the run, loads the
+latest checkpoint (model with its optimiser state and step counter, VecNormalize statistics,
+replay buffer) and continues with ``reset_num_timesteps=False`` up to ``total_timesteps``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agents.config import AgentConfig, algo_class
+from agents.run_dir import (
+    RunDir,
+    check_run_name,
+    loading,
+    save_model,
+    save_vecnormalize,
+)
+from agents.vec_env import MarketVecEnv, make_native_vec_env
+from mm_gym.errors import ConfigError, RunError
+
+__all__ = ["TrainResult", "build_env", "seed_everything", "train"]
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a training session did."""
+
+    run: RunDir
+    num_timesteps: int
+    started_at: int
+    seconds: float
+    model: Any = None
+
+    @property
+    def steps_per_second(self) -> float:
+        return (self.num_timesteps - self.started_at) / max(self.seconds, 1e-9)
+
+
+def seed_everything(seed: int, torch_threads: int = 0) -> None:
+    """Python, NumPy and torch generators (SB3's ``set_random_seed``) and torch's threads."""
+    import torch
+    from stable_baselines3.common.utils import set_random_seed
+
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    torch.manual_seed(seed)
+    set_random_seed(seed)
+
+
+def build_env(config: AgentConfig, vecnormalize_path: Path | None = None) -> Any:
+    """``MarketVecEnv`` -> ``VecMonitor`` -> ``VecNormalize`` (fresh, or loaded to continue)."""
+    from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
+
+    native = make_native_vec_env(
+        config.env_id, config.n_envs, config.env_config(), threads=config.env_threads
+    )
+    env: Any = VecMonitor(MarketVecEnv(native))
+    norm = config.normalize
+    if vecnormalize_path is not None and vecnormalize_path.is_file():
+        with loading(vecnormalize_path, "normalisation statistics"):
+            env = VecNormalize.load(str(vecnormalize_path), env)
+        env.training = True
+    elif norm.enabled:
+        gamma = norm.gamma if norm.gamma is not None else config.gamma
+        env = VecNormalize(
+            env,
+            norm_obs=norm.obs,
+            norm_reward=norm.reward,
+            clip_obs=norm.clip_obs,
+            clip_reward=norm.clip_reward,
+            gamma=gamma,
+        )
+    return env
+
+
+def _check_same_run(config: AgentConfig, stored: AgentConfig, run: RunDir) -> None:
+    """ConfigError unless ``config`` is the run's own (the step budget may differ)."""
+    given = config.resolved().replace(total_timesteps=stored.total_timesteps).to_dict()
+    have = stored.to_dict()
+    for key in have:
+        if given.get(key) != have.get(key):
+            raise ConfigError(
+                f"--resume: the given config differs from {str(run.config_path)!r} in "
+                f"'{key}'; a run continues with its own config (only --timesteps may change)"
+            )
+
+
+def restore_resume_state(model: Any, env: Any, path: Path, config: AgentConfig) -> bool:
+    """Put the markets, the last observations and the generators back as they were at the
+    checkpoint (``callbacks.resume_state``). Without the file (or the env's state), the env
+    restarts from its training seeds and the generators are reseeded; returns whether the
+    continuation is exact."""
+    import pickle
+    import random
+
+    import numpy as np
+    import torch
+
+    from agents.callbacks import find_vecnormalize
+
+    state = None
+    if path.is_file():
+        with loading(path, "resume state"), open(path, "rb") as f:
+            state = pickle.load(f)
+    if state is None or state.get("env") is None:
+        seed_everything(config.seed + int(model.num_timesteps), config.torch_threads)
+        env.seed(config.seed)
+        return False
+    adapter = env.unwrapped
+    obs = adapter.set_state(state["env"])
+    vecnorm = find_vecnormalize(env)
+    if vecnorm is not None:
+        vecnorm.old_obs = obs
+        if state["returns"] is not None:
+            vecnorm.returns = np.array(state["returns"], copy=True)
+        model._last_obs = vecnorm.normalize_obs(obs)
+        model._last_original_obs = obs
+    else:
+        model._last_obs = obs
+        model._last_original_obs = obs
+    starts = state.get("last_episode_starts")
+    if state["env"]["kind"] == "core" or starts is None:  # every episode (re)starts here
+        starts = np.ones(adapter.num_envs, dtype=bool)
+        if vecnorm is not None:
+            vecnorm.returns = np.zeros(adapter.num_envs)
+    model._last_episode_starts = starts
+    if state.get("lstm_states") is not None and hasattr(model, "_last_lstm_states"):
+        model._last_lstm_states = state["lstm_states"]
+    rng = state["rng"]
+    random.setstate(rng["python"])
+    np.random.set_state(rng["numpy"])
+    torch.set_rng_state(rng["torch"])
+    return True
+
+
+def _new_model(config: AgentConfig, env: Any, run: RunDir, verbose: int) -> Any:
+    cls = algo_class(config.algo)
+    kwargs = config.sb3_kwargs()
+    if config.algo in ("sac", "td3"):
+        kwargs["action_noise"] = config.make_action_noise(env.action_space.shape[0])
+    try:
+        return cls(
+            config.policy,
+            env,
+            seed=config.seed,
+            device=config.device,
+            verbose=verbose,
+            tensorboard_log=str(run.tensorboard),
+            **kwargs,
+        )
+    except (ValueError, TypeError, AssertionError) as err:
+        raise ConfigError(f"{config.algo} hyperparameters: {err}") from None
+
+
+def train(
+    config: AgentConfig | None = None,
+    *,
+    run_name: str | None = None,
+    runs_dir: str | Path = "runs",
+    resume: bool = False,
+    total_timesteps: int | None = None,
+    progress_bar: bool = True,
+    verbose: int = 0,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train ``config`` into ``runs_dir/run_name`` (a new folder), or resume that run."""
+    runs_dir = Path(runs_dir)
+    if resume:
+        if run_name is None:
+            raise ConfigError("--resume needs --run-name NAME (the run to continue)")
+        run = RunDir.open(runs_dir / check_run_name(run_name))
+        stored = run.config()
+        if config is not None:  # the same command again with --resume: it must match the run
+            _check_same_run(config, stored, run)
+            if total_timesteps is None:
+                total_timesteps = config.total_timesteps
+        config = (
+            stored if total_timesteps is None else stored.replace(total_timesteps=total_timesteps)
+        )
+        latest = run.latest_checkpoint()
+        if latest is None:
+            raise RunError(f"run {str(run.path)!r}: no checkpoint to resume from")
+        ckpt_steps, ckpt = latest
+        if ckpt_steps >= config.total_timesteps:
+            log(f"run {run.path}: already at {ckpt_steps} of {config.total_timesteps} timesteps")
+            return TrainResult(run, ckpt_steps, ckpt_steps, 0.0)
+        run.write_config(config)
+    else:
+        if config is None:
+            raise ConfigError("train: a config is needed")
+        if total_timesteps is not None:
+            config = config.replace(total_timesteps=total_timesteps)
+        name = check_run_name(run_name) if run_name else RunDir.unique_name(runs_dir, config)
+        run = RunDir.create(runs_dir, name, config)
+        ckpt = None
+
+    seed_everything(config.seed, config.torch_threads)
+    if ckpt is None:
+        env = build_env(config)
+        model = _new_model(config, env, run, verbose)
+    else:
+        env = build_env(config, ckpt / "vecnormalize.pkl")
+        from agents.policy import load_model
+
+        model = load_model(
+            config, ckpt / "model.zip", env=env, device=config.device, for_training=True
+        )
+        model.tensorboard_log = str(run.tensorboard)
+        replay = ckpt / "replay_buffer.pkl"
+        if not config.on_policy and replay.is_file():
+            with loading(replay, "replay buffer"):
+                model.load_replay_buffer(str(replay))
+        restore_resume_state(model, env, ckpt / "resume_state.pkl", config)
+
+    from stable_baselines3.common.callbacks import CallbackList
+
+    from agents.callbacks import CheckpointCallback, HeldOutEvalCallback, MarketMetricsCallback
+
+    callbacks: list[Any] = [MarketMetricsCallback(on_policy=config.on_policy)]
+    if config.checkpoint_freq > 0:
+        callbacks.append(
+            CheckpointCallback(
+                run,
+                config.checkpoint_freq,
+                config.keep_checkpoints,
+                save_replay=not config.on_policy,
+            )
+        )
+    else:  # still one checkpoint at the end, so the run can be resumed
+        callbacks.append(
+            CheckpointCallback(run, 0, config.keep_checkpoints, save_replay=not config.on_policy)
+        )
+    if config.eval_freq > 0:
+        callbacks.append(HeldOutEvalCallback(run, config, config.eval_freq, config.eval_episodes))
+    started = int(model.num_timesteps)
+    remaining = config.total_timesteps - started
+    log(
+        f"training {config.algo} on {config.env_id}: {config.n_envs} markets, "
+        f"{started} -> {config.total_timesteps} timesteps; run {run.path}"
+    )
+    t0 = time.perf_counter()
+    try:
+        model.learn(
+            total_timesteps=remaining,
+            callback=CallbackList(callbacks),
+            reset_num_timesteps=ckpt is None,
+            progress_bar=progress_bar,
+            tb_log_name="sb3",
+        )
+    except KeyboardInterrupt:
+        latest = run.latest_checkpoint()
+        where = f"step {latest[0]}" if latest else "no checkpoint yet"
+        log(f"interrupted; resume continues from the last checkpoint ({where})")
+        raise
+    seconds = time.perf_counter() - t0
+    save_model(model, run.model_path("final"))
+    from agents.callbacks import find_vecnormalize
+
+    vecnorm = find_vecnormalize(env)
+    if vecnorm is not None:
+        save_vecnormalize(vecnorm, run.vecnormalize_path("final"))
+    env.close()
+    result = TrainResult(run, int(model.num_timesteps), started, seconds, model)
+    log(
+        f"done: {result.num_timesteps} timesteps in {seconds:.1f} s "
+        f"({result.steps_per_second:.0f} steps/s); final model {run.model_path('final')}"
+    )
+    return result

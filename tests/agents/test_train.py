@@ -1,0 +1,252 @@
+"""Training: every algorithm, the run folder, exact resume, and the errors of `mm-gym train`."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents.policy import load_policy, load_vecnormalize
+from agents.run_dir import RunDir
+from agents.train import train
+from mm_gym.errors import ConfigError, RunError
+
+from .conftest import tiny, write_yaml
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "sac", "td3", "recurrent_ppo"])
+def test_each_algorithm_trains_and_writes_a_run(tmp_path, algo):
+    cfg = tiny(
+        algo,
+        total_timesteps=2048,
+        checkpoint_freq=512,
+        eval_freq=1024,
+        eval_episodes=2,
+        action_noise="normal" if algo == "td3" else None,
+    )
+    result = train(cfg, run_name=algo, runs_dir=tmp_path, progress_bar=False, log=_quiet)
+    run = result.run
+    assert result.num_timesteps >= cfg.total_timesteps
+    for name in (
+        "config.yaml",
+        "final_model.zip",
+        "vecnormalize.pkl",
+        "best_model.zip",
+        "best_vecnormalize.pkl",
+        "eval_log.csv",
+    ):
+        assert (run.path / name).is_file(), name
+    assert any(run.tensorboard.rglob("events.out.tfevents.*"))
+    ckpts = run.list_checkpoints()
+    assert 1 <= len(ckpts) <= cfg.keep_checkpoints
+    assert (ckpts[-1][1] / "replay_buffer.pkl").is_file() == (algo in ("sac", "td3"))
+    assert not list(run.path.rglob(".*.tmp*"))  # no temporary files left behind
+    assert run.config() == cfg.resolved()
+    policy = load_policy(RunDir.open(run.path))
+    obs = np.zeros((3, 12), dtype=np.float32)
+    actions, _ = policy.predict(obs, deterministic=True)
+    assert actions.shape == (3, 3) and np.isfinite(actions).all()
+
+
+def _market_tags(run: RunDir) -> set[str]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags: set[str] = set()
+    for f in run.tensorboard.rglob("events.out.tfevents.*"):
+        acc = EventAccumulator(str(f))
+        acc.Reload()
+        tags |= set(acc.Tags()["scalars"])
+    return tags
+
+
+def test_tensorboard_gets_market_metrics(mm_run):
+    tags = _market_tags(RunDir.open(mm_run))
+    for tag in (
+        "market/equity",
+        "market/inventory_abs",
+        "market/fills_per_minute",
+        "market/spread_captured",
+        "market/markout_1s",
+        "market/reward_ranging",
+        "eval/mean_return",
+    ):
+        assert tag in tags, tag
+
+
+@pytest.mark.parametrize(
+    ("algo", "env_id"),
+    [("ppo", "MarketMaking-v0"), ("sac", "MarketMaking-v0"), ("ppo", "AvellanedaStoikov-v0")],
+)
+def test_resume_equals_uninterrupted(tmp_path, algo, env_id):
+    """Stop half way, resume: same step counter, VecNormalize stats, optimiser, weights."""
+    cfg = tiny(algo, env_id, total_timesteps=256, checkpoint_freq=64)
+    full = train(cfg, run_name="full", runs_dir=tmp_path, progress_bar=False, log=_quiet)
+    train(
+        cfg, run_name="part", runs_dir=tmp_path, total_timesteps=128, progress_bar=False, log=_quiet
+    )
+    part = RunDir.open(tmp_path / "part")
+    assert part.latest_checkpoint()[0] == 128
+    resumed = train(
+        None,
+        run_name="part",
+        runs_dir=tmp_path,
+        resume=True,
+        total_timesteps=256,
+        progress_bar=False,
+        log=_quiet,
+    )
+    assert resumed.num_timesteps == full.num_timesteps == 256
+    assert resumed.model._n_updates == full.model._n_updates
+    a = load_vecnormalize(tmp_path / "full" / "vecnormalize.pkl")
+    b = load_vecnormalize(tmp_path / "part" / "vecnormalize.pkl")
+    assert a.obs_rms.count == b.obs_rms.count
+    np.testing.assert_array_equal(a.obs_rms.mean, b.obs_rms.mean)
+    np.testing.assert_array_equal(a.obs_rms.var, b.obs_rms.var)
+    np.testing.assert_array_equal(a.ret_rms.var, b.ret_rms.var)
+    pa, pb = full.model.policy.state_dict(), resumed.model.policy.state_dict()
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    assert part.config().total_timesteps == 256
+
+
+def test_training_is_deterministic_given_the_seed(tmp_path):
+    cfg = tiny(total_timesteps=128, checkpoint_freq=0)
+    a = train(cfg, run_name="a", runs_dir=tmp_path, progress_bar=False, log=_quiet)
+    b = train(cfg, run_name="b", runs_dir=tmp_path, progress_bar=False, log=_quiet)
+    pa, pb = a.model.policy.state_dict(), b.model.policy.state_dict()
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+
+
+def test_cli_train_and_its_errors(tmp_path, cli, capsys):
+    cfg = tiny(total_timesteps=128).to_dict()
+    path = write_yaml(tmp_path / "ppo.yaml", cfg)
+    env_path = write_yaml(tmp_path / "env.yaml", {"session_s": 32})
+    runs = tmp_path / "runs"
+    assert (
+        cli(
+            "train",
+            "--config",
+            path,
+            "--env-config",
+            env_path,
+            "--run-name",
+            "r1",
+            "--runs-dir",
+            runs,
+            "--no-progress",
+            "--seed",
+            "3",
+        )
+        == 0
+    )
+    run = RunDir.open(runs / "r1")
+    assert run.config().env["session_s"] == 32 and run.config().seed == 3
+    final = run.model_path("final")
+    before = (final.read_bytes(), final.stat().st_mtime_ns, run.config_path.read_text())
+
+    capsys.readouterr()
+    # the run name is taken: one line, exit 2, nothing overwritten
+    assert (
+        cli("train", "--config", path, "--run-name", "r1", "--runs-dir", runs, "--no-progress") == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert "already exists" in err and "--resume" in err and len(err.splitlines()) == 1
+    assert (final.read_bytes(), final.stat().st_mtime_ns, run.config_path.read_text()) == before
+
+    bad = {**cfg, "algo": "dqn"}
+    assert cli("train", "--config", write_yaml(tmp_path / "bad.yaml", bad), "--runs-dir", runs) == 2
+    assert "algo='dqn'" in capsys.readouterr().err
+    bad = {**cfg, "hyperparameters": {"learning_ratee": 1.0}}
+    assert (
+        cli("train", "--config", write_yaml(tmp_path / "bad2.yaml", bad), "--runs-dir", runs) == 2
+    )
+    assert "hyperparameters.learning_ratee" in capsys.readouterr().err
+    bad = {**cfg, "hyperparameters": {"gamma": 2.0}}
+    assert (
+        cli("train", "--config", write_yaml(tmp_path / "bad3.yaml", bad), "--runs-dir", runs) == 2
+    )
+    assert "gamma=2.0" in capsys.readouterr().err
+    assert cli("train", "--config", tmp_path / "missing.yaml", "--runs-dir", runs) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert sorted(p.name for p in runs.iterdir()) == ["r1"]  # no half-made run folders
+
+    # resume: a folder that is not a run, a run with nothing to resume from
+    (runs / "junk").mkdir()
+    assert cli("train", "--resume", "--run-name", "junk", "--runs-dir", runs) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert (
+        cli(
+            "train",
+            "--resume",
+            "--run-name",
+            "r1",
+            "--runs-dir",
+            runs,
+            "--timesteps",
+            "256",
+            "--no-progress",
+        )
+        == 0
+    )
+    assert RunDir.open(runs / "r1").latest_checkpoint()[0] == 256
+    # the original command plus --resume works; a different config does not
+    same = (
+        "train",
+        "--config",
+        path,
+        "--env-config",
+        env_path,
+        "--run-name",
+        "r1",
+        "--runs-dir",
+        runs,
+        "--no-progress",
+        "--resume",
+    )
+    assert cli(*same, "--seed", "4", "--timesteps", "512") == 2
+    assert "differs from" in capsys.readouterr().err
+    assert cli(*same, "--seed", "3", "--timesteps", "384") == 0
+    assert RunDir.open(runs / "r1").latest_checkpoint()[0] == 384
+
+
+def test_resume_without_checkpoint_and_bad_names(tmp_path):
+    run = RunDir.create(tmp_path, "empty", tiny())
+    with pytest.raises(RunError, match="no checkpoint to resume from"):
+        train(None, run_name="empty", runs_dir=tmp_path, resume=True, log=_quiet)
+    with pytest.raises(ConfigError, match="run name"):
+        train(tiny(), run_name="../escape", runs_dir=tmp_path, log=_quiet)
+    with pytest.raises(RunError, match="no such folder"):
+        train(None, run_name="nope", runs_dir=tmp_path, resume=True, log=_quiet)
+    assert run.path.is_dir()
+
+
+def test_atomic_writes_leave_the_old_file_on_failure(tmp_path):
+    from agents.run_dir import atomic_write
+
+    target = tmp_path / "model.zip"
+    target.write_bytes(b"old")
+
+    def fail(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        atomic_write(target, fail, suffix=".zip")
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["model.zip"]
+    atomic_write(target, lambda tmp: Path(tmp).write_bytes(b"new"))
+    assert target.read_bytes() == b"new"
+
+
+def test_checkpoint_holds_the_resume_state(mm_run):
+    _, folder = RunDir.open(mm_run).latest_checkpoint()
+    state = pickle.loads((folder / "resume_state.pkl").read_bytes())
+    assert state["env"]["kind"] == "core" and set(state["rng"]) == {"python", "numpy", "torch"}
