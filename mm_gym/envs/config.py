@@ -21,6 +21,10 @@ class EnvConfig(Config):
     ``inventory_skew_range`` and ``size_fraction_range``. With ``action_mode="residual"`` the
     action, times ``residual_scale``, is added to the baseline's table parameters (so action 0
     is the baseline) and the sum is held inside the ranges.
+
+    ``inventory_penalty`` (currency per lot² per second) defaults to about 5% of the
+    per-second variance of one lot's value in the default market (~2e-4), so the penalty of
+    a baseline episode is of the order of its PnL rather than dwarfing it.
     """
 
     decision_interval_ms: float = 1000.0
@@ -31,7 +35,7 @@ class EnvConfig(Config):
     size_fraction_range: tuple = (0.0, 1.0)
     residual_scale: tuple = (1.0, 0.5, 0.5)
     reward: str = "pnl_inventory_penalty"
-    inventory_penalty: float = 2e-4
+    inventory_penalty: float = 1e-5
     dampening: float = 0.5
     risk_aversion: float = 0.1
     reward_scale: float = 1.0
