@@ -526,7 +526,8 @@ def background_event(
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
 def event_rates(i, t, fs, ints, rp, mp, rates):
-    """Fill ``rates`` (limit bid/ask, cancel bid/ask, market buy/sell, informed); return total."""
+    """Fill ``rates`` (limit bid/ask, cancel bid/ask, market buy/sell, informed; then the
+    per-lot cancel rate and the sum of the volume-free rates); return the total."""
     reg = ints[i, I_REGIME]
     news = fs[i, F_NEWS_END] < INF
     lim = mp[MP_LIMIT_RATE] * rp[reg, R_LIMIT]
@@ -539,12 +540,22 @@ def event_rates(i, t, fs, ints, rp, mp, rates):
     mkt = mp[MP_MARKET_RATE] * rp[reg, R_MARKET]
     rates[0] = lim
     rates[1] = lim
-    rates[2] = can * ints[i, I_VOL_BID]
-    rates[3] = can * ints[i, I_VOL_ASK]
     rates[4] = mkt
     rates[5] = mkt
     rates[6] = inf_rate
-    return rates[0] + rates[1] + rates[2] + rates[3] + rates[4] + rates[5] + rates[6]
+    rates[7] = can
+    rates[8] = 2.0 * lim + 2.0 * mkt + inf_rate
+    return cancel_rates(i, ints, rates)
+
+
+@nb.njit(cache=True, inline="always")
+def cancel_rates(i, ints, rates):
+    """Refresh the volume-proportional cancel rates after an event; return the total rate.
+
+    Only they change with the book between scheduled events; ``event_rates`` set the rest."""
+    rates[2] = rates[7] * ints[i, I_VOL_BID]
+    rates[3] = rates[7] * ints[i, I_VOL_ASK]
+    return rates[8] + rates[2] + rates[3]
 
 
 # ----------------------------------------------------------------------------- scheduled
@@ -899,20 +910,23 @@ def advance_one(
     sp,
 ):
     """Advance market ``i`` to ``t_end``."""
-    rates = np.empty(7)
+    rates = np.empty(9)
     t = fs[i, F_T]
     total = event_rates(i, t, fs, ints, rp, mp, rates)
     t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
+    t_clock = -INF  # the next clock, regime or news event; recomputed after scheduled events
     while True:
-        t_s = min(
-            t_end,
-            fs[i, F_NEXT_SAMPLE],
-            fs[i, F_NEXT_REFRESH],
-            fs[i, F_NEXT_REGIME],
-            fs[i, F_NEXT_NEWS],
-            fs[i, F_NEWS_END],
-            min(pend_time[i, 0], min(pend_time[i, 1], pend_time[i, 2])),
-        )
+        if t_clock <= t:
+            t_clock = min(
+                t_end,
+                fs[i, F_NEXT_SAMPLE],
+                fs[i, F_NEXT_REFRESH],
+                fs[i, F_NEXT_REGIME],
+                fs[i, F_NEXT_NEWS],
+                fs[i, F_NEWS_END],
+            )
+        # order activations can be scheduled by a fill (cancel on fill): always looked at
+        t_s = min(t_clock, min(pend_time[i, 0], min(pend_time[i, 1], pend_time[i, 2])))
         if t_next < t_s:
             t = t_next
             background_event(
@@ -936,7 +950,7 @@ def advance_one(
                 mp,
                 sp,
             )
-            total = event_rates(i, t, fs, ints, rp, mp, rates)
+            total = cancel_rates(i, ints, rates)
             t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
             continue
         t = t_s
