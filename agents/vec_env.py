@@ -137,6 +137,7 @@ class MarketVecEnv(VecEnv):
         if done.any():
             if self.autoreset_mode == AutoresetMode.SAME_STEP:
                 final_obs = np.asarray(info["final_obs"])
+                info = _step_info(info, done)
             else:  # NEXT_STEP: the returned obs is the last one; reset those markets now
                 final_obs = obs.copy()
                 info = {k: v for k, v in info.items()}
@@ -248,3 +249,16 @@ class MarketVecEnv(VecEnv):
             return [{} for _ in range(self.num_envs)]
         columns = [info[k].tolist() for k in keys]
         return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _step_info(info: dict[str, Any], done: np.ndarray) -> dict[str, Any]:
+    """The info of the step itself: a restarted market's row comes from ``final_info`` (SB3
+    reports the last step of an episode, Gymnasium's same-step autoreset the reset)."""
+    final = info.get("final_info", {})
+    out = dict(info)
+    for key, value in final.items():
+        if key in out and isinstance(value, np.ndarray):
+            row = np.array(out[key], copy=True)
+            row[done] = value[done]
+            out[key] = row
+    return out

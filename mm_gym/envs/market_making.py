@@ -86,8 +86,8 @@ class MarketMakingVectorEnv(VectorEnv):
 
     Autoreset is SAME_STEP: when a market's episode ends, ``step`` returns the first
     observation of its next episode, with the last one in ``info["final_obs"]`` and its info in
-    ``info["final_info"]``. Market i of an env reset with seed s behaves exactly as a single env
-    reset with seed s + i.
+    ``info["final_info"]``; the top-level info of that market is its new episode's reset info.
+    Market i of an env reset with seed s behaves exactly as a single env reset with seed s + i.
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
@@ -134,11 +134,13 @@ class MarketMakingVectorEnv(VectorEnv):
         done = terminated | truncated
         obs = obs.copy()
         if done.any():
-            info["final_obs"] = np.where(done[:, None], obs, np.nan).astype(np.float32)
-            info["_final_obs"] = done
-            info["final_info"] = {
-                k: v.copy() for k, v in info.items() if not k.startswith(("final", "_final"))
-            }
-            info["_final_info"] = done
+            final_obs = np.where(done[:, None], obs, np.nan).astype(np.float32)
+            final_info = info
             obs = self.core.next_episode(done).copy()
+            # as Gymnasium's own vector envs: a restarted market's info is its reset info
+            info = self.core.info(np.where(done, 0, self.core.last_clipped))
+            info["final_obs"] = final_obs
+            info["_final_obs"] = done
+            info["final_info"] = final_info
+            info["_final_info"] = done
         return obs, reward.astype(np.float64), terminated, truncated, info

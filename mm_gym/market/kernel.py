@@ -49,7 +49,6 @@ from mm_gym.market.layout import (
     F_RS_EWMA,
     F_SAMPLED_TIME,
     F_SPREAD_CAPTURED,
-    F_SPREAD_TIME,
     F_T,
     F_TREND,
     F_VAR_LONG,
@@ -252,6 +251,7 @@ def agent_fill(
     else:
         ints[i, I_LOG_DROPPED] += 1
     qcap = mq.shape[2]
+    untracked = False
     for h in range(3):
         if mq_count[i, h] < qcap:
             k = (mq_head[i, h] + mq_count[i, h]) % qcap
@@ -261,8 +261,10 @@ def agent_fill(
             mq[i, h, k, MQ_PRICE] = price
             mq[i, h, k, MQ_LOG] = log_idx
             mq_count[i, h] += 1
-        elif h == 0:
-            ints[i, I_MO_DROPPED] += 1
+        else:
+            untracked = True
+    if untracked:
+        ints[i, I_MO_DROPPED] += 1
     if maker and sp[SP_CANCEL_ON_FILL] > 0.5:
         other = 1 if side > 0 else 0
         if orders[i, other, O_ACTIVE] == 1 or pend[i, other, P_VALID] == 1:
@@ -658,10 +660,6 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
     inv = ints[i, I_INV]
     fs[i, F_INV_SQ_TIME] += inv * inv * dt
     fs[i, F_SAMPLED_TIME] += dt
-    if ints[i, I_BEST_BID] >= 0 and ints[i, I_BEST_ASK] >= 0:
-        fs[i, F_SPREAD_TIME] += (ints[i, I_BEST_ASK] - ints[i, I_BEST_BID]) * dt
-    else:
-        fs[i, F_SPREAD_TIME] += 0.0
     eq = equity(fs, ints, i, mp[MP_TICK])
     if eq > fs[i, F_PEAK_EQUITY]:
         fs[i, F_PEAK_EQUITY] = eq

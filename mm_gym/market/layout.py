@@ -45,12 +45,11 @@ F_MOW10 = 27
 F_MOW60 = 28
 F_PEAK_EQUITY = 29  # running peak of equity for drawdown
 F_MAX_DRAWDOWN = 30
-F_SPREAD_TIME = 31  # integral of background spread (ticks) over sampled time
-F_SAMPLED_TIME = 32
-F_NEWS_ANNOUNCED_AT = 33  # time from which the next news is announced (inf if unannounced)
-F_BID_QUOTE = 34  # price of the last quote the engine wanted (ticks), nan if none
-F_ASK_QUOTE = 35
-NFS = 36
+F_SAMPLED_TIME = 31  # time covered by the sampling clock
+F_NEWS_ANNOUNCED_AT = 32  # time from which the next news is announced (inf if unannounced)
+F_BID_QUOTE = 33  # price of the last quote the engine wanted (ticks), nan if none
+F_ASK_QUOTE = 34
+NFS = 35
 
 # ---- per-market int state: ints[N, NIS]
 I_ORIGIN = 0  # absolute tick of window level 0
@@ -78,7 +77,7 @@ I_EVENTS = 21  # background events processed
 I_FEATURE_TICKS = 22  # feature samples taken
 I_NEWS_COUNT = 23  # news events so far
 I_QUOTES_SENT = 24  # order entries and replacements sent
-I_MO_DROPPED = 25  # fills whose markouts were not tracked (queue full)
+I_MO_DROPPED = 25  # fills with a markout horizon not tracked (its queue was full)
 NIS = 26
 
 # ---- agent orders: orders[N, 2, NORD] (side 0 bid, 1 ask), int64

@@ -181,6 +181,9 @@ def test_same_step_autoreset() -> None:
     assert set(final_info) == {k for k in info if not k.startswith(("final", "_final"))}
     for value in final_info.values():
         assert len(value) == n
+    # the top-level info is the new episode's reset info (as Gymnasium's vector envs)
+    assert np.all(info["equity"] == 0.0) and np.all(info["inventory"] == 0)
+    assert np.all(info["fees"] == 0.0) and np.all(info["size_fraction"] == 0.0)
     # the next episode runs a full session again
     for _ in range(steps - 1):
         _, _, terminated, truncated, info = vec.step(zero)
@@ -498,11 +501,13 @@ def test_regime_one_hot_matches_info_over_sessions_of_every_regime() -> None:
         oe, re, te, tre, ie = exposed.step(actions)
         assert exposed.observation_space.contains(oe)
         assert np.all(oe[:, NUM_BASE_OBS:].sum(axis=1) == 1.0)
-        # a market that just ended returns its next episode's first obs, while its info (like
-        # final_info) describes the step that ended it: that one is compared with final_obs
+        # obs and info agree; a market that just ended has its reset obs and reset info, and
+        # its last obs and info in final_obs / final_info
         done = te | tre
-        ended = np.where(done[:, None], ie["final_obs"], oe) if done.any() else oe
-        assert ended[:, NUM_BASE_OBS:].argmax(axis=1).tolist() == ie["regime_id"].tolist()
+        assert oe[:, NUM_BASE_OBS:].argmax(axis=1).tolist() == ie["regime_id"].tolist()
+        if done.any():
+            ended = ie["final_obs"][done, NUM_BASE_OBS:].argmax(axis=1)
+            assert ended.tolist() == ie["final_info"]["regime_id"][done].tolist()
         # the one-hot is appended; the market and everything else are unchanged
         assert_same(op, oe[:, :NUM_BASE_OBS], "base observation")
         if done.any():
