@@ -181,9 +181,28 @@ def equity(fs: np.ndarray, ints: np.ndarray, i: int, tick: float) -> float:
 
 
 @nb.njit(cache=True)
-def agent_fill(i, side, price, lots, maker, t, st, mp, sp):
+def agent_fill(
+    i,
+    side,
+    price,
+    lots,
+    maker,
+    t,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    mp,
+    sp,
+):
     """Book one fill of the agent: ``side`` +1 bought / -1 sold, ``price`` in ticks."""
-    book, fs, ints, orders, order_time, pend, pend_time, step, log, mq, mq_head, mq_count, rng = st
     tick = mp[MP_TICK]
     notional = price * tick * lots
     fee = notional * (mp[MP_MAKER_FEE] if maker else mp[MP_TAKER_FEE])
@@ -289,12 +308,31 @@ def resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp):
 
 # ----------------------------------------------------------------------------- matching
 @nb.njit(cache=True)
-def market_order(i, hit_side, lots, agent_taker, t, st, mp, sp):
+def market_order(
+    i,
+    hit_side,
+    lots,
+    agent_taker,
+    t,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    mp,
+    sp,
+):
     """A market order of ``lots`` that takes side ``hit_side`` (0: sells into bids, 1: buys
     from asks), walking the book. A background order fills the agent's resting order by
     price-time priority; an agent order (``agent_taker``) skips the agent's own quotes.
     Returns the lots left unfilled (the window ran out of volume)."""
-    book, fs, ints, orders, order_time, pend, pend_time, step, log, mq, mq_head, mq_count, rng = st
     remaining = lots
     direction = -1 if hit_side == 0 else 1
     if agent_taker:
@@ -351,7 +389,17 @@ def market_order(i, hit_side, lots, agent_taker, t, st, mp, sp):
                 agent_lots,
                 not agent_taker,
                 t,
-                st,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
                 mp,
                 sp,
             )
@@ -371,9 +419,28 @@ def market_order(i, hit_side, lots, agent_taker, t, st, mp, sp):
 
 # ----------------------------------------------------------------------------- background
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
-def background_event(i, t, rates, total, st, mp, sp):
+def background_event(
+    i,
+    t,
+    rates,
+    total,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    rng,
+    mp,
+    sp,
+):
     """Draw which background event happens and apply it."""
-    book, fs, ints, orders, order_time, pend, pend_time, step, log, mq, mq_head, mq_count, rng = st
     u = R.uniform(rng, i) * total
     ints[i, I_EVENTS] += 1
     k = 0
@@ -436,7 +503,27 @@ def background_event(i, t, rates, total, st, mp, sp):
                 hit_side = 0
             else:
                 return
-        market_order(i, hit_side, lots, False, t, st, mp, sp)
+        market_order(
+            i,
+            hit_side,
+            lots,
+            False,
+            t,
+            book,
+            fs,
+            ints,
+            orders,
+            order_time,
+            pend,
+            pend_time,
+            step,
+            log,
+            mq,
+            mq_head,
+            mq_count,
+            mp,
+            sp,
+        )
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
@@ -703,9 +790,26 @@ def refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp):
 
 
 @nb.njit(cache=True)
-def activate(i, slot, t, st, mp, sp):
+def activate(
+    i,
+    slot,
+    t,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    mp,
+    sp,
+):
     """An order action reaches the exchange after latency."""
-    book, fs, ints, orders, order_time, pend, pend_time, step, log, mq, mq_head, mq_count, rng = st
     pend[i, slot, P_VALID] = 0
     pend_time[i, slot] = INF
     if slot == 2:  # market order: never beyond what flattens the position
@@ -713,7 +817,27 @@ def activate(i, slot, t, st, mp, sp):
         inv = ints[i, I_INV]
         lots = min(lots, max(-inv, 0)) if lots > 0 else -min(-lots, max(inv, 0))
         if lots != 0:
-            market_order(i, 1 if lots > 0 else 0, abs(lots), True, t, st, mp, sp)
+            market_order(
+                i,
+                1 if lots > 0 else 0,
+                abs(lots),
+                True,
+                t,
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                mp,
+                sp,
+            )
         return
     side = slot
     price = pend[i, side, P_PRICE]
@@ -762,9 +886,28 @@ def activate(i, slot, t, st, mp, sp):
 
 # ----------------------------------------------------------------------------- main loop
 @nb.njit(cache=True)
-def advance_one(i, t_end, st, act, mp, rp, sp):
+def advance_one(
+    i,
+    t_end,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    rng,
+    act,
+    mp,
+    rp,
+    sp,
+):
     """Advance market ``i`` to ``t_end``."""
-    book, fs, ints, orders, order_time, pend, pend_time, step, log, mq, mq_head, mq_count, rng = st
     rates = np.empty(9)
     t = fs[i, F_T]
     total = event_rates(i, t, fs, ints, rp, mp, rates)
@@ -784,7 +927,27 @@ def advance_one(i, t_end, st, act, mp, rp, sp):
         t_s = min(t_clock, min(pend_time[i, 0], min(pend_time[i, 1], pend_time[i, 2])))
         if t_next < t_s:
             t = t_next
-            background_event(i, t, rates, total, st, mp, sp)
+            background_event(
+                i,
+                t,
+                rates,
+                total,
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                rng,
+                mp,
+                sp,
+            )
             total = cancel_rates(i, ints, rates)
             t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
             continue
@@ -795,11 +958,47 @@ def advance_one(i, t_end, st, act, mp, rp, sp):
         # unless an event changed the background rates: then it is drawn again.
         rates_changed = False
         if pend_time[i, 2] <= t:
-            activate(i, 2, t, st, mp, sp)
+            activate(
+                i,
+                2,
+                t,
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                mp,
+                sp,
+            )
             rates_changed = True
         for side in range(2):
             if pend_time[i, side] <= t:
-                activate(i, side, t, st, mp, sp)
+                activate(
+                    i,
+                    side,
+                    t,
+                    book,
+                    fs,
+                    ints,
+                    orders,
+                    order_time,
+                    pend,
+                    pend_time,
+                    step,
+                    log,
+                    mq,
+                    mq_head,
+                    mq_count,
+                    mp,
+                    sp,
+                )
         if fs[i, F_NEXT_SAMPLE] <= t:
             if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
                 fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
@@ -829,19 +1028,77 @@ def advance_one(i, t_end, st, act, mp, rp, sp):
 
 
 @nb.njit(cache=True, nogil=True)
-def advance(lo, hi, t_end, st, act, mp, rp, sp, mask):
+def advance(
+    lo,
+    hi,
+    t_end,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    rng,
+    act,
+    mp,
+    rp,
+    sp,
+    mask,
+):
     """Advance markets ``lo <= i < hi`` with ``mask[i]`` to ``t_end[i]``.
 
     Releases the GIL, so disjoint ranges run in parallel threads."""
     for i in range(lo, hi):
         if mask[i]:
-            advance_one(i, t_end[i], st, act, mp, rp, sp)
+            advance_one(
+                i,
+                t_end[i],
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                rng,
+                act,
+                mp,
+                rp,
+                sp,
+            )
 
 
 @nb.njit(cache=True)
-def reset_market(i, t0, st, mp, rp, sp):
+def reset_market(
+    i,
+    t0,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    mq_head,
+    mq_count,
+    rng,
+    mp,
+    rp,
+    sp,
+):
     """Lay out a fresh market ``i``: initial book, regime, schedules, empty account."""
-    book, fs, ints, orders, order_time, pend, pend_time, step, log, mq, mq_head, mq_count, rng = st
     n = book.shape[2]
     p0 = int(mp[MP_PRICE0])
     fs[i, :] = 0.0
@@ -898,8 +1155,41 @@ def reset_market(i, t0, st, mp, rp, sp):
 
 
 @nb.njit(cache=True)
-def reset_markets(mask, st, mp, rp, sp):
+def reset_markets(
+    mask,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    mq_head,
+    mq_count,
+    rng,
+    mp,
+    rp,
+    sp,
+):
     """Reset every market with ``mask[i]``."""
-    for i in range(mask.shape[0]):
+    for i in range(fs.shape[0]):
         if mask[i]:
-            reset_market(i, 0.0, st, mp, rp, sp)
+            reset_market(
+                i,
+                0.0,
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                mq_head,
+                mq_count,
+                rng,
+                mp,
+                rp,
+                sp,
+            )

@@ -13,10 +13,6 @@ from mm_gym.market.regimes import NUM_REGIMES
 from mm_gym.market.rng import geometric_log_q
 from mm_gym.strategy.config import StrategyConfig
 
-# ---- the state tuple ``st`` that the kernels take: every per-market array, in this order
-#   (book, fs, ints, orders, order_time, pend, pend_time, step, log, mq, mq_head, mq_count, rng)
-# book[N, 2, L] background lots per level; rng[N] uint64 generator states; the rest below.
-
 # ---- per-market float state: fs[N, NFS]
 F_T = 0  # market time, s
 F_FAIR = 1  # latent fair value, ticks

@@ -55,22 +55,6 @@ class MarketSim:
         self.mq_count = np.zeros((n, 3), dtype=np.int64)
         self.rng = np.zeros(n, dtype=np.uint64)
         self.params = np.zeros((n, lay.NACT))
-        # every per-market array, in the order the kernels take them (see layout)
-        self.state = (
-            self.book,
-            self.fs,
-            self.ints,
-            self.orders,
-            self.order_time,
-            self.pend,
-            self.pend_time,
-            self.step_stats,
-            self.log,
-            self.mq,
-            self.mq_head,
-            self.mq_count,
-            self.rng,
-        )
         self._all = np.ones(n, dtype=np.bool_)
         self._t_end = np.zeros(n)
         if threads is None:
@@ -94,7 +78,23 @@ class MarketSim:
         if seeds.shape != (self.n,):
             raise ConfigError(f"seeds shape {seeds.shape}: expected ({self.n},)")
         self.rng[mask] = seed_states(seeds[mask], None if episodes is None else episodes[mask])
-        kernel.reset_markets(mask, self.state, self.mp, self.rp, self.sp)
+        kernel.reset_markets(
+            mask,
+            self.book,
+            self.fs,
+            self.ints,
+            self.orders,
+            self.order_time,
+            self.pend,
+            self.pend_time,
+            self.step_stats,
+            self.mq_head,
+            self.mq_count,
+            self.rng,
+            self.mp,
+            self.rp,
+            self.sp,
+        )
 
     def advance(self, dt: float, params: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Run ``dt`` seconds with quoting parameters ``params[N, 3]``; zero the step counters."""
@@ -115,7 +115,27 @@ class MarketSim:
 
     def _advance_range(self, lo: int, hi: int, mask: np.ndarray) -> None:
         kernel.advance(
-            lo, hi, self._t_end, self.state, self.params, self.mp, self.rp, self.sp, mask
+            lo,
+            hi,
+            self._t_end,
+            self.book,
+            self.fs,
+            self.ints,
+            self.orders,
+            self.order_time,
+            self.pend,
+            self.pend_time,
+            self.step_stats,
+            self.log,
+            self.mq,
+            self.mq_head,
+            self.mq_count,
+            self.rng,
+            self.params,
+            self.mp,
+            self.rp,
+            self.sp,
+            mask,
         )
 
     # ------------------------------------------------------------------ views

@@ -237,7 +237,27 @@ def place(sim: MarketSim, side: int, price: int, size: int, ahead: int) -> None:
 
 
 def market_order(sim: MarketSim, hit_side: int, lots: int, agent_taker: bool = False) -> int:
-    return kernel.market_order(0, hit_side, lots, agent_taker, 1.0, sim.state, sim.mp, sim.sp)
+    return kernel.market_order(
+        0,
+        hit_side,
+        lots,
+        agent_taker,
+        1.0,
+        sim.book,
+        sim.fs,
+        sim.ints,
+        sim.orders,
+        sim.order_time,
+        sim.pend,
+        sim.pend_time,
+        sim.step_stats,
+        sim.log,
+        sim.mq,
+        sim.mq_head,
+        sim.mq_count,
+        sim.mp,
+        sim.sp,
+    )
 
 
 def level(sim: MarketSim, side: int, price: int) -> int:
@@ -387,7 +407,25 @@ def activate(sim: MarketSim, side: int, price: int, lots: int, t: float = 2.0) -
     sim.pend[0, side, L.P_VALID] = 1
     sim.pend[0, side, L.P_PRICE] = price
     sim.pend[0, side, L.P_SIZE] = lots
-    kernel.activate(0, side, t, sim.state, sim.mp, sim.sp)
+    kernel.activate(
+        0,
+        side,
+        t,
+        sim.book,
+        sim.fs,
+        sim.ints,
+        sim.orders,
+        sim.order_time,
+        sim.pend,
+        sim.pend_time,
+        sim.step_stats,
+        sim.log,
+        sim.mq,
+        sim.mq_head,
+        sim.mq_count,
+        sim.mp,
+        sim.sp,
+    )
 
 
 def test_order_entry_queue_position():

@@ -41,7 +41,25 @@ def quiet_sim(latency_ms: float = 1000 * LATENCY_S, fill_log: int = 0, **strateg
 def background_market_order(sim: MarketSim, hit_side: int, lots: int) -> int:
     """A background market order at the current time (0: sells into bids); lots left."""
     return kernel.market_order(
-        0, hit_side, lots, False, float(sim.time[0]), sim.state, sim.mp, sim.sp
+        0,
+        hit_side,
+        lots,
+        False,
+        float(sim.time[0]),
+        sim.book,
+        sim.fs,
+        sim.ints,
+        sim.orders,
+        sim.order_time,
+        sim.pend,
+        sim.pend_time,
+        sim.step_stats,
+        sim.log,
+        sim.mq,
+        sim.mq_head,
+        sim.mq_count,
+        sim.mp,
+        sim.sp,
     )
 
 
