@@ -32,7 +32,6 @@ from mm_gym.market.layout import (
     F_FEES,
     F_INV_SQ_TIME,
     F_MAX_ABS_INV,
-    F_MAX_DRAWDOWN,
     F_MID,
     F_MO1,
     F_MOW1,
@@ -44,7 +43,6 @@ from mm_gym.market.layout import (
     F_NEXT_REGIME,
     F_NEXT_SAMPLE,
     F_PAUSE_UNTIL,
-    F_PEAK_EQUITY,
     F_QUOTING_TIME,
     F_RS_EWMA,
     F_SAMPLED_TIME,
@@ -89,6 +87,7 @@ from mm_gym.market.layout import (
     L_SIDE,
     L_SIZE,
     L_TIME,
+    MARKOUT_HORIZONS,
     MP_BPS_PER_TICK,
     MP_CANCEL_RATE,
     MP_FEATURE_DT,
@@ -123,6 +122,7 @@ from mm_gym.market.layout import (
     MP_TAKER_FEE,
     MP_TICK,
     MQ_LOG,
+    MQ_MAKER,
     MQ_MID,
     MQ_PRICE,
     MQ_SIGNED_SIZE,
@@ -155,7 +155,6 @@ from mm_gym.market.layout import (
     SP_REFRESH,
     SP_RS_ALPHA,
 )
-from mm_gym.market.regimes import HIGH_VOL, NUM_REGIMES  # noqa: F401
 from mm_gym.strategy import quoting as Q
 from mm_gym.strategy import risk
 
@@ -260,6 +259,7 @@ def agent_fill(
             mq[i, h, k, MQ_MID] = mid
             mq[i, h, k, MQ_PRICE] = price
             mq[i, h, k, MQ_LOG] = log_idx
+            mq[i, h, k, MQ_MAKER] = 1.0 if maker else 0.0
             mq_count[i, h] += 1
         else:
             untracked = True
@@ -281,7 +281,7 @@ def resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp):
     mid = fs[i, F_MID]
     qcap = mq.shape[2]
     for h in range(3):
-        horizon = 1.0 if h == 0 else (10.0 if h == 1 else 60.0)
+        horizon = MARKOUT_HORIZONS[h]
         while mq_count[i, h] > 0:
             k = mq_head[i, h]
             if mq[i, h, k, MQ_TIME] + horizon > t:
@@ -293,7 +293,7 @@ def resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp):
             li = int(mq[i, h, k, MQ_LOG])
             if li >= 0:
                 log[i, li, L_MO1 + h] = move * tick
-            if h == 0:  # realised spread of the fill after 1 s, bps
+            if h == 0 and mq[i, h, k, MQ_MAKER] > 0.5:  # realised spread of a quote's fill, bps
                 side = 1.0 if signed > 0 else -1.0
                 rs = side * (mid - mq[i, h, k, MQ_PRICE]) / mid * 1e4
                 if ints[i, I_RS_COUNT] == 0:
@@ -660,12 +660,6 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
     inv = ints[i, I_INV]
     fs[i, F_INV_SQ_TIME] += inv * inv * dt
     fs[i, F_SAMPLED_TIME] += dt
-    eq = equity(fs, ints, i, mp[MP_TICK])
-    if eq > fs[i, F_PEAK_EQUITY]:
-        fs[i, F_PEAK_EQUITY] = eq
-    dd = fs[i, F_PEAK_EQUITY] - eq
-    if dd > fs[i, F_MAX_DRAWDOWN]:
-        fs[i, F_MAX_DRAWDOWN] = dd
     if t >= fs[i, F_NEXT_FEATURE]:
         fdt = mp[MP_FEATURE_DT]
         r = (mid - fs[i, F_FEAT_MID]) / max(mid, 1.0) * 1e4  # bps
@@ -766,7 +760,7 @@ def refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp):
         sp,
     )
     size = Q.quote_size_lots(act[i, A_SIZE], sp)
-    spread_bps = 0.0
+    spread_bps = np.inf  # a side is empty: no spread to collapse
     if ints[i, I_BEST_BID] >= 0 and ints[i, I_BEST_ASK] >= 0 and mid > 0:
         spread_bps = (ints[i, I_BEST_ASK] - ints[i, I_BEST_BID]) / mid * 1e4
     reason = Q.pause_reason(

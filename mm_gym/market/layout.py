@@ -43,13 +43,11 @@ F_MO60 = 25
 F_MOW1 = 26  # markout weights (lots) for 1 s, 10 s, 60 s
 F_MOW10 = 27
 F_MOW60 = 28
-F_PEAK_EQUITY = 29  # running peak of equity for drawdown
-F_MAX_DRAWDOWN = 30
-F_SAMPLED_TIME = 31  # time covered by the sampling clock
-F_NEWS_ANNOUNCED_AT = 32  # time from which the next news is announced (inf if unannounced)
-F_BID_QUOTE = 33  # price of the last quote the engine wanted (ticks), nan if none
-F_ASK_QUOTE = 34
-NFS = 35
+F_SAMPLED_TIME = 29  # time covered by the sampling clock
+F_NEWS_ANNOUNCED_AT = 30  # time from which the next news is announced (inf if unannounced)
+F_BID_QUOTE = 31  # price of the last quote the engine wanted (ticks), nan if none
+F_ASK_QUOTE = 32
+NFS = 33
 
 # ---- per-market int state: ints[N, NIS]
 I_ORIGIN = 0  # absolute tick of window level 0
@@ -115,7 +113,8 @@ MQ_SIGNED_SIZE = 1
 MQ_MID = 2  # mid at the fill, ticks
 MQ_PRICE = 3  # fill price, ticks
 MQ_LOG = 4  # index in the fill log, -1 if not logged
-NMQ = 5
+MQ_MAKER = 5  # 1 for a maker fill (only those count in the realised spread)
+NMQ = 6
 MARKOUT_HORIZONS = (1.0, 10.0, 60.0)
 
 # ---- per-step counters: step[N, NSTEP] float64 (zeroed at each decision step)
@@ -125,8 +124,7 @@ S_SELL_LOTS = 2
 S_FEES = 3
 S_SPREAD_CAPTURED = 4
 S_QUOTING_TIME = 5
-S_CLIPPED = 6  # unused by kernels: filled by envs
-NSTEP = 7
+NSTEP = 6
 
 # ---- market params: mp[NMP] float64
 MP_TICK = 0

@@ -109,7 +109,7 @@ def pause_reason(
         reason |= PAUSE_NEWS
     if vol_short_bps > sp[SP_MAX_VOL]:
         reason |= PAUSE_EXTREME_VOL
-    if vol_short_bps > sp[SP_HIGH_VOL] and market_spread_bps < sp[SP_MIN_SPREAD]:
+    if vol_short_bps > sp[SP_HIGH_VOL] and market_spread_bps < floor_spread_bps(sp):
         reason |= PAUSE_SPREAD_COLLAPSE
     if paused:
         reason |= PAUSE_REALISED_SPREAD

@@ -159,6 +159,10 @@ def test_per_symbol_stop_flattens_with_a_market_order():
     assert taker_fee > 0
     sim.advance(0.5, NORMAL)
     assert active(sim, 0) and active(sim, 1)  # quoting resumes after a per-symbol stop
+    # the liquidation is a taker fill: it never enters the realised spread of the quotes
+    sim.advance(2.0, NORMAL)
+    assert sim.ints[0, lay.I_RS_COUNT] == 0
+    assert sim.fs[0, lay.F_MOW1] == 10  # but its markout is measured
 
 
 def test_daily_stop_halts_for_the_rest_of_the_episode():

@@ -214,6 +214,10 @@ def test_spread_collapse_in_high_volatility_pauses():
     assert _reason(sp, vol=3.0, spread=1.0) == Q.PAUSE_SPREAD_COLLAPSE
     assert _reason(sp, vol=3.0, spread=5.0) == 0  # spread fine
     assert _reason(sp, vol=1.0, spread=1.0) == 0  # calm market: a tight spread is fine
+    # the threshold is the profitable floor (min spread + round-trip maker fee), not min spread
+    assert float(Q.floor_spread_bps(sp)) > 2.5
+    assert _reason(sp, vol=3.0, spread=2.5) == Q.PAUSE_SPREAD_COLLAPSE
+    assert _reason(sp, vol=3.0, spread=float("inf")) == 0  # an empty side is no collapse
 
 
 def test_realised_spread_pause_and_halt_flags():
