@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"mm-gym {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # an unwritable output folder, a full disk, ...
+        print(f"mm-gym {args.command}: error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"mm-gym {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -64,8 +64,14 @@ class Config:
         for f in dataclasses.fields(self):
             sub = _nested_type(hints.get(f.name))
             value = getattr(self, f.name)
-            if sub is not None and isinstance(value, Mapping):
+            if sub is None:
+                continue
+            if isinstance(value, Mapping):
                 object.__setattr__(self, f.name, sub.from_dict(value, prefix=f"{f.name}."))
+            elif not isinstance(value, sub):
+                raise ConfigError(
+                    f"{f.name}={value!r}: expected a mapping of {sub.__name__} fields"
+                )
         self.validate()
 
     def validate(self) -> None:  # noqa: B027 - optional hook

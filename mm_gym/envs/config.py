@@ -61,6 +61,12 @@ class EnvConfig(Config):
 
         check_range("decision_interval_ms", self.decision_interval_ms, 1.0, 3_600_000.0)
         check_range("session_s", self.session_s, self.decision_interval_ms / 1000.0, 7 * 86_400.0)
+        steps = self.session_s * 1000.0 / self.decision_interval_ms
+        if abs(steps - round(steps)) > 1e-9 * max(steps, 1.0):
+            raise ConfigError(
+                f"session_s={self.session_s!r}: must be a whole number of decision intervals "
+                f"(decision_interval_ms={self.decision_interval_ms!r})"
+            )
         check_choice("action_mode", self.action_mode, ACTION_MODES)
         _check_pair("spread_multiplier_range", self.spread_multiplier_range, 0.0, 100.0)
         _check_pair("inventory_skew_range", self.inventory_skew_range, 0.0, 100.0)
@@ -78,10 +84,8 @@ class EnvConfig(Config):
 
     @property
     def steps_per_episode(self) -> int:
-        """Decision steps in a session (the last one may be shorter)."""
-        import math
-
-        return math.ceil(self.session_s * 1000.0 / self.decision_interval_ms - 1e-9)
+        """Decision steps in a session."""
+        return round(self.session_s * 1000.0 / self.decision_interval_ms)
 
 
 def _check_pair(name: str, value: object, low: float, high: float) -> None:

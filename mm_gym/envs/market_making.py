@@ -48,30 +48,26 @@ class MarketMakingEnv(gym.Env):
         self.config = make_config(config, config_path, **overrides)
         self.core = MarketMakingCore(1, self.config, threads=1)
         self.observation_space, self.action_space = _spaces(self.core)
-        self._needs_reset = True
+        self._seeded = False  # a first reset without a seed draws one from the OS
+        self._episode_over = True  # step() needs a reset first, and again after an episode
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if seed is not None:
             obs = self.core.reset(np.array([seed]))
-        elif (
-            self._needs_reset
-            and self.core.steps[0] == 0
-            and self.core.episodes[0] == 0
-            and self.core.seeds[0] == 0
-            and not hasattr(self, "_seeded")
-        ):
+        elif not self._seeded:
             obs = self.core.reset(np.array([_entropy_seed()]))
-        else:
+        else:  # the next episode of the same seed, as the vector env's autoreset
             obs = self.core.next_episode(np.ones(1, dtype=bool))
         self._seeded = True
-        self._needs_reset = False
+        self._episode_over = False
         return obs[0].copy(), self.core.scalar_info()
 
     def step(self, action):
-        if self._needs_reset and not hasattr(self, "_seeded"):
-            raise gym.error.ResetNeeded("call reset() before step()")
+        if self._episode_over:
+            raise gym.error.ResetNeeded("call reset() before step(), and after an episode ends")
         obs, reward, terminated, truncated = self.core.step_arrays(action)
+        self._episode_over = bool(terminated[0] or truncated[0])
         return (
             obs[0].copy(),
             float(reward[0]),

@@ -1,6 +1,7 @@
 """The rule-based baseline: detect the regime from observable features, look up the table.
 
-The strategy document's parameter table (spread multiplier, inventory skew, size fraction):
+The parameter table of docs/market-maker-strategy.md (spread multiplier, inventory skew,
+size fraction):
 
 | condition | spread | skew | size |
 |-----------|--------|------|------|
@@ -17,6 +18,7 @@ import dataclasses
 import numpy as np
 
 from mm_gym.config import Config, check_range
+from mm_gym.errors import ConfigError
 
 DETECTED_NORMAL = 0
 DETECTED_TRENDING_UP = 1
@@ -56,11 +58,8 @@ class BaselineConfig(Config):
             low_open=True,
         )
         check_range("trend_threshold", self.trend_threshold, 0.0, None, low_open=True)
-        check_range("high_vol_max_spread", self.high_vol_max_spread, self.high_vol[0], None)
         for name in ("normal", "trending", "high_vol", "news"):
             row = getattr(self, name)
-            from mm_gym.errors import ConfigError
-
             if not isinstance(row, tuple) or len(row) != 3:
                 raise ConfigError(
                     f"{name}={row!r}: expected (spread_multiplier, inventory_skew, size_fraction)"
@@ -68,6 +67,7 @@ class BaselineConfig(Config):
             check_range(f"{name}[0] (spread_multiplier)", row[0], 0.0, None, low_open=True)
             check_range(f"{name}[1] (inventory_skew)", row[1], 0.0, None)
             check_range(f"{name}[2] (size_fraction)", row[2], 0.0, 1.0)
+        check_range("high_vol_max_spread", self.high_vol_max_spread, self.high_vol[0], None)
 
 
 def detect_regime(

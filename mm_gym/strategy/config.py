@@ -1,4 +1,7 @@
-"""Validated parameters of the rule-based market maker (the strategy document, field by field)."""
+"""Validated parameters of the rule-based market maker, field by field.
+
+The strategy is specified in docs/market-maker-strategy.md.
+"""
 
 from __future__ import annotations
 

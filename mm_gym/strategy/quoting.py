@@ -3,12 +3,17 @@
 Pure numba functions of scalars, called by the market kernel at every quote refresh, and
 testable alone. Prices are in ticks, spreads in basis points of the mid.
 
-Inventory skew follows the strategy document's example ("long 100 units -> skew asks lower,
-more attractive"): both quotes shift by ``-excess * skew_bps_per_lot * inventory_skew``, so a
-long position lowers the bid (buy less) and the ask (sell more). The document's formula
-``ask_adjustment = +inventory * skew_factor`` read as a price change would raise the ask when
-long, which contradicts its own example; we read it as the ask's distance to the mid, which
-shrinks when long.
+Inventory skew follows the example of docs/market-maker-strategy.md ("long 100 units ->
+skew asks lower, more attractive"): both quotes shift by
+``-excess * skew_bps_per_lot * inventory_skew``, so a long position lowers the bid (buy less)
+and the ask (sell more). The document's formula ``ask_adjustment = +inventory * skew_factor``
+read as a price change would raise the ask when long, which contradicts its own example; we
+read it as the ask's distance to the mid, which shrinks when long.
+
+Trend rules: in a detected trend the side against it widens and both quotes shift with it;
+inventory held against the trend is skewed ``trend_reduction_multiplier`` times harder. The
+document asks for faster inventory reduction in a down-trend; we apply it to inventory against
+either trend (the up-trend's "reduce inventory skew" is the table's lower skew, 0.3).
 """
 
 from __future__ import annotations

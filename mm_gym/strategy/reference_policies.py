@@ -1,4 +1,6 @@
-"""Closed-form reference agents for the Avellaneda-Stoikov env (see REFERENCE-POLICIES.md).
+"""Closed-form reference agents for the Avellaneda-Stoikov env.
+
+Formulas: docs/reference-policies.md.
 
 - ``AvellanedaStoikovPolicy``: Avellaneda & Stoikov (2008), reservation price and spread.
 - ``GLFTPolicy``: the asymptotic quotes of Gueant, Lehalle & Fernandez-Tapia (2013).

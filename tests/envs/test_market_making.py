@@ -221,7 +221,7 @@ def test_autoreset_only_resets_the_markets_that_ended() -> None:
     "cfg",
     [
         {"session_s": 20.0},
-        {"session_s": 2.5},  # 3 steps, the last one past the session end
+        {"session_s": 2.5, "decision_interval_ms": 500.0},
         {"session_s": 30.0, "decision_interval_ms": 250.0},
     ],
 )
@@ -713,3 +713,34 @@ def test_vector_reset_takes_a_seed_list_per_market() -> None:
     assert not np.array_equal(obs[0], obs[1])
     with pytest.raises(ConfigError, match="length 2"):
         vec.reset(seed=[1, 2])
+
+
+def test_single_env_needs_a_reset_after_the_episode_ends() -> None:
+    from mm_gym.envs.market_making import MarketMakingEnv
+
+    env = MarketMakingEnv(session_s=3)
+    env.reset(seed=1)
+    for _ in range(3):
+        *_, truncated, _ = env.step(np.zeros(3, np.float32))
+    assert truncated
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(np.zeros(3, np.float32))
+    env.reset()
+    env.step(np.zeros(3, np.float32))
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"session_s": 2.5}, "session_s"),
+        ({"market": None}, "market"),
+        ({"strategy": "abc"}, "strategy"),
+        ({"baseline": {"high_vol": 5}}, "high_vol"),
+        ({"baseline": {"high_vol": "x"}}, "high_vol"),
+    ],
+)
+def test_more_config_errors_name_the_field(kwargs: dict, field: str) -> None:
+    from mm_gym.envs.config import EnvConfig
+
+    with pytest.raises(ConfigError, match=field):
+        EnvConfig.from_dict(kwargs)
