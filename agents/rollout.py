@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from agents.vec_env import env_id_short
+from mm_gym.envs.actions import unit_to_range
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation import EpisodeResults, run_episodes
 from mm_gym.metrics import max_drawdown
@@ -96,6 +97,7 @@ def run_as_episodes(
     names = ("time", "equity", "reward", "inventory", "half_spread", "skew", "quoting")
     paths = {k: np.zeros((n, steps)) for k in names}
     spread = np.zeros(n)
+    fills = np.zeros(n)
     state = None
     episode_start = np.ones(n, dtype=bool)
     for k in range(steps):
@@ -105,13 +107,13 @@ def run_as_episodes(
         )
         episode_start = np.zeros(n, dtype=bool)
         unit = np.clip(np.asarray(actions, dtype=np.float64).reshape(n, 3), -1.0, 1.0)
-        params = low + (unit + 1.0) * 0.5 * (high - low)
+        params = unit_to_range(unit, low, high)
         obs, reward, _, truncated, info = env.step(unit)
         q = info["inventory"].astype(np.float64)
-        dq = q - q_before
         d_bid = params[:, 0] + params[:, 1] * q_before
         d_ask = params[:, 0] - params[:, 1] * q_before
-        spread += np.where(dq > 0, dq * d_bid, 0.0) + np.where(dq < 0, -dq * d_ask, 0.0)
+        spread += info["bought"] * d_bid + info["sold"] * d_ask
+        fills += (info["bought"] + info["sold"]) / c.order_size
         paths["time"][:, k] = info["time"]
         paths["equity"][:, k] = info["cash"] + q * info["mid"]
         paths["reward"][:, k] = reward
@@ -132,10 +134,7 @@ def run_as_episodes(
         "pnl": equity[:, -1],
         "sharpe": sharpe,
         "max_drawdown": [max_drawdown(np.concatenate([[0.0], row])) for row in equity],
-        "fills": np.abs(np.diff(np.concatenate([np.zeros((n, 1)), inv], axis=1), axis=1)).sum(
-            axis=1
-        )
-        / c.order_size,
+        "fills": fills,
         "spread_captured": spread,
         "inventory_mean_abs": np.abs(inv).mean(axis=1),
         "inventory_max_abs": np.abs(inv).max(axis=1),

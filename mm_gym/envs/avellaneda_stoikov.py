@@ -40,7 +40,7 @@ __all__ = [
     "make_config",
 ]
 
-_INFO_KEYS = ("inventory", "cash", "mid", "time", "penalty", "action_clipped")
+_INFO_KEYS = ("inventory", "cash", "mid", "time", "penalty", "bought", "sold", "action_clipped")
 
 
 def make_config(config: ASConfig | dict | None = None, **overrides: Any) -> ASConfig:
@@ -295,6 +295,8 @@ class AvellanedaStoikovEnv(gym.Env):
             "mid": float(m.mid[0]),
             "time": float(m.step_index[0] * self.config.dt),
             "penalty": float(m.penalty[0]),
+            "bought": float(m.fills[0, 0]),
+            "sold": float(m.fills[0, 1]),
             "action_clipped": clipped,
         }
 

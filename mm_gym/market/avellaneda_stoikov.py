@@ -156,6 +156,7 @@ def _step_kernel(
     step: np.ndarray,
     penalty: np.ndarray,
     pending: np.ndarray,
+    fills: np.ndarray,
     actions: np.ndarray,
     autoreset: bool,
     hs_low: float,
@@ -184,7 +185,8 @@ def _step_kernel(
 
     ``unit_to_range`` maps each action onto (half_spread, skew, size_fraction). A market flagged
     ``pending`` is reset instead (next-step autoreset): reward 0, no random draws. Returns how
-    many markets reached the end of their episode. ``expo``, ``mant``, ``bits``: ``2n`` scratch.
+    many markets reached the end of their episode. ``fills[i]``: lots bought and sold this step.
+    ``expo``, ``mant``, ``bits``: ``2n`` scratch.
     """
     # Pass 1: exp(-k * depth) of both sides as mantissa times 2**e, the exp loop vectorised.
     for i in range(rng.shape[0]):
@@ -207,6 +209,8 @@ def _step_kernel(
             penalty[i] = 0.0
             reward[i] = 0.0
             truncated[i] = False
+            fills[i, 0] = 0.0
+            fills[i, 1] = 0.0
         else:
             z_bid = R.next_u64(rng, i)
             z_ask = R.next_u64(rng, i)
@@ -226,6 +230,8 @@ def _step_kernel(
             sell = quoting & (q - size >= q_min) & (u_ask < p_ask)
             bought = np.float64(buy) * size
             sold = np.float64(sell) * size
+            fills[i, 0] = bought
+            fills[i, 1] = sold
             s_new = s + move * np.float64(np.int64(z_bid & _ONE) * 2 - 1)
             q_new = q + size * (np.int64(buy) - np.int64(sell))
             pen = phi_dt * q * q
@@ -267,6 +273,7 @@ class ASMarketBatch:
         self.step_index = np.zeros(n, dtype=np.int64)
         self.penalty = np.zeros(n)
         self.pending = np.zeros(n, dtype=np.bool_)
+        self.fills = np.zeros((n, 2))
         self._expo = np.empty(2 * n)
         self._mant = np.empty(2 * n)
         self._bits = np.empty(2 * n, dtype=np.int64)
@@ -305,6 +312,7 @@ class ASMarketBatch:
         self.step_index[sel] = 0
         self.penalty[sel] = 0.0
         self.pending[sel] = False
+        self.fills[sel] = 0.0
         return self.observe()
 
     def observe(self) -> np.ndarray:
@@ -336,6 +344,7 @@ class ASMarketBatch:
             self.step_index,
             self.penalty,
             self.pending,
+            self.fills,
             actions,
             autoreset,
             *self._consts,
@@ -349,11 +358,14 @@ class ASMarketBatch:
         return obs, reward, truncated, n_done
 
     def info(self) -> dict[str, np.ndarray]:
-        """Copies of the per-market state: inventory, cash, mid, time, penalty."""
+        """Copies of the per-market state: inventory, cash, mid, time, penalty, and the lots
+        bought and sold in the last step."""
         return {
             "inventory": self.inv.copy(),
             "cash": self.cash.copy(),
             "mid": self.mid.copy(),
             "time": self.step_index * self.config.dt,
             "penalty": self.penalty.copy(),
+            "bought": self.fills[:, 0].copy(),
+            "sold": self.fills[:, 1].copy(),
         }

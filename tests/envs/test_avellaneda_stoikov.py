@@ -374,3 +374,18 @@ def test_no_quotes_means_no_fills() -> None:
 
 def test_bench_runs() -> None:
     assert bench_as_vec(num_envs=1000, steps=20) > 0
+
+
+def test_info_counts_both_fills_of_a_step() -> None:
+    from mm_gym.envs.avellaneda_stoikov import AvellanedaStoikovVectorEnv
+
+    env = AvellanedaStoikovVectorEnv(num_envs=512)
+    env.reset(seed=0)
+    tight = np.tile(np.array([-1.0, 0.0, 1.0], np.float32), (512, 1))  # half-spread 0: p ~ 0.7
+    both = 0
+    for _ in range(5):
+        q_before = env.market.inv.copy()
+        _, _, _, _, info = env.step(tight)
+        assert np.array_equal(info["inventory"] - q_before, info["bought"] - info["sold"])
+        both += int(((info["bought"] > 0) & (info["sold"] > 0)).sum())
+    assert both > 0  # steps where the inventory change (0) hides two fills
