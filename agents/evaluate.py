@@ -20,6 +20,7 @@ from agents.run_dir import RunDir
 from agents.vec_env import env_id_short
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation import EpisodeResults, summarize
+from mm_gym.market.regimes import regime_index
 
 __all__ = [
     "AS_METRICS",
@@ -74,6 +75,7 @@ def env_config_for(config: AgentConfig, regime: str | None = None) -> Any:
         return env_config
     if env_id_short(config.env_id) == "AvellanedaStoikov-v0":
         raise ConfigError(f"--regime {regime}: the AvellanedaStoikov-v0 market has no regimes")
+    regime_index(regime, field="--regime")
     return env_config.replace(market={"pin_regime": regime})
 
 

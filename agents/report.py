@@ -333,7 +333,7 @@ def write_report(comp: Comparison, folder: str | Path) -> Path:
         "the closed-form reference agents CJP (optimal for this objective), GLFT and AS"
         if as_env
         else "the rule-based baseline (RuleBasedPolicy: regime detection + "
-        "the strategy document's parameter table)"
+        "the parameter table of docs/market-maker-strategy.md)"
     )
     lines = [
         f"# Report: {name}",
@@ -345,9 +345,10 @@ def write_report(comp: Comparison, folder: str | Path) -> Path:
         "below 1,000,000, evaluation-callback seeds from 1,000,000).",
         f"- The verdicts use {LABELS.get(comp.primary, comp.primary)}"
         + (
-            f": the sum of the env's rewards ('{_reward_name(comp)}': PnL less the "
-            "inventory penalty), which the agent maximises; PnL is the final mark-to-market "
-            "equity."
+            f": the sum of the env's rewards ('{_reward_name(comp)}', see "
+            "mm_gym.envs.rewards), which the agent maximises; PnL is the final "
+            "mark-to-market equity. Each verdict is a separate test at the 5% level (no "
+            "correction for the several regimes compared)."
             if comp.primary == "episode_return"
             else "."
         ),
