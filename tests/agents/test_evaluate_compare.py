@@ -112,7 +112,7 @@ def test_compare_on_avellaneda_stoikov_uses_the_closed_form_agents(as_run):
 def test_errors_of_evaluate_and_compare(mm_run, tmp_path, cli, capsys):
     assert cli("evaluate", mm_run, "--regime", "sideways") == 2
     err = capsys.readouterr().err
-    assert "pin_regime='sideways'" in err and "ranging" in err and len(err.splitlines()) == 1
+    assert "--regime='sideways'" in err and "ranging" in err and len(err.splitlines()) == 1
     assert cli("evaluate", tmp_path) == 2
     assert "not a run folder" in capsys.readouterr().err
     assert cli("compare", tmp_path / "nope") == 2
