@@ -159,6 +159,15 @@ from mm_gym.strategy import quoting as Q
 from mm_gym.strategy import risk
 
 INF = 1e18
+
+
+@nb.njit(cache=True, inline="always")
+def exo(i: int, fs: np.ndarray) -> int:
+    """Index of market ``i``'s second random stream, which drives only what the agent cannot
+    change (regime switches, news, the fair value), so those are the same under any policy."""
+    return i + fs.shape[0]
+
+
 LN2 = 0.6931471805599453
 
 
@@ -567,7 +576,9 @@ def draw_next_regime(i, t, fs, ints, rng, rp, mp):
     if mp[MP_PIN_REGIME] >= 0:
         fs[i, F_NEXT_REGIME] = INF
     else:
-        fs[i, F_NEXT_REGIME] = t + R.exponential(rng, i, 1.0 / rp[ints[i, I_REGIME], R_DURATION])
+        fs[i, F_NEXT_REGIME] = t + R.exponential(
+            rng, exo(i, fs), 1.0 / rp[ints[i, I_REGIME], R_DURATION]
+        )
 
 
 @nb.njit(cache=True)
@@ -579,7 +590,7 @@ def switch_regime(i, t, fs, ints, rng, rp, mp):
         if k != cur:
             total += rp[k, R_WEIGHT]
     if total > 0.0:
-        u = R.uniform(rng, i) * total
+        u = R.uniform(rng, exo(i, fs)) * total
         for k in range(rp.shape[0]):
             if k == cur:
                 continue
@@ -597,9 +608,9 @@ def draw_next_news(i, t, fs, rng, mp):
         fs[i, F_NEXT_NEWS] = INF
         fs[i, F_NEWS_ANNOUNCED_AT] = INF
         return
-    nt = t + R.exponential(rng, i, mp[MP_NEWS_RATE])
+    nt = t + R.exponential(rng, exo(i, fs), mp[MP_NEWS_RATE])
     fs[i, F_NEXT_NEWS] = nt
-    if R.uniform(rng, i) < mp[MP_NEWS_ANNOUNCED]:
+    if R.uniform(rng, exo(i, fs)) < mp[MP_NEWS_ANNOUNCED]:
         fs[i, F_NEWS_ANNOUNCED_AT] = max(nt - mp[MP_NEWS_LEAD], t)
     else:
         fs[i, F_NEWS_ANNOUNCED_AT] = INF
@@ -608,8 +619,8 @@ def draw_next_news(i, t, fs, rng, mp):
 @nb.njit(cache=True)
 def start_news(i, t, book, fs, ints, orders, rng, mp):
     """A news event: the fair value jumps, liquidity is pulled, informed flow bursts."""
-    sign = 1.0 if R.uniform(rng, i) < 0.5 else -1.0
-    fs[i, F_FAIR] += sign * R.exponential(rng, i, 1.0 / max(mp[MP_NEWS_JUMP], 1e-12))
+    sign = 1.0 if R.uniform(rng, exo(i, fs)) < 0.5 else -1.0
+    fs[i, F_FAIR] += sign * R.exponential(rng, exo(i, fs), 1.0 / max(mp[MP_NEWS_JUMP], 1e-12))
     ints[i, I_NEWS_SIGN] = int(sign)
     ints[i, I_NEWS_COUNT] += 1
     fs[i, F_NEWS_END] = t + mp[MP_NEWS_DURATION]
@@ -652,7 +663,9 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
     Returns True when the window re-centred (background volume may have left it)."""
     dt = mp[MP_SAMPLE_DT]
     reg = ints[i, I_REGIME]
-    fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + rp[reg, R_VOL] * np.sqrt(dt) * R.normal(rng, i)
+    fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + rp[reg, R_VOL] * np.sqrt(dt) * R.normal(
+        rng, exo(i, fs)
+    )
     mid = mid_ticks(ints, fs, i)
     fs[i, F_MID] = mid
     moved = recentre(book, ints, orders, i, mid)
@@ -1133,7 +1146,7 @@ def reset_market(
         total = 0.0
         for k in range(rp.shape[0]):
             total += rp[k, R_WEIGHT]
-        u = R.uniform(rng, i) * total
+        u = R.uniform(rng, exo(i, fs)) * total
         reg = rp.shape[0] - 1
         for k in range(rp.shape[0]):
             if u < rp[k, R_WEIGHT]:

@@ -19,18 +19,24 @@ _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
-def seed_states(seeds: np.ndarray, episodes: np.ndarray | None = None) -> np.ndarray:
+def seed_states(
+    seeds: np.ndarray, episodes: np.ndarray | None = None, stream: int = 0
+) -> np.ndarray:
     """Initial generator states for integer seeds (one per market), decorrelated by hashing.
 
     ``episodes`` (optional) numbers the episodes drawn from one seed: episode k of seed s has
-    its own stream, the same wherever market s runs.
+    its own stream, the same wherever market s runs. ``stream`` > 0 gives further independent
+    streams of the same seed and episode.
     """
     seeds = np.asarray(seeds, dtype=np.int64)
     out = np.empty(seeds.shape[0], dtype=np.uint64)
     for i, s in enumerate(seeds):
         entropy = [int(s) % (2**63)]
-        if episodes is not None and episodes[i] > 0:
-            entropy.append(int(episodes[i]))
+        episode = 0 if episodes is None else int(episodes[i])
+        if stream > 0:
+            entropy += [episode, stream]
+        elif episode > 0:
+            entropy.append(episode)
         ss = np.random.SeedSequence(entropy)
         out[i] = ss.generate_state(1, dtype=np.uint64)[0]
     return out

@@ -53,7 +53,9 @@ class MarketSim:
         self.mq = np.zeros((n, 3, self.market.markout_queue, lay.NMQ))
         self.mq_head = np.zeros((n, 3), dtype=np.int64)
         self.mq_count = np.zeros((n, 3), dtype=np.int64)
-        self.rng = np.zeros(n, dtype=np.uint64)
+        # two generator states per market: the flow and the agent's fills (rng[i]), and the
+        # exogenous regime, news and fair value (rng[n + i]), the same under any policy
+        self.rng = np.zeros(2 * n, dtype=np.uint64)
         self.params = np.zeros((n, lay.NACT))
         self._all = np.ones(n, dtype=np.bool_)
         self._t_end = np.zeros(n)
@@ -77,7 +79,9 @@ class MarketSim:
         seeds = np.asarray(seeds, dtype=np.int64)
         if seeds.shape != (self.n,):
             raise ConfigError(f"seeds shape {seeds.shape}: expected ({self.n},)")
-        self.rng[mask] = seed_states(seeds[mask], None if episodes is None else episodes[mask])
+        ep = None if episodes is None else episodes[mask]
+        self.rng[: self.n][mask] = seed_states(seeds[mask], ep)
+        self.rng[self.n :][mask] = seed_states(seeds[mask], ep, stream=1)
         kernel.reset_markets(
             mask,
             self.book,

@@ -100,6 +100,6 @@ def table_params(
     hv = detected == DETECTED_HIGH_VOL
     if hv.any():
         lo, hi = cfg.high_vol_threshold_bps, cfg.extreme_vol_bps
-        frac = np.clip((np.asarray(vol_short_bps)[hv] - lo) / (hi - lo), 0.0, 1.0)
+        frac = np.clip((np.asarray(vol_short_bps, dtype=np.float64)[hv] - lo) / (hi - lo), 0.0, 1.0)
         params[hv, 0] = cfg.high_vol[0] + frac * (cfg.high_vol_max_spread - cfg.high_vol[0])
     return params

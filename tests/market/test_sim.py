@@ -215,3 +215,24 @@ def test_bench_market_smoke():
     assert out["threads"] == 1 and out["num_markets"] == 8
     with pytest.raises(ConfigError, match="seconds=0"):
         bench_market(seconds=0)
+
+
+def test_regimes_news_and_fair_value_do_not_depend_on_the_policy() -> None:
+    """Common random numbers: the exogenous path is the same whatever the agent quotes."""
+    from mm_gym.market.kernel import INF
+
+    paths = []
+    for params in ([1.0, 0.5, 1.0], [3.0, 0.0, 0.2], [0.5, 2.0, 0.0]):
+        sim = MarketSim(4, MarketConfig(news={"rate_per_hour": 30.0}))
+        sim.reset(np.arange(4))
+        regimes, fair, news = [], [], []
+        for _ in range(300):
+            sim.advance(1.0, np.tile(params, (4, 1)))
+            regimes.append(sim.regime.copy())
+            fair.append(sim.fs[:, L.F_FAIR].copy())
+            news.append(sim.fs[:, L.F_NEWS_END] < INF)
+        paths.append((np.array(regimes), np.array(fair), np.array(news)))
+    for other in paths[1:]:
+        for a, b in zip(paths[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert paths[0][2].any()  # news happened
