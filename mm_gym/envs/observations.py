@@ -6,15 +6,13 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from mm_gym.market.kernel import INF, trend_strength
+from mm_gym.market.kernel import news_flag, regime_label, trend_strength
 from mm_gym.market.layout import (
     F_CASH,
     F_FEES,
     F_MID,
     F_MO1,
     F_MOW1,
-    F_NEWS_ANNOUNCED_AT,
-    F_NEWS_END,
     F_PAUSE_UNTIL,
     F_SPREAD_CAPTURED,
     F_T,
@@ -25,7 +23,6 @@ from mm_gym.market.layout import (
     I_HALTED,
     I_INV,
     I_ORIGIN,
-    I_REGIME,
     MP_TICK,
     O_ACTIVE,
     S_FEES,
@@ -93,8 +90,8 @@ def build_info(fs, ints, step, mp, info):
         info[i, 7] = fs[i, F_SPREAD_CAPTURED]
         for h in range(3):
             info[i, 8 + h] = fs[i, F_MO1 + h] / max(fs[i, F_MOW1 + h], 1.0)
-        info[i, 11] = 4 if fs[i, F_NEWS_END] < INF else ints[i, I_REGIME]
-        info[i, 12] = 1.0 if fs[i, F_T] >= fs[i, F_NEWS_ANNOUNCED_AT] else 0.0
+        info[i, 11] = regime_label(fs, ints, i)
+        info[i, 12] = 1.0 if news_flag(fs, i, fs[i, F_T]) else 0.0
         info[i, 13] = ints[i, I_HALTED]
 
 
@@ -126,13 +123,13 @@ def build_observations(
             if ba >= 0 and 0 <= ba - origin + k < L:
                 va += book[i, 1, ba - origin + k]
         obs[i, 6] = (vb - va) / (vb + va) if vb + va > 0 else 0.0
-        obs[i, 7] = 1.0 if t >= fs[i, F_NEWS_ANNOUNCED_AT] else 0.0
+        obs[i, 7] = 1.0 if news_flag(fs, i, t) else 0.0
         obs[i, 8] = max(0.0, 1.0 - (t - t_start[i]) / session_s)
         obs[i, 9] = orders[i, 0, O_ACTIVE]
         obs[i, 10] = orders[i, 1, O_ACTIVE]
         obs[i, 11] = 1.0 if (t < fs[i, F_PAUSE_UNTIL] or ints[i, I_HALTED] == 1) else 0.0
         if expose_regime:
-            label = 4 if fs[i, F_NEWS_END] < INF else ints[i, I_REGIME]
+            label = regime_label(fs, ints, i)
             for k in range(num_regimes):
                 obs[i, 12 + k] = 1.0 if k == label else 0.0
     lo = OBS_LOW_NB

@@ -155,6 +155,7 @@ from mm_gym.market.layout import (
     SP_REFRESH,
     SP_RS_ALPHA,
 )
+from mm_gym.market.regimes import NEWS
 from mm_gym.strategy import quoting as Q
 from mm_gym.strategy import risk
 
@@ -701,6 +702,21 @@ def trend_strength(fs: np.ndarray, i: int, mp: np.ndarray) -> float:
 def news_flag(fs: np.ndarray, i: int, t: float) -> bool:
     """The observable news flag: an announced news is near or in effect."""
     return t >= fs[i, F_NEWS_ANNOUNCED_AT]
+
+
+@nb.njit(cache=True)
+def regime_label(fs: np.ndarray, ints: np.ndarray, i: int) -> int:
+    """The hidden regime of market ``i``, or ``NEWS`` while a news event is in effect."""
+    return NEWS if fs[i, F_NEWS_END] < INF else ints[i, I_REGIME]
+
+
+@nb.njit(cache=True)
+def signals(fs, ints, mp, label, trend, news):
+    """Per market: the regime label, the trend strength and the news flag (for Python views)."""
+    for i in range(fs.shape[0]):
+        label[i] = regime_label(fs, ints, i)
+        trend[i] = trend_strength(fs, i, mp)
+        news[i] = news_flag(fs, i, fs[i, F_T])
 
 
 @nb.njit(cache=True)

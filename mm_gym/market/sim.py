@@ -11,7 +11,7 @@ from mm_gym.errors import ConfigError
 from mm_gym.market import kernel
 from mm_gym.market import layout as lay
 from mm_gym.market.config import MarketConfig
-from mm_gym.market.regimes import LABEL_NAMES, NEWS
+from mm_gym.market.regimes import LABEL_NAMES
 from mm_gym.market.rng import seed_states
 from mm_gym.strategy.config import StrategyConfig
 
@@ -184,8 +184,7 @@ class MarketSim:
     @property
     def regime(self) -> np.ndarray:
         """Hidden regime index per market; ``NEWS`` (4) while a news event is in effect."""
-        news = self.fs[:, lay.F_NEWS_END] < kernel.INF
-        return np.where(news, NEWS, self.ints[:, lay.I_REGIME])
+        return self._signals()[0]
 
     def regime_names(self) -> list[str]:
         return [LABEL_NAMES[k] for k in self.regime]
@@ -193,7 +192,7 @@ class MarketSim:
     @property
     def news_flag(self) -> np.ndarray:
         """The observable flag: an announced news is near or in effect."""
-        return self.fs[:, lay.F_T] >= self.fs[:, lay.F_NEWS_ANNOUNCED_AT]
+        return self._signals()[2]
 
     @property
     def vol_short_bps(self) -> np.ndarray:
@@ -207,11 +206,14 @@ class MarketSim:
     @property
     def trend_strength(self) -> np.ndarray:
         """Trend EWMA over its no-drift standard error (about N(0, 1) when ranging)."""
-        hl = self.market.trend_halflife_s
-        vol = self.vol_long_bps
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = self.fs[:, lay.F_TREND] / (vol * np.sqrt(np.log(2) / (2 * hl)))
-        return np.where(vol > 0, z, 0.0)
+        return self._signals()[1]
+
+    def _signals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        label = np.empty(self.n, dtype=np.int64)
+        trend = np.empty(self.n)
+        news = np.empty(self.n, dtype=np.bool_)
+        kernel.signals(self.fs, self.ints, self.mp, label, trend, news)
+        return label, trend, news
 
     @property
     def spread_bps(self) -> np.ndarray:
