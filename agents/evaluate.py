@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from agents.config import EVAL_SEED_BASE, TEST_SEED_BASE, AgentConfig
+from agents.rollout import AS_COLUMNS
 from agents.run_dir import RunDir
 from agents.vec_env import env_id_short
 from mm_gym.errors import ConfigError
@@ -50,18 +51,7 @@ MM_METRICS = (
     "time_quoting",
     "stop_losses",
 )
-AS_METRICS = (
-    "episode_return",
-    "pnl",
-    "sharpe",
-    "max_drawdown",
-    "fills",
-    "spread_captured",
-    "inventory_mean_abs",
-    "inventory_max_abs",
-    "final_inventory",
-    "time_quoting",
-)
+AS_METRICS = tuple(c for c in AS_COLUMNS if c not in ("seed", "steps"))
 
 
 def headline_metrics(env_id: str) -> tuple[str, ...]:
