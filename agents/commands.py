@@ -161,9 +161,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from agents.compare import compare_run
+    from agents.report import compare_and_report, verdict
 
-    comp, report = compare_run(
+    comp, report = compare_and_report(
         args.run,
         episodes=args.episodes,
         seed=args.seed,
@@ -171,8 +171,6 @@ def _compare(args: argparse.Namespace) -> int:
         regimes=not args.no_regimes,
         metric=args.metric,
     )
-    from agents.report import verdict
-
     for cond in comp.conditions:
         print(verdict(comp, cond, comp.references[0]).replace("**", ""))
     print(f"report: {report}")

@@ -5,7 +5,7 @@ switching) and with the hidden regime pinned to each of ranging, trending_up, tr
 high_vol. ``AvellanedaStoikov-v0``: against the closed-form CJP (optimal for the env's
 objective), GLFT and AS agents. Every policy plays episode ``seed`` of the same market, so the
 paired difference agent - reference per seed removes the market's luck from the comparison.
-Results go to ``compare/`` (CSV) and, through ``agents.report``, ``report.md`` with plots.
+Results go to ``compare/`` (CSV); ``agents.report`` turns them into ``report.md`` with plots.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def is_as(env_id: str) -> bool:
 def reference_policies(env_id: str, env_config: Any) -> dict[str, Any]:
     """The policies an agent is compared with, the primary one first."""
     if is_as(env_id):
-        from mm_gym.strategy.reference_policies import (
+        from mm_gym.envs.reference_policies import (
             AvellanedaStoikovPolicy,
             CJPPolicy,
             GLFTPolicy,
@@ -202,13 +202,13 @@ def compare_run(
     regimes: bool = True,
     metric: str | None = None,
     log: Callable[[str], None] = print,
-) -> tuple[Comparison, Path]:
-    """Compare a run's agent with the references; write CSVs, plots and ``report.md``.
+) -> Comparison:
+    """Compare a run's agent with the references on the same seeds; write the CSVs.
 
-    ``metric`` (default: ``episode_return``, the env's objective) decides the verdicts.
+    ``metric`` (default: ``episode_return``, the env's objective) decides the verdicts;
+    ``agents.report.compare_and_report`` adds ``report.md`` and its plots.
     """
     from agents.policy import load_policy
-    from agents.report import write_report
 
     run = RunDir.open(run_path)
     config = run.config()
@@ -232,5 +232,4 @@ def compare_run(
         for policy, res in by_policy.items():
             res.episodes.to_csv(out / f"episodes_{cond}_{policy}.csv", index=False)
             res.per_regime.to_csv(out / f"per_regime_{cond}_{policy}.csv")
-    report = write_report(comp, run.path)
-    return comp, report
+    return comp

@@ -73,7 +73,7 @@ def run_demo(
     env_overrides: dict[str, Any] | None = None,
 ) -> Path:
     """Train, compare, and return the path of ``report.md``."""
-    from agents.compare import compare_run
+    from agents.report import compare_and_report
     from agents.train import train
 
     t0 = time.perf_counter()
@@ -82,7 +82,7 @@ def run_demo(
     name = _free_name(out, f"demo_seed{seed}")
     result = train(config, run_name=name, runs_dir=out, progress_bar=progress_bar, log=log)
     t_train = time.perf_counter() - t0
-    _, report = compare_run(result.run.path, episodes=episodes, log=log)
+    _, report = compare_and_report(result.run.path, episodes=episodes, log=log)
     total = time.perf_counter() - t0
     log(
         f"demo done in {total:.0f} s (training {t_train:.0f} s, comparison {total - t_train:.0f} s)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -25,11 +26,12 @@ from agents.compare import (  # noqa: E402
     LOWER_IS_BETTER,
     OVERALL,
     Comparison,
+    compare_run,
     is_as,
 )
 from agents.run_dir import atomic_write  # noqa: E402
 
-__all__ = ["verdict", "write_report"]
+__all__ = ["compare_and_report", "verdict", "write_report"]
 
 ALPHA = 0.05
 LABELS = {
@@ -398,3 +400,10 @@ def write_report(comp: Comparison, folder: str | Path) -> Path:
     path = folder / "report.md"
     atomic_write(path, lambda tmp: Path(tmp).write_text(text), suffix=".md")
     return path
+
+
+def compare_and_report(run_path: str | Path, **kwargs: Any) -> tuple[Comparison, Path]:
+    """``compare_run`` (same keyword arguments), then ``write_report``: the comparison and
+    the path of ``report.md``."""
+    comp = compare_run(run_path, **kwargs)
+    return comp, write_report(comp, comp.run.path)

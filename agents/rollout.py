@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from agents.vec_env import env_id_short
-from mm_gym.envs.actions import unit_to_range
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation import EpisodeResults, run_episodes
+from mm_gym.market.scaling import unit_to_range
 from mm_gym.metrics import max_drawdown
 
 __all__ = ["AS_COLUMNS", "run_as_episodes", "run_policy"]

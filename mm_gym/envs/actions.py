@@ -1,4 +1,4 @@
-"""Checking and mapping actions: Box(-1, 1) to the quoting parameters, shared by every env."""
+"""Checking actions of every env: shape, finiteness, clipping to the Box(-1, 1)."""
 
 from __future__ import annotations
 
@@ -35,13 +35,3 @@ def clip_unit(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Clip to [-1, 1]; return the clipped array and, per env, how many components were clipped."""
     clipped = np.clip(arr, -1.0, 1.0)
     return clipped, (clipped != arr).sum(axis=1)
-
-
-def unit_to_range(arr: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Map [-1, 1] linearly onto [low, high] per component."""
-    return low + (arr + 1.0) * 0.5 * (high - low)
-
-
-def range_to_unit(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Inverse of ``unit_to_range``: map [low, high] back onto [-1, 1]."""
-    return 2.0 * (np.asarray(values, dtype=np.float64) - low) / (high - low) - 1.0

@@ -27,9 +27,10 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode
 
 from mm_gym.config import check_choice
-from mm_gym.envs.actions import check_actions, clip_unit, range_to_unit
+from mm_gym.envs.actions import check_actions, clip_unit
 from mm_gym.errors import ConfigError
 from mm_gym.market.avellaneda_stoikov import ASConfig, ASMarketBatch
+from mm_gym.market.scaling import range_to_unit
 
 __all__ = [
     "AvellanedaStoikovEnv",

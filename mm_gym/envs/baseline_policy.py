@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from mm_gym.envs.actions import range_to_unit
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import baseline_params, detected_regime, param_bounds
 from mm_gym.envs.observations import NUM_BASE_OBS
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import NUM_LABELS
+from mm_gym.market.scaling import range_to_unit
 
 __all__ = ["RuleBasedPolicy"]
 

@@ -81,6 +81,12 @@ class EnvConfig(Config):
         check_range("risk_aversion", self.risk_aversion, 0.0, None)
         check_range("reward_scale", self.reward_scale, 0.0, None, low_open=True)
         check_bool("expose_regime", self.expose_regime)
+        if not self.baseline.extreme_vol_bps > self.strategy.high_volatility_bps:
+            raise ConfigError(
+                f"baseline.extreme_vol_bps={self.baseline.extreme_vol_bps!r}: must be above "
+                f"strategy.high_volatility_bps={self.strategy.high_volatility_bps!r} (the "
+                "high-vol spread rises from the detection threshold to this volatility)"
+            )
 
     @property
     def steps_per_episode(self) -> int:

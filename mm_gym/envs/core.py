@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from mm_gym.config import deep_merge, load_yaml_mapping
-from mm_gym.envs.actions import check_actions, clip_unit, range_to_unit, unit_to_range
+from mm_gym.envs.actions import check_actions, clip_unit
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.observations import (
     IDX,
@@ -30,6 +30,7 @@ from mm_gym.envs.observations import (
 from mm_gym.envs.rewards import REWARDS, StepOutcome
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
+from mm_gym.market.scaling import range_to_unit, unit_to_range
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.baseline import detect_regime, table_params
 
@@ -71,13 +72,15 @@ def detected_regime(obs: np.ndarray, config: EnvConfig) -> np.ndarray:
         obs[:, IDX["vol_short"]],
         obs[:, IDX["trend"]],
         obs[:, IDX["news_flag"]] > 0.5,
-        config.baseline,
+        config.strategy,
     )
 
 
 def baseline_params(obs: np.ndarray, config: EnvConfig) -> np.ndarray:
     """The rule baseline's table parameters ``(N, 3)`` for a batch of observations."""
-    return table_params(detected_regime(obs, config), obs[:, IDX["vol_short"]], config.baseline)
+    return table_params(
+        detected_regime(obs, config), obs[:, IDX["vol_short"]], config.baseline, config.strategy
+    )
 
 
 class MarketMakingCore:

@@ -27,6 +27,8 @@ from mm_gym.market.layout import (
     O_ACTIVE,
     S_FEES,
     S_FILLS,
+)
+from mm_gym.strategy.layout import (
     SP_CAPITAL,
     SP_DAILY_STOP,
     SP_MAX_INV,

@@ -22,9 +22,9 @@ import numba
 import numpy as np
 
 from mm_gym.config import Config, check_range
-from mm_gym.envs.actions import unit_to_range
 from mm_gym.errors import ConfigError
 from mm_gym.market import rng as R
+from mm_gym.market.scaling import unit_to_range
 
 __all__ = ["ASConfig", "ASMarketBatch"]
 

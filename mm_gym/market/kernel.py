@@ -149,15 +149,17 @@ from mm_gym.market.layout import (
     S_QUOTING_TIME,
     S_SELL_LOTS,
     S_SPREAD_CAPTURED,
+)
+from mm_gym.market.regimes import NEWS
+from mm_gym.strategy import quoting as Q
+from mm_gym.strategy import risk
+from mm_gym.strategy.layout import (
     SP_CANCEL_ON_FILL,
     SP_MAX_INV,
     SP_PAUSE_DURATION,
     SP_REFRESH,
     SP_RS_ALPHA,
 )
-from mm_gym.market.regimes import NEWS
-from mm_gym.strategy import quoting as Q
-from mm_gym.strategy import risk
 
 INF = 1e18
 

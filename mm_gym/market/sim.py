@@ -14,6 +14,7 @@ from mm_gym.market.config import MarketConfig
 from mm_gym.market.regimes import LABEL_NAMES
 from mm_gym.market.rng import seed_states
 from mm_gym.strategy.config import StrategyConfig
+from mm_gym.strategy.layout import pack_strategy
 
 PARALLEL_MIN_MARKETS = 32  # smaller batches run on the calling thread
 
@@ -39,7 +40,7 @@ class MarketSim:
         self.strategy = strategy or StrategyConfig()
         self.n = num_markets
         self.mp, self.rp = lay.pack_market(self.market)
-        self.sp = lay.pack_strategy(self.strategy, self.market)
+        self.sp = pack_strategy(self.strategy, self.market.maker_fee_bps)
         n, L = num_markets, self.market.window_levels
         self.book = np.zeros((n, 2, L), dtype=np.int64)
         self.fs = np.zeros((n, lay.NFS))

@@ -19,6 +19,7 @@ import numpy as np
 
 from mm_gym.config import Config, check_range
 from mm_gym.errors import ConfigError
+from mm_gym.strategy.config import StrategyConfig
 
 DETECTED_NORMAL = 0
 DETECTED_TRENDING_UP = 1
@@ -30,11 +31,14 @@ DETECTED_NAMES = ("ranging", "trending_up", "trending_down", "high_vol", "news")
 
 @dataclasses.dataclass(frozen=True)
 class BaselineConfig(Config):
-    """Thresholds of the regime detector and the parameter table of the document."""
+    """The parameter table of the document, and where the high-vol spread reaches its top.
 
-    high_vol_threshold_bps: float = 2.1
+    The detector's thresholds are the strategy's own (``StrategyConfig.trend_threshold`` and
+    ``high_volatility_bps``): the rules that key on a trend or on high volatility and the
+    detector that labels them read one value.
+    """
+
     extreme_vol_bps: float = 4.5
-    trend_threshold: float = 1.0
     normal: tuple = (1.0, 0.5, 1.0)
     trending: tuple = (1.5, 0.3, 0.8)
     high_vol: tuple = (2.0, 1.0, 0.5)
@@ -49,15 +53,7 @@ class BaselineConfig(Config):
         super().__post_init__()
 
     def validate(self) -> None:
-        check_range("high_vol_threshold_bps", self.high_vol_threshold_bps, 0.0, None, low_open=True)
-        check_range(
-            "extreme_vol_bps",
-            self.extreme_vol_bps,
-            self.high_vol_threshold_bps,
-            None,
-            low_open=True,
-        )
-        check_range("trend_threshold", self.trend_threshold, 0.0, None, low_open=True)
+        check_range("extreme_vol_bps", self.extreme_vol_bps, 0.0, None, low_open=True)
         for name in ("normal", "trending", "high_vol", "news"):
             row = getattr(self, name)
             if not isinstance(row, tuple) or len(row) != 3:
@@ -74,32 +70,39 @@ def detect_regime(
     vol_short_bps: np.ndarray,
     trend_strength: np.ndarray,
     news_flag: np.ndarray,
-    cfg: BaselineConfig,
+    strategy: StrategyConfig,
 ) -> np.ndarray:
-    """Regime per market from observable features only: news, then high vol, then trend."""
+    """Regime per market from observable features only: news, then high vol, then trend.
+
+    The thresholds are the strategy's ``trend_threshold`` and ``high_volatility_bps``.
+    """
     vol = np.asarray(vol_short_bps, dtype=np.float64)
     trend = np.asarray(trend_strength, dtype=np.float64)
     out = np.full(vol.shape, DETECTED_NORMAL, dtype=np.int64)
-    out[trend > cfg.trend_threshold] = DETECTED_TRENDING_UP
-    out[trend < -cfg.trend_threshold] = DETECTED_TRENDING_DOWN
-    out[vol >= cfg.high_vol_threshold_bps] = DETECTED_HIGH_VOL
+    out[trend > strategy.trend_threshold] = DETECTED_TRENDING_UP
+    out[trend < -strategy.trend_threshold] = DETECTED_TRENDING_DOWN
+    out[vol >= strategy.high_volatility_bps] = DETECTED_HIGH_VOL
     out[np.asarray(news_flag, dtype=bool)] = DETECTED_NEWS
     return out
 
 
 def table_params(
-    detected: np.ndarray, vol_short_bps: np.ndarray, cfg: BaselineConfig
+    detected: np.ndarray,
+    vol_short_bps: np.ndarray,
+    cfg: BaselineConfig,
+    strategy: StrategyConfig,
 ) -> np.ndarray:
     """The document's table: (spread multiplier, inventory skew, size fraction) per market.
 
     In high volatility the spread multiplier rises from ``high_vol[0]`` (2x) at the detection
-    threshold to ``high_vol_max_spread`` (3x) at ``extreme_vol_bps``.
+    threshold (``strategy.high_volatility_bps``) to ``high_vol_max_spread`` (3x) at
+    ``extreme_vol_bps``.
     """
     rows = np.array([cfg.normal, cfg.trending, cfg.trending, cfg.high_vol, cfg.news])
     params = rows[detected].copy()
     hv = detected == DETECTED_HIGH_VOL
     if hv.any():
-        lo, hi = cfg.high_vol_threshold_bps, cfg.extreme_vol_bps
+        lo, hi = strategy.high_volatility_bps, cfg.extreme_vol_bps
         frac = np.clip((np.asarray(vol_short_bps, dtype=np.float64)[hv] - lo) / (hi - lo), 0.0, 1.0)
         params[hv, 0] = cfg.high_vol[0] + frac * (cfg.high_vol_max_spread - cfg.high_vol[0])
     return params

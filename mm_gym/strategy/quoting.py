@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from mm_gym.market.layout import (
+from mm_gym.strategy.layout import (
     SP_BASE_SPREAD,
     SP_HIGH_VOL,
     SP_MAKER_FEE_BPS,

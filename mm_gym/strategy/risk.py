@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from mm_gym.market.layout import (
+from mm_gym.strategy.layout import (
     SP_CAPITAL,
     SP_DAILY_STOP,
     SP_EXIT_MULT,

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import torch
 
-from agents.compare import compare_run
 from agents.demo import run_demo
 from agents.evaluate import evaluate_run
 from agents.policy import AgentPolicy, load_policy
+from agents.report import compare_and_report
 from agents.run_dir import RunDir
 from mm_gym.errors import ConfigError, RunError
 
@@ -91,7 +91,7 @@ def test_compare_writes_report_with_plots(mm_run, cli, capsys):
 
 def test_common_random_numbers(mm_run):
     """Agent and baseline play the same markets: identical seeds, identical news counts."""
-    comp, _ = compare_run(mm_run, episodes=2, regimes=False, log=_quiet)
+    comp, _ = compare_and_report(mm_run, episodes=2, regimes=False, log=_quiet)
     agent = comp.results["overall"]["agent"].episodes
     base = comp.results["overall"]["baseline"].episodes
     assert agent["seed"].tolist() == base["seed"].tolist()
@@ -99,7 +99,7 @@ def test_common_random_numbers(mm_run):
 
 
 def test_compare_on_avellaneda_stoikov_uses_the_closed_form_agents(as_run):
-    comp, report = compare_run(as_run, episodes=4, log=_quiet)
+    comp, report = compare_and_report(as_run, episodes=4, log=_quiet)
     assert comp.references == ["CJP", "GLFT", "AS"]
     assert comp.conditions == ["overall"]
     text = report.read_text()

@@ -13,7 +13,6 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mm_gym.envs.actions import unit_to_range
 from mm_gym.envs.avellaneda_stoikov import (
     AvellanedaStoikovEnv,
     AvellanedaStoikovVectorEnv,
@@ -23,6 +22,7 @@ from mm_gym.envs.avellaneda_stoikov import (
 )
 from mm_gym.errors import ActionError, ConfigError
 from mm_gym.market.avellaneda_stoikov import ASConfig, _exp_split
+from mm_gym.market.scaling import unit_to_range
 
 SHORT = {"T": 0.05, "dt": 0.005}  # 10-step episodes
 

@@ -23,8 +23,10 @@ from mm_gym.strategy.baseline import (
     detect_regime,
     table_params,
 )
+from mm_gym.strategy.config import StrategyConfig
 
 CFG = BaselineConfig()
+STRATEGY = StrategyConfig()
 
 
 def obs_rows(vol=(0.5,), trend=(0.0,), news=(0.0,), dim=NUM_BASE_OBS) -> np.ndarray:
@@ -51,8 +53,8 @@ def test_table_is_the_documents_table():
             DETECTED_NEWS,
         ]
     )
-    vol = np.array([0.5, 0.5, 0.5, CFG.high_vol_threshold_bps, 9.0])
-    p = table_params(ids, vol, CFG)
+    vol = np.array([0.5, 0.5, 0.5, STRATEGY.high_volatility_bps, 9.0])
+    p = table_params(ids, vol, CFG, STRATEGY)
     assert p[0] == pytest.approx([1.0, 0.5, 1.0])  # normal: 1.0x, 0.5, 100%
     assert p[1] == pytest.approx([1.5, 0.3, 0.8])  # trending: 1.5x, 0.3, 80%
     assert p[2] == pytest.approx([1.5, 0.3, 0.8])
@@ -61,9 +63,9 @@ def test_table_is_the_documents_table():
 
 
 def test_high_vol_spread_rises_from_two_to_three_times():
-    lo, hi = CFG.high_vol_threshold_bps, CFG.extreme_vol_bps
+    lo, hi = STRATEGY.high_volatility_bps, CFG.extreme_vol_bps
     vol = np.array([lo, 0.5 * (lo + hi), hi, 3 * hi])
-    p = table_params(np.full(4, DETECTED_HIGH_VOL), vol, CFG)
+    p = table_params(np.full(4, DETECTED_HIGH_VOL), vol, CFG, STRATEGY)
     assert p[:, 0] == pytest.approx([2.0, 2.5, 3.0, 3.0])
     assert (p[:, 1] == 1.0).all() and (p[:, 2] == 0.5).all()
 
@@ -71,7 +73,9 @@ def test_high_vol_spread_rises_from_two_to_three_times():
 def test_table_rows_come_from_the_config():
     cfg = BaselineConfig(normal=[1.2, 0.4, 0.9], trending=(2.0, 0.2, 0.6))
     assert cfg.normal == (1.2, 0.4, 0.9)  # YAML lists become tuples
-    p = table_params(np.array([DETECTED_NORMAL, DETECTED_TRENDING_DOWN]), np.zeros(2), cfg)
+    p = table_params(
+        np.array([DETECTED_NORMAL, DETECTED_TRENDING_DOWN]), np.zeros(2), cfg, STRATEGY
+    )
     assert p == pytest.approx(np.array([[1.2, 0.4, 0.9], [2.0, 0.2, 0.6]]))
 
 
@@ -81,9 +85,8 @@ def test_table_rows_come_from_the_config():
         ({"normal": (1.0, 0.5)}, "normal"),
         ({"trending": (1.5, 0.3, 1.5)}, "trending"),
         ({"high_vol": (0.0, 1.0, 0.5)}, "high_vol"),
-        ({"extreme_vol_bps": 1.0, "high_vol_threshold_bps": 1.6}, "extreme_vol_bps"),
+        ({"extreme_vol_bps": 0.0}, "extreme_vol_bps"),
         ({"high_vol_max_spread": 1.0}, "high_vol_max_spread"),
-        ({"trend_threshold": 0.0}, "trend_threshold"),
     ],
 )
 def test_invalid_baseline_values_name_the_field(kwargs, field):
@@ -91,13 +94,28 @@ def test_invalid_baseline_values_name_the_field(kwargs, field):
         BaselineConfig(**kwargs)
 
 
+def test_extreme_vol_must_lie_above_the_strategys_high_vol_threshold():
+    with pytest.raises(ConfigError, match=r"baseline\.extreme_vol_bps.*high_volatility_bps"):
+        EnvConfig(strategy={"high_volatility_bps": 5.0, "max_volatility_bps": 9.0})
+
+
+def test_detector_and_engine_read_one_threshold():
+    """Moving the strategy's trend threshold moves the detector's: one source."""
+    trend = np.array([1.5])
+    low = StrategyConfig(trend_threshold=1.0)
+    high = StrategyConfig(trend_threshold=2.0)
+    assert detect_regime(np.zeros(1), trend, np.zeros(1, bool), low)[0] == DETECTED_TRENDING_UP
+    assert detect_regime(np.zeros(1), trend, np.zeros(1, bool), high)[0] == DETECTED_NORMAL
+    assert not hasattr(BaselineConfig(), "trend_threshold")
+
+
 # ----------------------------------------------------------------------------- detector
 def test_detector_reads_news_then_volatility_then_trend():
-    t, v = CFG.trend_threshold, CFG.high_vol_threshold_bps
+    t, v = STRATEGY.trend_threshold, STRATEGY.high_volatility_bps
     vol = np.array([0.5, 0.5, 0.5, v, v, 0.5, v + 1.0])
     trend = np.array([0.0, t + 0.1, -t - 0.1, 0.0, t + 5.0, t + 5.0, -5.0])
     news = np.array([False, False, False, False, False, True, True])
-    assert detect_regime(vol, trend, news, CFG).tolist() == [
+    assert detect_regime(vol, trend, news, STRATEGY).tolist() == [
         DETECTED_NORMAL,
         DETECTED_TRENDING_UP,
         DETECTED_TRENDING_DOWN,
@@ -109,8 +127,8 @@ def test_detector_reads_news_then_volatility_then_trend():
 
 
 def test_detector_thresholds():
-    t, v = CFG.trend_threshold, CFG.high_vol_threshold_bps
-    got = detect_regime(np.array([v - 1e-6, v]), np.array([t, -t]), np.zeros(2, bool), CFG)
+    t, v = STRATEGY.trend_threshold, STRATEGY.high_volatility_bps
+    got = detect_regime(np.array([v - 1e-6, v]), np.array([t, -t]), np.zeros(2, bool), STRATEGY)
     assert got.tolist() == [DETECTED_NORMAL, DETECTED_HIGH_VOL]  # vol >= v; |trend| > t
 
 
@@ -136,7 +154,9 @@ def test_policy_actions_decode_to_the_table_params():
     core = MarketMakingCore(6, cfg)
     params, clipped = core.action_to_params(actions)
     assert clipped.sum() == 0
-    want = table_params(policy.detected_regime(obs), obs[:, IDX["vol_short"]], cfg.baseline)
+    want = table_params(
+        policy.detected_regime(obs), obs[:, IDX["vol_short"]], cfg.baseline, cfg.strategy
+    )
     assert params == pytest.approx(want, abs=1e-6)
     assert params == pytest.approx(core.baseline_params(obs), abs=1e-6)
     assert policy.detected_regime(obs).tolist() == [0, 1, 2, 3, 3, 4]

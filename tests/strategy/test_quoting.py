@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from mm_gym.market.config import MarketConfig
-from mm_gym.market.layout import pack_strategy
 from mm_gym.strategy import quoting as Q
 from mm_gym.strategy.config import StrategyConfig
+from mm_gym.strategy.layout import pack_strategy
 
 MID = 100_000.0  # ticks: 1 bp = 10 ticks, so bps shifts show up exactly
 
 
 def sp_of(market: MarketConfig | None = None, **strategy) -> np.ndarray:
-    return pack_strategy(StrategyConfig(**strategy), market or MarketConfig())
+    return pack_strategy(StrategyConfig(**strategy), (market or MarketConfig()).maker_fee_bps)
 
 
 def quotes(sp, inventory=0.0, mult=1.0, skew=0.5, size=1.0, trend=0.0, mid=MID):

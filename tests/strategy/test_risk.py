@@ -6,13 +6,13 @@ import pytest
 
 from mm_gym.errors import ConfigError
 from mm_gym.market.config import MarketConfig
-from mm_gym.market.layout import pack_strategy
 from mm_gym.strategy import risk
 from mm_gym.strategy.config import StrategyConfig
+from mm_gym.strategy.layout import pack_strategy
 
 
 def sp_of(market: MarketConfig | None = None, **strategy):
-    return pack_strategy(StrategyConfig(**strategy), market or MarketConfig())
+    return pack_strategy(StrategyConfig(**strategy), (market or MarketConfig()).maker_fee_bps)
 
 
 # ----------------------------------------------------------------------------- stops

@@ -7,17 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from mm_gym.envs.actions import unit_to_range
 from mm_gym.envs.avellaneda_stoikov import AvellanedaStoikovVectorEnv, action_bounds
-from mm_gym.errors import ConfigError
-from mm_gym.market.avellaneda_stoikov import ASConfig
-from mm_gym.strategy.reference_policies import (
+from mm_gym.envs.reference_policies import (
     AvellanedaStoikovPolicy,
     CJPPolicy,
     GLFTPolicy,
     cjp_h,
     cjp_value,
 )
+from mm_gym.errors import ConfigError
+from mm_gym.market.avellaneda_stoikov import ASConfig
+from mm_gym.market.scaling import unit_to_range
 
 Z99 = 2.5758293035489  # two-sided 99% normal quantile
 
