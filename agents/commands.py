@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mm_gym.config import shipped_configs
 from mm_gym.errors import ConfigError
 
 __all__ = ["add_parser"]
@@ -43,11 +44,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "mm_gym env. The run folder holds config.yaml, tensorboard/, checkpoints/, "
         "best_model.zip, final_model.zip and vecnormalize.pkl.",
     )
-    p.add_argument("--config", type=Path, help="agent YAML, e.g. configs/agents/ppo.yaml")
+    p.add_argument(
+        "--config",
+        metavar="NAME|FILE",
+        help="a shipped agent config by name "
+        f"({', '.join(shipped_configs('agents'))}) or an agent YAML file",
+    )
     p.add_argument(
         "--env-config",
-        type=Path,
-        help="YAML of env overrides (merged over the agent config's 'env')",
+        metavar="NAME|FILE",
+        help="env overrides merged over the agent config's 'env': a YAML file or a shipped "
+        f"env config ({', '.join(shipped_configs('envs'))})",
     )
     p.add_argument("--timesteps", type=_positive_int, help="total timesteps (overrides config)")
     p.add_argument("--seed", type=_non_negative_int, help="training seed (overrides config)")
@@ -118,21 +125,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="comparison episodes per condition (default: 16)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="train again even when OUT/demo_seed<S> holds a finished demo of the same config "
+        "(an unfinished one is always replaced)",
+    )
     p.set_defaults(func=_demo)
 
 
 def _train(args: argparse.Namespace) -> int:
     from agents.config import AgentConfig
     from agents.train import train
-    from mm_gym.config import load_yaml_mapping
+    from mm_gym.config import load_yaml_mapping, resolve_config
 
     config = None
     if args.config is None and not args.resume:
-        raise ConfigError("--config FILE is needed (or --resume --run-name NAME)")
+        raise ConfigError("--config NAME|FILE is needed (or --resume --run-name NAME)")
     if args.config is not None:  # with --resume it must match the run's own config
-        config = AgentConfig.from_yaml(args.config)
+        config = AgentConfig.from_yaml(resolve_config("agents", args.config))
         if args.env_config is not None:
-            config = config.with_env(load_yaml_mapping(args.env_config))
+            config = config.with_env(load_yaml_mapping(resolve_config("envs", args.env_config)))
         if args.seed is not None:
             config = config.replace(seed=args.seed)
     elif args.env_config is not None or args.seed is not None:
@@ -186,5 +199,6 @@ def _demo(args: argparse.Namespace) -> int:
         out=args.out,
         episodes=args.episodes,
         progress_bar=not args.no_progress,
+        replace=args.replace,
     )
     return 0

@@ -7,15 +7,17 @@ markets use seeds ``seed + i`` and the comparison the fixed test seeds.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agents.config import AgentConfig
-from agents.run_dir import check_run_name
+from agents.run_dir import RunDir, check_run_name
+from mm_gym.errors import RunError
 
-__all__ = ["DEMO_CONFIG", "demo_config", "run_demo"]
+__all__ = ["DEMO_CONFIG", "demo_config", "demo_run_dir", "run_demo"]
 
 DEMO_CONFIG: dict[str, Any] = {
     "algo": "ppo",
@@ -54,12 +56,32 @@ def demo_config(
     return AgentConfig.from_dict(data)
 
 
-def _free_name(out: Path, base: str) -> str:
-    name, k = base, 1
-    while (out / name).exists():
-        k += 1
-        name = f"{base}_{k}"
-    return check_run_name(name)
+def demo_run_dir(
+    out: Path, name: str, config: AgentConfig, replace: bool, log: Callable[[str], None]
+) -> RunDir | None:
+    """The demo's own folder ``out/name`` when a finished demo with this config can be reused;
+    else None, after removing an unfinished (or, with ``replace``, any) demo run there."""
+    path = out / name
+    if not path.exists():
+        return None
+    try:
+        run = RunDir.open(path)
+    except RunError:
+        raise RunError(
+            f"{str(path)!r} exists and is not a demo run folder; move it or choose --out"
+        ) from None
+    if run.is_complete and not replace:
+        if run.config().to_dict() == config.resolved().to_dict():
+            log(f"reusing the trained demo run {path} (--replace trains it again)")
+            return run
+        raise RunError(
+            f"{str(path)!r} holds a demo trained with other settings; "
+            "pass --replace to train it again, or choose --out"
+        )
+    state = run.status().get("state")
+    log(f"replacing the {'demo' if replace else state} run {path}")
+    shutil.rmtree(path)
+    return None
 
 
 def run_demo(
@@ -69,20 +91,25 @@ def run_demo(
     out: str | Path = "runs",
     episodes: int = DEMO_EPISODES,
     progress_bar: bool = True,
+    replace: bool = False,
     log: Callable[[str], None] = print,
     env_overrides: dict[str, Any] | None = None,
 ) -> Path:
-    """Train, compare, and return the path of ``report.md``."""
+    """Train (or reuse a finished demo run of the same config), compare, and return the path
+    of ``report.md``. The run folder is ``out/demo_seed<seed>``: an unfinished one there is
+    replaced, a finished one reused; ``replace=True`` trains it again."""
     from agents.report import compare_and_report
     from agents.train import train
 
     t0 = time.perf_counter()
     config = demo_config(timesteps, seed, env_overrides)
     out = Path(out)
-    name = _free_name(out, f"demo_seed{seed}")
-    result = train(config, run_name=name, runs_dir=out, progress_bar=progress_bar, log=log)
+    name = check_run_name(f"demo_seed{seed}")
+    run = demo_run_dir(out, name, config, replace, log)
+    if run is None:
+        run = train(config, run_name=name, runs_dir=out, progress_bar=progress_bar, log=log).run
     t_train = time.perf_counter() - t0
-    _, report = compare_and_report(result.run.path, episodes=episodes, log=log)
+    _, report = compare_and_report(run.path, episodes=episodes, log=log)
     total = time.perf_counter() - t0
     log(
         f"demo done in {total:.0f} s (training {t_train:.0f} s, comparison {total - t_train:.0f} s)"

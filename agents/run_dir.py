@@ -4,6 +4,7 @@ Layout::
 
     runs/<name>/
       config.yaml            the resolved AgentConfig (every env field written down) + marker
+      status.json            running / incomplete (with the reason) / complete
       tensorboard/           SB3 and market metrics
       checkpoints/           step_<N>/ {model.zip, vecnormalize.pkl, replay_buffer.pkl}
       best_model.zip         best on the held-out evaluation seeds (+ best_vecnormalize.pkl)
@@ -14,12 +15,18 @@ A folder is a run when its ``config.yaml`` carries ``mm_gym_run``. A new run cre
 folder with ``mkdir`` (which fails when it exists), so two runs never share a folder;
 ``resume`` reopens an existing run. Model, checkpoint and normalisation files are written to a
 temporary file in the same folder and moved into place with ``os.replace``.
+
+``status.json`` says whether training finished: ``running`` while it trains, ``incomplete``
+when it crashed or was interrupted (``train --resume`` continues it), ``complete`` once the
+final model is saved. A run killed outright stays ``running``; anything but ``complete`` is
+unfinished.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import os
 import re
 import shutil
@@ -35,6 +42,7 @@ from agents.config import AgentConfig
 from mm_gym.errors import ConfigError, RunError
 
 MARKER = "mm_gym_run"
+RUNNING, INCOMPLETE, COMPLETE = "running", "incomplete", "complete"
 FORMAT_VERSION = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _STEP_RE = re.compile(r"^step_(\d+)$")
@@ -71,6 +79,10 @@ class RunDir:
     @property
     def checkpoints(self) -> Path:
         return self.path / "checkpoints"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
 
     def model_path(self, which: str = "final") -> Path:
         return self.path / f"{which}_model.zip"
@@ -144,6 +156,32 @@ class RunDir:
             return AgentConfig.from_dict(data["agent"])
         except ConfigError as err:
             raise RunError(f"{str(self.config_path)!r}: {err}") from None
+
+    # ------------------------------------------------------------------ status
+    def set_status(self, state: str, **details: Any) -> None:
+        """Write ``status.json``: ``state`` (running, incomplete, complete) and details."""
+        data = {
+            "state": state,
+            "updated": _dt.datetime.now().isoformat(timespec="seconds"),
+            **details,
+        }
+        text = json.dumps(data, indent=1) + "\n"
+        atomic_write(self.status_path, lambda tmp: Path(tmp).write_text(text), suffix=".json")
+
+    def status(self) -> dict[str, Any]:
+        """The run's status; a folder without ``status.json`` is complete when it holds a
+        final model."""
+        try:
+            data = json.loads(self.status_path.read_text())
+        except FileNotFoundError:
+            return {"state": COMPLETE if self.model_path("final").is_file() else INCOMPLETE}
+        except (OSError, ValueError):
+            return {"state": INCOMPLETE, "reason": "status.json unreadable"}
+        return data if isinstance(data, dict) and "state" in data else {"state": INCOMPLETE}
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status().get("state") == COMPLETE
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_dir(self, steps: int) -> Path:

@@ -17,6 +17,9 @@ from typing import Any
 
 from agents.config import AgentConfig, algo_class
 from agents.run_dir import (
+    COMPLETE,
+    INCOMPLETE,
+    RUNNING,
     RunDir,
     check_run_name,
     loading,
@@ -24,9 +27,9 @@ from agents.run_dir import (
     save_vecnormalize,
 )
 from agents.vec_env import MarketVecEnv, make_native_vec_env
-from mm_gym.errors import ConfigError, RunError
+from mm_gym.errors import ConfigError
 
-__all__ = ["TrainResult", "build_env", "seed_everything", "train"]
+__all__ = ["TrainResult", "build_env", "progress_bar_available", "seed_everything", "train"]
 
 
 @dataclasses.dataclass
@@ -186,12 +189,14 @@ def train(
             stored if total_timesteps is None else stored.replace(total_timesteps=total_timesteps)
         )
         latest = run.latest_checkpoint()
+        ckpt = None
         if latest is None:
-            raise RunError(f"run {str(run.path)!r}: no checkpoint to resume from")
-        ckpt_steps, ckpt = latest
-        if ckpt_steps >= config.total_timesteps:
-            log(f"run {run.path}: already at {ckpt_steps} of {config.total_timesteps} timesteps")
-            return TrainResult(run, ckpt_steps, ckpt_steps, 0.0)
+            log(f"run {run.path} has no checkpoint: training it again from step 0")
+        else:
+            ckpt_steps, ckpt = latest
+            if ckpt_steps >= config.total_timesteps and run.is_complete:
+                log(f"run {run.path}: already at {ckpt_steps} of {config.total_timesteps} steps")
+                return TrainResult(run, ckpt_steps, ckpt_steps, 0.0)
         run.write_config(config)
     else:
         if config is None:
@@ -202,6 +207,48 @@ def train(
         run = RunDir.create(runs_dir, name, config)
         ckpt = None
 
+    run.set_status(RUNNING, total_timesteps=config.total_timesteps)
+    try:
+        result = _learn(config, run, ckpt, progress_bar, verbose, log)
+    except BaseException as err:
+        latest = run.latest_checkpoint()
+        reason = "interrupted" if isinstance(err, KeyboardInterrupt) else type(err).__name__
+        run.set_status(
+            INCOMPLETE,
+            reason=reason,
+            detail=str(err)[:500],
+            last_checkpoint=latest[0] if latest else None,
+            total_timesteps=config.total_timesteps,
+        )
+        where = f"step {latest[0]}" if latest else "step 0: no checkpoint yet"
+        log(
+            f"run {run.path} is incomplete ({reason}); `mm-gym train --resume --run-name "
+            f"{run.name} --runs-dir {run.path.parent}` continues it from {where}"
+        )
+        raise
+    run.set_status(COMPLETE, timesteps=result.num_timesteps, seconds=round(result.seconds, 1))
+    return result
+
+
+def progress_bar_available() -> bool:
+    """SB3's progress bar needs tqdm and rich."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("tqdm", "rich"))
+
+
+def _learn(
+    config: AgentConfig,
+    run: RunDir,
+    ckpt: Path | None,
+    progress_bar: bool,
+    verbose: int,
+    log: Callable[[str], None],
+) -> TrainResult:
+    """Build the env and the model (fresh, or from checkpoint ``ckpt``), learn, save."""
+    if progress_bar and not progress_bar_available():
+        log("no progress bar: it needs tqdm and rich (pip install 'mm-gym[agents]')")
+        progress_bar = False
     seed_everything(config.seed, config.torch_threads)
     if ckpt is None:
         env = build_env(config)
@@ -247,19 +294,13 @@ def train(
         f"{started} -> {config.total_timesteps} timesteps; run {run.path}"
     )
     t0 = time.perf_counter()
-    try:
-        model.learn(
-            total_timesteps=remaining,
-            callback=CallbackList(callbacks),
-            reset_num_timesteps=ckpt is None,
-            progress_bar=progress_bar,
-            tb_log_name="sb3",
-        )
-    except KeyboardInterrupt:
-        latest = run.latest_checkpoint()
-        where = f"step {latest[0]}" if latest else "no checkpoint yet"
-        log(f"interrupted; resume continues from the last checkpoint ({where})")
-        raise
+    model.learn(
+        total_timesteps=remaining,
+        callback=CallbackList(callbacks),
+        reset_num_timesteps=ckpt is None,
+        progress_bar=progress_bar,
+        tb_log_name="sb3",
+    )
     seconds = time.perf_counter() - t0
     save_model(model, run.model_path("final"))
     from agents.callbacks import find_vecnormalize

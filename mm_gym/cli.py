@@ -14,6 +14,7 @@ import sys
 from mm_gym.errors import ConfigError
 
 # subcommand name -> module; agents' commands import torch only when run
+AGENTS_EXTRA = ("torch", "stable_baselines3", "sb3_contrib", "tensorboard")
 COMMANDS = {
     "bench": "mm_gym.commands.bench",
     "backtest": "mm_gym.commands.backtest",
@@ -35,13 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         if module_name in seen:
             continue
         seen.add(module_name)
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name and err.name.split(".")[0] in ("torch", "stable_baselines3", "sb3_contrib"):
-                continue  # agents' commands need the [agents] extra
-            raise
-        module.add_parser(sub)
+        importlib.import_module(module_name).add_parser(sub)
     return parser
 
 
@@ -55,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as err:
         print(f"mm-gym {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] not in AGENTS_EXTRA:
+            raise
+        print(
+            f"mm-gym {args.command}: error: this command needs the agents extra "
+            f"(no module named {err.name!r}): pip install 'mm-gym[agents]'",
+            file=sys.stderr,
+        )
         return 2
     except OSError as err:  # an unwritable output folder, a full disk, ...
         print(f"mm-gym {args.command}: error: {err}", file=sys.stderr)

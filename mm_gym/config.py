@@ -110,6 +110,36 @@ class Config:
         return _plain(dataclasses.asdict(self))
 
 
+SHIPPED_CONFIGS = Path(__file__).resolve().parent / "configs"
+CONFIG_KINDS = ("agents", "envs", "markets")
+
+
+def shipped_configs(kind: str) -> list[str]:
+    """Names of the YAML configs of ``kind`` (agents, envs, markets) shipped in the package."""
+    check_choice("config kind", kind, CONFIG_KINDS)
+    return sorted(p.stem for p in (SHIPPED_CONFIGS / kind).glob("*.yaml"))
+
+
+def resolve_config(kind: str, value: str | Path) -> Path:
+    """The YAML file that ``value`` names: an existing file, else a shipped config's name.
+
+    ``resolve_config("agents", "ppo")`` is the package's ``configs/agents/ppo.yaml``;
+    ``resolve_config("agents", "my/ppo.yaml")`` is that file. Anything else is a ConfigError
+    listing the shipped names.
+    """
+    check_choice("config kind", kind, CONFIG_KINDS)
+    path = Path(value)
+    if path.is_file():
+        return path
+    names = shipped_configs(kind)
+    if str(value) in names:
+        return SHIPPED_CONFIGS / kind / f"{value}.yaml"
+    raise ConfigError(
+        f"{kind[:-1]} config {str(value)!r}: no such file, and not a shipped name "
+        f"({', '.join(names)})"
+    )
+
+
 def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
     """Read a YAML file that must hold a mapping."""
     p = Path(path)

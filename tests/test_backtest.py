@@ -242,11 +242,10 @@ def test_backtest_refuses_a_non_empty_output_folder(main, tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- YAML configs
 def test_shipped_configs_load():
-    from pathlib import Path
+    from mm_gym.config import SHIPPED_CONFIGS as root
 
-    root = Path(__file__).resolve().parents[1] / "configs"
     assert EnvConfig.from_yaml(root / "envs" / "default.yaml") == EnvConfig(), (
-        "configs/envs/default.yaml must match the EnvConfig defaults"
+        "the shipped envs/default.yaml must match the EnvConfig defaults"
     )
     assert MarketConfig.from_yaml(root / "markets" / "default.yaml") == MarketConfig()
     for regime in ("ranging", "trending_up", "trending_down", "high_vol"):

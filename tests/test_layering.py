@@ -80,9 +80,7 @@ def test_the_graph_was_read():
 
 @pytest.mark.parametrize("name", [n for n in MODULES if n.split(".")[0] == "mm_gym"])
 def test_mm_gym_never_imports_agents_torch_or_sb3(name):
-    bad = {
-        m for m in imported_modules(MODULES[name]) if m.split(".")[0] in FORBIDDEN_IN_MM_GYM
-    }
+    bad = {m for m in imported_modules(MODULES[name]) if m.split(".")[0] in FORBIDDEN_IN_MM_GYM}
     assert not bad, f"{name} imports {sorted(bad)}"
 
 

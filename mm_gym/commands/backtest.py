@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mm_gym.config import shipped_configs
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import make_config
@@ -54,7 +55,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "table) over seeds S..S+N-1 and write tables, plots and a summary."
         ),
     )
-    p.add_argument("--config", metavar="FILE", help="EnvConfig YAML (default: built-in defaults)")
+    p.add_argument(
+        "--config",
+        metavar="FILE|NAME",
+        help="EnvConfig YAML file, or a shipped env config's name "
+        f"({', '.join(shipped_configs('envs'))}; default: built-in defaults)",
+    )
     p.add_argument(
         "--episodes",
         metavar="N",
@@ -103,7 +109,7 @@ def _float_arg(name: str, text: str) -> float:
     return value
 
 
-def resolve_config(
+def backtest_config(
     config_path: str | None, regime: str | None, session_s: float | None
 ) -> EnvConfig:
     """The env config of a backtest: the YAML file (or defaults) plus the command's options."""
@@ -132,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     episodes = _int_arg("--episodes", args.episodes, 1)
     seed = _int_arg("--seed", args.seed, 0)
     session_s = None if args.session_s is None else _float_arg("--session-s", args.session_s)
-    cfg = resolve_config(args.config, args.regime, session_s)
+    cfg = backtest_config(args.config, args.regime, session_s)
     out = _out_dir(args.out)
 
     from mm_gym import plots

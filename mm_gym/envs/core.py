@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from mm_gym.config import deep_merge, load_yaml_mapping
+from mm_gym.config import deep_merge, load_yaml_mapping, resolve_config
 from mm_gym.envs.actions import check_actions, clip_unit
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.observations import (
@@ -42,7 +42,10 @@ def make_config(
     config_path: str | Path | None = None,
     **overrides: Any,
 ) -> EnvConfig:
-    """An ``EnvConfig`` from an object, a mapping or a YAML file, plus keyword overrides."""
+    """An ``EnvConfig`` from an object, a mapping or a YAML file, plus keyword overrides.
+
+    ``config_path`` is a file or the name of a shipped env config (``"default"``).
+    """
     if config is not None and config_path is not None:
         raise ConfigError("config and config_path: give one, not both")
     if isinstance(config, EnvConfig):
@@ -50,7 +53,7 @@ def make_config(
     elif isinstance(config, Mapping):
         base = dict(config)
     elif config is None:
-        base = load_yaml_mapping(config_path) if config_path is not None else {}
+        base = {} if config_path is None else load_yaml_mapping(resolve_config("envs", config_path))
     else:
         raise ConfigError(f"config={config!r}: expected an EnvConfig, a mapping or None")
     return EnvConfig.from_dict(deep_merge(base, overrides))

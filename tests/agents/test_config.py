@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from agents.config import EVAL_SEED_BASE, AgentConfig
+from mm_gym.config import SHIPPED_CONFIGS
 from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError
 from mm_gym.market.avellaneda_stoikov import ASConfig
 
-CONFIGS = sorted((Path(__file__).parents[2] / "configs" / "agents").glob("*.yaml"))
+CONFIGS = sorted((SHIPPED_CONFIGS / "agents").glob("*.yaml"))
 
 
 def test_every_algorithm_has_a_yaml_and_they_load():

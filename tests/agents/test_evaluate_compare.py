@@ -151,8 +151,8 @@ def test_demo_is_deterministic_and_writes_a_report(tmp_path):
         "env_overrides": {"session_s": 32},
     }
     first = run_demo(out=tmp_path, **kwargs)
-    second = run_demo(out=tmp_path, **kwargs)
-    assert first.parent.name == "demo_seed0" and second.parent.name == "demo_seed0_2"
+    second = run_demo(out=tmp_path / "again", **kwargs)
+    assert first.parent.name == "demo_seed0" and second.parent.name == "demo_seed0"
     assert first.is_file() and second.is_file()
     pa = load_policy(RunDir.open(first.parent)).model.policy.state_dict()
     pb = load_policy(RunDir.open(second.parent)).model.policy.state_dict()

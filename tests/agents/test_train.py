@@ -216,10 +216,18 @@ def test_cli_train_and_its_errors(tmp_path, cli, capsys):
     assert RunDir.open(runs / "r1").latest_checkpoint()[0] == 384
 
 
-def test_resume_without_checkpoint_and_bad_names(tmp_path):
+def test_resume_without_checkpoint_trains_the_run_from_step_zero(tmp_path):
+    run = RunDir.create(tmp_path, "empty", tiny(total_timesteps=64))
+    assert not run.is_complete
+    result = train(
+        None, run_name="empty", runs_dir=tmp_path, resume=True, progress_bar=False, log=_quiet
+    )
+    assert result.started_at == 0 and result.num_timesteps == 64
+    assert run.is_complete and run.model_path("final").is_file()
+
+
+def test_bad_run_names(tmp_path):
     run = RunDir.create(tmp_path, "empty", tiny())
-    with pytest.raises(RunError, match="no checkpoint to resume from"):
-        train(None, run_name="empty", runs_dir=tmp_path, resume=True, log=_quiet)
     with pytest.raises(ConfigError, match="run name"):
         train(tiny(), run_name="../escape", runs_dir=tmp_path, log=_quiet)
     with pytest.raises(RunError, match="no such folder"):

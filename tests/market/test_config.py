@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import yaml
 
+from mm_gym.config import SHIPPED_CONFIGS
 from mm_gym.errors import ConfigError
 from mm_gym.market.config import MarketConfig, NewsConfig, RegimeParams
 from mm_gym.market.sim import MarketSim
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "markets"
+CONFIGS = SHIPPED_CONFIGS / "markets"
 
 BAD_MARKET = [
     ("tick_size", 0.0),

@@ -1,0 +1,41 @@
+"""Configs shipped inside the package: a name resolves to the shipped file, a path to itself."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+
+import mm_gym  # noqa: F401 - registers the ids
+from mm_gym.config import SHIPPED_CONFIGS, resolve_config, shipped_configs
+from mm_gym.envs.config import EnvConfig
+from mm_gym.errors import ConfigError
+
+
+def test_the_shipped_configs_are_inside_the_package():
+    assert SHIPPED_CONFIGS.parent.name == "mm_gym"
+    assert {"ppo", "sac", "td3", "a2c", "recurrent_ppo", "ppo_as"} <= set(shipped_configs("agents"))
+    assert "default" in shipped_configs("envs")
+    assert {"default", "ranging", "high_vol"} <= set(shipped_configs("markets"))
+
+
+def test_a_name_resolves_to_the_shipped_file_and_a_path_to_itself(tmp_path, monkeypatch):
+    assert resolve_config("agents", "ppo") == SHIPPED_CONFIGS / "agents" / "ppo.yaml"
+    mine = tmp_path / "ppo"  # an existing file wins over the shipped name
+    mine.write_text("algo: ppo\n")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config("agents", "ppo") == mine.relative_to(tmp_path)
+    assert resolve_config("envs", tmp_path / "ppo") == tmp_path / "ppo"
+
+
+def test_unknown_names_and_kinds_are_one_line_errors():
+    with pytest.raises(ConfigError, match=r"agent config 'ppoo': no such file.*ppo, ppo_as"):
+        resolve_config("agents", "ppoo")
+    with pytest.raises(ConfigError, match="config kind"):
+        resolve_config("models", "ppo")
+
+
+def test_envs_take_a_shipped_env_config_by_name():
+    env = gym.make("mm_gym/MarketMaking-v0", config_path="default", session_s=8)
+    assert env.unwrapped.config == EnvConfig(session_s=8)
+    with pytest.raises(ConfigError, match="env config 'nope'"):
+        gym.make("mm_gym/MarketMaking-v0", config_path="nope")
