@@ -1,7 +1,8 @@
 """Stable-Baselines3 agents on the mm_gym environments.
 
 - ``vec_env``: ``MarketVecEnv``, an SB3 ``VecEnv`` over the native batched vector envs.
-- ``config``: ``AgentConfig`` (YAML in ``configs/agents/``), validated against SB3's signatures.
+- ``config``: ``AgentConfig`` (YAML shipped in ``mm_gym/configs/agents/``), validated against
+  SB3's signatures.
 - ``train`` / ``callbacks`` / ``run_dir``: training into ``runs/<name>/`` with TensorBoard market
   metrics, atomic checkpoints, held-out evaluation and exact resume.
 - ``policy`` / ``rollout`` / ``evaluate`` / ``compare`` / ``report``: trained agents on raw

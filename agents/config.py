@@ -1,6 +1,7 @@
 """``AgentConfig``: what to train, on which env, with which hyperparameters (YAML, validated).
 
-One YAML file per algorithm and env in ``configs/agents/`` (rl-baselines3-zoo style)::
+One YAML file per algorithm and env, shipped in ``mm_gym/configs/agents/``
+(rl-baselines3-zoo style)::
 
     algo: ppo
     env_id: MarketMaking-v0

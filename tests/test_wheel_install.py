@@ -2,12 +2,15 @@
 
 Slow (it builds a wheel, creates a venv and installs the dependencies from the package index,
 then numba compiles the kernels from scratch), but it runs in CI: it is the one test that sees
-the package as a user does, without the source tree, the ``[agents]`` extra or torch.
+the package as a user does. First without the ``[agents]`` extra or torch (the envs work, the
+agents' commands say what to install), then with it, as README's first command installs it
+(torch 2.13.0 first): a short ``train`` from a shipped config name and a ``compare``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +22,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+TORCH = "2.13.0"  # the CPU build README's first command installs before the package
 # what a build does not need: never copied into the build tree
 NOT_BUILT = shutil.ignore_patterns(
     ".git",
@@ -134,4 +138,33 @@ def test_wheel_installs_into_a_fresh_venv_and_works_outside_the_repo(tmp_path: P
     for command in ("bench", "backtest"):
         assert command in help_text
 
+    # an agent command without the extra: one line naming what to install, exit 2
+    proc = subprocess.run(
+        [script, "train", "--config", "ppo"], capture_output=True, text=True, cwd=work, env=env
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "mm-gym[agents]" in proc.stderr, proc.stderr
+
+    # README's first command, its Python-level steps: torch (CPU build) first, then the extra
+    run([python, "-m", "pip", "install", f"torch=={TORCH}"], timeout=1200)
+    run([python, "-m", "pip", "install", f"{wheel}[agents]"], timeout=1200)
+    run([python, "-m", "pip", "check"], timeout=120)
+    (work / "short.yaml").write_text("session_s: 16\n")
+    common = ["--runs-dir", work / "runs"]
+    run(
+        [script, "train", "--config", "ppo", "--env-config", work / "short.yaml"]
+        + ["--timesteps", "4096", "--run-name", "short", *common],
+        timeout=900,
+        cwd=work,
+        env=env,
+    )
+    status = json.loads((work / "runs" / "short" / "status.json").read_text())
+    assert status["state"] == "complete", status
+    out = run(
+        [script, "compare", work / "runs" / "short", "--episodes", "2", "--no-regimes"],
+        timeout=900,
+        cwd=work,
+        env=env,
+    ).stdout
+    assert (work / "runs" / "short" / "report.md").is_file(), out
     print(f"wheel install test: {time.perf_counter() - started:.1f} s")
