@@ -17,6 +17,7 @@ from mm_gym.errors import ConfigError
 COMMANDS = {
     "bench": "mm_gym.commands.bench",
     "backtest": "mm_gym.commands.backtest",
+    "facts": "mm_gym.commands.facts",
     "train": "agents.commands",
     "evaluate": "agents.commands",
     "compare": "agents.commands",

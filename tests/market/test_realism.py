@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mm_gym import cli
 from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError
 from mm_gym.market import realism as rz
@@ -315,3 +316,50 @@ def test_economics_adds_up():
     assert parts.to_numpy() == pytest.approx(ep["pnl"].to_numpy())
     assert set(econ.table.index) == {(q, r) for q in rz.QUOTERS for r in ("ranging", "trending_up")}
     assert set(rz.economics_values(econ)) == {"mm_up_vs_ranging"}
+
+
+# ----------------------------------------------------------------------------- command
+def test_facts_command_writes_the_report_and_plots(tmp_path, capsys):
+    out = tmp_path / "facts"
+    code = cli.main(["facts", "--markets", "4", "--hours", str(10 / 60), "--out", str(out)])
+    assert code == 0
+    report = (out / "report.md").read_text()
+    assert "| fact | simulated | band | verdict | AAPL | GOOG | band source |" in report
+    assert "not available from this market build" in report
+    assert "not estimable: need >=" in report
+    for name in (
+        "return_acf",
+        "abs_return_acf",
+        "signature",
+        "depth",
+        "trade_sign_acf",
+        "economics",
+    ):
+        assert (out / f"{name}.png").stat().st_size > 1000
+    assert (out / "facts.csv").is_file() and (out / "economics.csv").is_file()
+    assert "return std 1 s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--markets", "1"], "--markets=1: too few markets"),
+        (["--hours", "0"], "--hours='0'"),
+        (["--market", "no_such_preset"], "presets are "),
+        (["--market", "missing/file.yaml"], "no such file"),
+    ],
+)
+def test_facts_command_errors_are_one_line(tmp_path, capsys, args, message):
+    assert cli.main(["facts", *args, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_market_names_resolve_to_presets():
+    from mm_gym.commands.facts import market_presets_dir, resolve_market
+
+    assert (market_presets_dir() / "ranging.yaml").is_file()
+    market, name = resolve_market("ranging")
+    assert market.pin_regime == "ranging" and name.startswith("ranging")
+    assert resolve_market(None)[0] == MarketConfig()
