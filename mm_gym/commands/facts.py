@@ -189,15 +189,14 @@ def _fact_rows(facts: pd.DataFrame) -> list[list[str]]:
 
 def _facts_md(facts: pd.DataFrame) -> str:
     lines = [
-        "| fact | simulated | band | verdict | AAPL | GOOG | band source |",
-        "|---|---|---|---|---|---|---|",
+        "| fact | simulated | AAPL | GOOG | band | verdict | legacy default | band source |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in facts.itertuples():
         verdict = f"**{r.verdict}**" if r.verdict == "FAIL" else r.verdict
-        lines.append(
-            f"| {r.fact} | {_value(r.value)} | {r.band} | {verdict} | {_value(r.AAPL)} | "
-            f"{_value(r.GOOG)} | {r.source} |"
-        )
+        cells = [r.fact, _value(r.value), _value(r.AAPL), _value(r.GOOG), r.band, verdict]
+        cells += [_value(r.legacy), r.source]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -258,7 +257,8 @@ def _report(
 The background market is measured without the agent's quotes, after {rz.WARMUP_S:g} s of warm-up,
 on a 1 s clock. Returns are log returns of the mid in bps; autocorrelations are pooled over
 markets (each market demeaned on its own, lagged products summed within markets). Real
-values: LOBSTER sample day 2012-06-21, AAPL and GOOG (NASDAQ). A fact reads "not estimable"
+values: LOBSTER sample day 2012-06-21, AAPL and GOOG (NASDAQ). Legacy default: the default
+market before the recalibration of issue 10 (`realism.LEGACY_DEFAULT`). A fact reads "not estimable"
 when the sample is smaller than it needs (the verdict says how many markets x hours would do).
 
 ## Facts

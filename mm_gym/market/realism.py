@@ -648,16 +648,18 @@ def _economics_table(episodes: pd.DataFrame) -> pd.DataFrame:
 
 
 def economics_values(econ: Economics) -> dict[str, float]:
-    """The facts of the economics: baseline PnL per hour, trend minus ranging (paired by seed)."""
-    ep = econ.episodes
-    base = ep[ep["quoter"] == "baseline"].set_index(["regime", "seed"])["pnl"]
+    """The facts of the economics: each quoter's PnL per hour with a trend pinned minus with
+    ranging pinned (paired by seed), keys ``mm_<quoter>_<up|down>_vs_ranging``."""
+    pnl = {
+        key: group.sort_values("seed")["pnl"].to_numpy()
+        for key, group in econ.episodes.groupby(["quoter", "regime"])
+    }
     out = {}
-    for regime, key in (
-        ("trending_up", "mm_up_vs_ranging"),
-        ("trending_down", "mm_down_vs_ranging"),
-    ):
-        if regime in base.index and "ranging" in base.index:
-            out[key] = paired_difference(base[regime], base["ranging"]).mean_diff
+    for quoter in QUOTERS:
+        for regime, short in (("trending_up", "up"), ("trending_down", "down")):
+            if (quoter, regime) in pnl and (quoter, "ranging") in pnl:
+                diff = paired_difference(pnl[quoter, regime], pnl[quoter, "ranging"])
+                out[f"mm_{quoter}_{short}_vs_ranging"] = diff.mean_diff
     return out
 
 
@@ -728,6 +730,7 @@ REAL = "LOBSTER 2012-06-21"
 ENV2 = f"{REAL}, AAPL and GOOG x/÷ 2"
 MARGIN = f"{REAL}, AAPL and GOOG ± 0.05"
 ISSUE = "issue 10 target"
+PASSIVE = "issue 10, real markets: trends hurt a passive market maker"
 # realised variance per second (bps^2 / s) at 1 s and 60 s sampling
 REAL_SIGNATURE = {"AAPL": {1: 0.37, 60: 0.38}, "GOOG": {1: 0.49, 60: 0.45}}
 # GOOG depth on the first five occupied levels, in the source's units (compare the shape)
@@ -796,13 +799,45 @@ FACTS: tuple[Fact, ...] = (
          _n("clock", 1000, 1, "1 s samples")),
     Fact("vol_vol_corr", "corr(1 min |r|, 1 min volume)", None, "-", None, None,
          _returns("1min", 400, 10)),
-    Fact("mm_up_vs_ranging", "baseline PnL/h: trending up - ranging", Band(high=0.0),
-         f"{ISSUE} (trends hurt a passive MM)", None, None, _MM),
-    Fact("mm_down_vs_ranging", "baseline PnL/h: trending down - ranging", Band(high=0.0),
-         f"{ISSUE} (trends hurt a passive MM)", None, None, _MM),
+    Fact("mm_baseline_up_vs_ranging", "baseline PnL/h: trending up - ranging",
+         Band(high=0.0), ISSUE, None, None, _MM),
+    Fact("mm_baseline_down_vs_ranging", "baseline PnL/h: trending down - ranging",
+         Band(high=0.0), ISSUE, None, None, _MM),
+    Fact("mm_normal_row_up_vs_ranging", "normal-row quoter PnL/h: trending up - ranging",
+         Band(high=0.0), PASSIVE, None, None, _MM),
+    Fact("mm_normal_row_down_vs_ranging", "normal-row quoter PnL/h: trending down - ranging",
+         Band(high=0.0), PASSIVE, None, None, _MM),
 )
 # fmt: on
 FACTS_BY_KEY = {f.key: f for f in FACTS}
+
+# The default market before the recalibration of issue 10 (the "legacy" column), measured by
+# `mm-gym facts --markets 64 --hours 4 --seed 0`; absent: not available from that build.
+LEGACY_DEFAULT: dict[str, float] = {
+    "ret_std_1s": 3.188,
+    "ret_std_1min": 14.03,
+    "ret_std_5min": 32.21,
+    "acf1_1s": -0.1723,
+    "acf1_10s": -0.1903,
+    "acf1_1min": -0.07365,
+    "acf1_5min": 0.1342,
+    "kurt_1s": 102.1,
+    "kurt_1min": 9.67,
+    "kurt_5min": 2.687,
+    "abs_acf_lag1": 0.1396,
+    "abs_acf_lag10": -0.001271,
+    "abs_acf_lag30": -0.01893,
+    "sig_ratio": 3.12,
+    "spread_bps": 5.267,
+    "spread_ticks": 1.053,
+    "events_per_s": 39.89,
+    "volume_per_s": 11.34,
+    "vol_vol_corr": 0.3172,
+    "mm_baseline_up_vs_ranging": 60.02,
+    "mm_baseline_down_vs_ranging": 58.2,
+    "mm_normal_row_up_vs_ranging": -72.78,
+    "mm_normal_row_down_vs_ranging": -67.94,
+}
 
 
 def _fact_label(key: str) -> str:
@@ -836,7 +871,8 @@ def evaluate_facts(
     economics: Economics | None = None,
     small_tick: bool | None = None,
 ) -> pd.DataFrame:
-    """One row per fact of ``FACTS``: value, band, verdict, the real values and the source.
+    """One row per fact of ``FACTS``: value, band, verdict, the legacy default's value, the
+    real values and the band's source.
 
     Verdicts: ``pass``, ``FAIL``, ``not estimable: ...`` (sample too small, which metric),
     ``not available from this market build``, ``n/a: small-tick preset only``,
@@ -857,6 +893,7 @@ def evaluate_facts(
                 "value": value,
                 "band": "-" if fact.band is None else str(fact.band),
                 "verdict": _verdict(fact, value, values, stats, rates, markets, hours, small),
+                "legacy": LEGACY_DEFAULT.get(fact.key, math.nan),
                 "AAPL": fact.aapl,
                 "GOOG": fact.goog,
                 "source": fact.source,

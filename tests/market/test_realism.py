@@ -241,7 +241,7 @@ def test_verdicts():
     assert v["acf1_1s"] == "n/a: small-tick preset only"  # 1.2 ticks: a large tick
     assert v["sign_acf_lag1"] == "not available from this market build"
     assert v["events_per_s"] == "report only"
-    assert v["mm_up_vs_ranging"] == "not measured"
+    assert v["mm_baseline_up_vs_ranging"] == "not measured"
     assert facts.loc["kurt_1min", "AAPL"] == 2.4
     small = rz.evaluate_facts(_stats({"spread_ticks": 15.0, "acf1_1s": 0.01}), 64, 4)
     assert small.loc["acf1_1s", "verdict"] == "pass"
@@ -315,7 +315,10 @@ def test_economics_adds_up():
     parts = ep["spread_captured"] - ep["fees"] + ep["inventory_carry"]
     assert parts.to_numpy() == pytest.approx(ep["pnl"].to_numpy())
     assert set(econ.table.index) == {(q, r) for q in rz.QUOTERS for r in ("ranging", "trending_up")}
-    assert set(rz.economics_values(econ)) == {"mm_up_vs_ranging"}
+    assert set(rz.economics_values(econ)) == {
+        "mm_baseline_up_vs_ranging",
+        "mm_normal_row_up_vs_ranging",
+    }
 
 
 # ----------------------------------------------------------------------------- command
@@ -324,7 +327,9 @@ def test_facts_command_writes_the_report_and_plots(tmp_path, capsys):
     code = cli.main(["facts", "--markets", "4", "--hours", str(10 / 60), "--out", str(out)])
     assert code == 0
     report = (out / "report.md").read_text()
-    assert "| fact | simulated | band | verdict | AAPL | GOOG | band source |" in report
+    head = "| fact | simulated | AAPL | GOOG | band | verdict | legacy default | band source |"
+    assert head in report
+    assert "ACF of 1 min \\|r\\|, lag 1" in report  # pipes escaped inside the table
     assert "not available from this market build" in report
     assert "not estimable: need >=" in report
     for name in (
