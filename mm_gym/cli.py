@@ -18,6 +18,7 @@ AGENTS_EXTRA = ("torch", "stable_baselines3", "sb3_contrib", "tensorboard")
 COMMANDS = {
     "bench": "mm_gym.commands.bench",
     "backtest": "mm_gym.commands.backtest",
+    "facts": "mm_gym.commands.facts",
     "train": "agents.commands",
     "evaluate": "agents.commands",
     "compare": "agents.commands",

@@ -1,0 +1,324 @@
+"""``mm-gym facts``: the simulated market's stylised facts beside real NASDAQ data.
+
+Runs N markets (seeds S..S+N-1) for H hours with no quotes of the agent, measures the facts of
+``mm_gym.market.realism.FACTS`` and the market maker's economics per pinned regime, and writes
+to the output folder: ``report.md`` (each fact's value, band, verdict and the real AAPL and
+GOOG values), ``facts.csv``, ``return_acf.csv``, ``economics.csv``, ``economics_episodes.csv``
+and the plots ``return_acf.png``, ``abs_return_acf.png``, ``signature.png``, ``depth.png``,
+``trade_sign_acf.png``, ``economics.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+import shlex
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mm_gym.commands.backtest import _fmt, _int_arg, _md_table, _out_dir, _table
+from mm_gym.errors import ConfigError
+from mm_gym.market import realism as rz
+from mm_gym.market.config import MarketConfig
+
+DEFAULT_MARKETS = 64
+DEFAULT_HOURS = 4.0
+MIN_MARKETS = 2  # pooled statistics and confidence intervals need two markets
+MIN_HOURS = 1.0 / 60.0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "facts",
+        help="measure the simulated market's stylised facts against real data",
+        description=(
+            "Measure the stylised facts of the simulated market (returns, autocorrelations, "
+            "kurtosis, volatility clustering, signature plot, spread, depth, flow) and the "
+            "market maker's economics per regime; report each against its target band and "
+            "the real AAPL and GOOG values."
+        ),
+    )
+    p.add_argument(
+        "--market",
+        metavar="NAME|FILE",
+        help="MarketConfig YAML, or the name of a shipped preset (default: built-in defaults)",
+    )
+    p.add_argument(
+        "--markets",
+        metavar="N",
+        default=str(DEFAULT_MARKETS),
+        help=f"markets simulated, one per seed (default {DEFAULT_MARKETS})",
+    )
+    p.add_argument(
+        "--hours",
+        metavar="H",
+        default=str(DEFAULT_HOURS),
+        help=f"hours of market time per market (default {DEFAULT_HOURS:g})",
+    )
+    p.add_argument("--seed", metavar="S", default="0", help="first seed (default 0)")
+    p.add_argument(
+        "--out", metavar="DIR", help="output folder, new or empty (default runs/facts-<timestamp>)"
+    )
+    p.set_defaults(func=run)
+    return p
+
+
+# ----------------------------------------------------------------------------- inputs
+def market_presets_dir() -> Path:
+    """The folder of the shipped market presets: inside the package once they move there,
+    else the repository's ``configs/markets``."""
+    package = Path(__file__).resolve().parents[1]
+    inside = package / "configs" / "markets"
+    return inside if inside.is_dir() else package.parent / "configs" / "markets"
+
+
+def resolve_market(text: str | None) -> tuple[MarketConfig, str]:
+    """The market of ``--market``: a YAML path, or a preset name; with its description."""
+    if text is None:
+        return MarketConfig(), "built-in default"
+    path = Path(text)
+    if path.is_file():
+        return MarketConfig.from_yaml(path), str(path)
+    if path.suffix or len(path.parts) > 1:
+        raise ConfigError(f"--market {text!r}: no such file")
+    presets = market_presets_dir()
+    preset = presets / f"{text}.yaml"
+    if not preset.is_file():
+        names = sorted(p.stem for p in presets.glob("*.yaml"))
+        raise ConfigError(
+            f"--market {text!r}: not a file nor a preset; presets are {', '.join(names) or 'none'}"
+        )
+    return MarketConfig.from_yaml(preset), f"{text} ({preset})"
+
+
+def _hours_arg(text: str) -> float:
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < MIN_HOURS - 1e-12:
+        raise ConfigError(f"--hours={text!r}: expected a number of hours >= {MIN_HOURS:.4g}")
+    return value
+
+
+# ----------------------------------------------------------------------------- run
+def run(args: argparse.Namespace) -> int:
+    from mm_gym import realism_plots as rp  # matplotlib only when run
+
+    markets = _int_arg("--markets", args.markets, 1)
+    if markets < MIN_MARKETS:
+        raise ConfigError(
+            f"--markets={markets}: too few markets; expected >= {MIN_MARKETS} (pooled "
+            "statistics and confidence intervals need two)"
+        )
+    hours = _hours_arg(args.hours)
+    seed = _int_arg("--seed", args.seed, 0)
+    market, market_name = resolve_market(args.market)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = _out_dir(args.out or str(Path("runs") / f"facts-{stamp}"))
+
+    started = time.perf_counter()
+    stats = rz.market_stats(rz.collect(market, markets, hours, seed))
+    econ = rz.mm_economics(market, markets, hours, seed)
+    facts = rz.evaluate_facts(stats, markets, hours, econ)
+    elapsed = time.perf_counter() - started
+
+    out.mkdir(parents=True, exist_ok=True)
+    facts.to_csv(out / "facts.csv")
+    _acf_table(stats).to_csv(out / "return_acf.csv")
+    econ.table.to_csv(out / "economics.csv")
+    econ.episodes.to_csv(out / "economics_episodes.csv", index=False)
+    acfs = {
+        k: stats.curves[f"acf_{k}"] for k in rz.RETURN_INTERVALS_S if f"acf_{k}" in stats.curves
+    }
+    rp.plot_return_acf(acfs, out / "return_acf.png")
+    rp.plot_abs_return_acf(stats.curves.get("abs_acf_1min"), out / "abs_return_acf.png")
+    if "signature_rv" in stats.curves:
+        rp.plot_signature(
+            stats.curves["signature_s"], stats.curves["signature_rv"], out / "signature.png"
+        )
+    if "depth_bid" in stats.tables:
+        rp.plot_depth_profile(
+            stats.tables["depth_bid"], stats.tables["depth_ask"], out / "depth.png"
+        )
+    rp.plot_trade_sign_acf(stats.curves.get("sign_acf"), out / "trade_sign_acf.png")
+    rp.plot_economics(econ.table, out / "economics.png")
+
+    command = "mm-gym facts " + " ".join(shlex.quote(a) for a in _argv(args))
+    header = _describe(market, market_name, markets, hours, seed, stats)
+    (out / "report.md").write_text(_report(command, header, elapsed, stats, facts, econ))
+    print(f"mm-gym facts: {header}")
+    print(_table(_fact_rows(facts), ["fact", "value", "band", "verdict"]))
+    print(f"ran in {elapsed:.1f} s; report and plots in {out}/")
+    return 0
+
+
+def _argv(args: argparse.Namespace) -> list[str]:
+    parts = []
+    for flag in ("market", "markets", "hours", "seed", "out"):
+        value = getattr(args, flag)
+        if value is not None:
+            parts += [f"--{flag}", str(value)]
+    return parts
+
+
+# ----------------------------------------------------------------------------- report
+def _describe(
+    market: MarketConfig, name: str, markets: int, hours: float, seed: int, stats: rz.MarketStats
+) -> str:
+    tick_bps = market.tick_size / market.initial_price * 1e4
+    size = "small" if rz.is_small_tick(stats) else "large"
+    regime = market.pin_regime or "switching regimes"
+    return (
+        f"market {name}, {markets} markets x {hours:g} h (seeds {seed}..{seed + markets - 1}), "
+        f"{regime}; tick {market.tick_size:g} = {tick_bps:.3g} bps ({size} tick)"
+    )
+
+
+def _value(x: float) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else _fmt(float(x))
+
+
+def _fact_rows(facts: pd.DataFrame) -> list[list[str]]:
+    return [[r.fact, _value(r.value), r.band, r.verdict] for r in facts.itertuples()]
+
+
+def _facts_md(facts: pd.DataFrame) -> str:
+    lines = [
+        "| fact | simulated | AAPL | GOOG | band | verdict | legacy default | band source |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in facts.itertuples():
+        verdict = f"**{r.verdict}**" if r.verdict == "FAIL" else r.verdict
+        cells = [r.fact, _value(r.value), _value(r.AAPL), _value(r.GOOG), r.band, verdict]
+        cells += [_value(r.legacy), r.source]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def _acf_table(stats: rz.MarketStats) -> pd.DataFrame:
+    rows = {}
+    for name in rz.RETURN_INTERVALS_S:
+        acf = stats.curves.get(f"acf_{name}", np.full(rz.RETURN_ACF_LAGS, np.nan))
+        rows[f"{rz.INTERVAL_LABELS[name]} returns"] = {
+            f"lag {k + 1}": float(v) for k, v in enumerate(acf)
+        }
+    df = pd.DataFrame(rows).T
+    df.index.name = "interval"
+    return df
+
+
+def _signature_md(stats: rz.MarketStats) -> str:
+    if "signature_rv" not in stats.curves:
+        return "Not estimable: " + stats.notes.get("sig_ratio", "too few samples") + "."
+    df = pd.DataFrame(
+        {"RV per second (bps^2/s)": stats.curves["signature_rv"]},
+        index=pd.Index([f"{s:g} s" for s in stats.curves["signature_s"]], name="sampling"),
+    )
+    return _md_table(df)
+
+
+def _economics_md(econ: rz.Economics) -> str:
+    cols = ["pnl", "pnl_low", "pnl_high", "spread_captured", "fees", "inventory_carry"]
+    cols += ["markout_1s", "markout_10s", "markout_60s", "fills"]
+    df = econ.table[cols].copy()
+    df.index = [f"{q} / {r}" for q, r in df.index]
+    return _md_table(df, "quoter / pinned regime")
+
+
+def _report(
+    command: str,
+    header: str,
+    elapsed: float,
+    stats: rz.MarketStats,
+    facts: pd.DataFrame,
+    econ: rz.Economics,
+) -> str:
+    spread = _md_table(stats.tables["spread"], "unit") if "spread" in stats.tables else "-"
+    depth = "-"
+    if "depth_bid" in stats.tables:
+        both = pd.concat(
+            {"bid": stats.tables["depth_bid"], "ask": stats.tables["depth_ask"]}, axis=1
+        )
+        both.columns = [f"{side} {q}" for side, q in both.columns]
+        depth = _md_table(both)
+    v = stats.values
+    missing = "\n".join(f"- `{key}`: {why}" for key, why in stats.unavailable.items())
+    return f"""# Stylised facts of the simulated market
+
+`{command}` ({elapsed:.1f} s)
+
+{header}.
+
+The background market is measured without the agent's quotes, after {rz.WARMUP_S:g} s of warm-up,
+on a 1 s clock. Returns are log returns of the mid in bps; autocorrelations are pooled over
+markets (each market demeaned on its own, lagged products summed within markets). Real
+values: LOBSTER sample day 2012-06-21, AAPL and GOOG (NASDAQ). Legacy default: the default
+market before the recalibration of issue 10 (`realism.LEGACY_DEFAULT`). A fact reads "not estimable"
+when the sample is smaller than it needs (the verdict says how many markets x hours would do).
+
+## Facts
+
+{_facts_md(facts)}
+
+## Return autocorrelation, lags 1-5
+
+{_md_table(_acf_table(stats))}
+
+![return ACF](return_acf.png)
+
+## Volatility clustering
+
+ACF of 1-min |returns| up to lag 60 min (log axes).
+
+![|r| ACF](abs_return_acf.png)
+
+## Signature plot
+
+{_signature_md(stats)}
+
+![signature plot](signature.png)
+
+## Spread
+
+Samples with both sides quoted; a side was empty in {_value(100 * v["empty_side_share"])}% of
+the samples; the spread was one tick in {_value(100 * v["one_tick_share"])}%.
+
+{spread}
+
+## Depth on the first occupied levels (lots)
+
+{depth}
+
+![depth](depth.png)
+
+## Flow
+
+Background events {_value(v["events_per_s"])} per second (limit orders, cancellations, market
+orders), {_value(v["volume_per_s"])} lots traded per second; correlation of 1-min |return| and
+1-min volume {_value(v.get("vol_vol_corr", math.nan))}.
+
+![trade signs](trade_sign_acf.png)
+
+## Market maker per pinned regime (currency per hour)
+
+The rule baseline (regime detector and parameter table) and the rule-free Normal-row quoter
+(the table's normal row in every state; no trend asymmetry, pauses or stops), on the same
+seeds, each regime pinned (news still happen). PnL = spread captured - fees + inventory
+carry; spread captured is `side x (mid - price) x lots` over maker fills, the carry is the
+rest (the mid's moves on the inventory, taker fills' crossing); markouts (the mid's move
+after each fill, signed by its side, summed per hour) are the adverse-selection part of the
+carry. `pnl_low`/`pnl_high`: 95% t interval over markets.
+
+{_economics_md(econ)}
+
+![economics](economics.png)
+
+## Not available from this market build
+
+{missing}
+"""
