@@ -38,7 +38,7 @@ REGIME_COLORS = {
 DPI = 110
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -95,7 +95,7 @@ def plot_equity(
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_inventory(
@@ -127,7 +127,7 @@ def plot_inventory(
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _shade_regimes(ax, time: np.ndarray, regime: np.ndarray | None) -> None:
@@ -208,7 +208,7 @@ def plot_quotes(
         ax.grid(alpha=0.3)
     axes[0, 0].set_title(f"{title} (episode {episode})")
     axes[0, 0].legend(loc="upper left", fontsize=7, ncol=5)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_regimes(
@@ -274,4 +274,4 @@ def _grouped_bars(
     if len(tables) > 1:
         np.atleast_1d(axes)[0].legend(fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mm_gym.market.realism import FACTS_BY_KEY, INTERVAL_LABELS, REAL_DEPTH_GOOG, REAL_SIGNATURE
-from mm_gym.plots import _save, plt
+from mm_gym.plots import plt, save_figure
 
 __all__ = [
     "plot_abs_return_acf",
@@ -69,7 +69,7 @@ def plot_return_acf(acfs: Mapping[str, np.ndarray], path: str | Path) -> Path:
     ax.set_title("Autocorrelation of mid returns")
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_abs_return_acf(acf: np.ndarray | None, path: str | Path) -> Path:
@@ -92,7 +92,7 @@ def plot_abs_return_acf(acf: np.ndarray | None, path: str | Path) -> Path:
     ax.set_title("Volatility clustering")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_signature(seconds: np.ndarray, rv: np.ndarray, path: str | Path) -> Path:
@@ -118,7 +118,7 @@ def plot_signature(seconds: np.ndarray, rv: np.ndarray, path: str | Path) -> Pat
     axes[1].axhspan(0.7, 1.4, color="tab:green", alpha=0.12, lw=0)
     axes[1].axhline(1.0, color="black", lw=0.6)
     fig.suptitle("Signature plot (flat: no microstructure noise)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_depth_profile(bid: pd.DataFrame, ask: pd.DataFrame, path: str | Path) -> Path:
@@ -145,7 +145,7 @@ def plot_depth_profile(bid: pd.DataFrame, ask: pd.DataFrame, path: str | Path) -
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.suptitle("Depth profile")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_trade_sign_acf(acf: np.ndarray | None, path: str | Path) -> Path:
@@ -169,7 +169,7 @@ def plot_trade_sign_acf(acf: np.ndarray | None, path: str | Path) -> Path:
     ax.set_title("Order-flow persistence")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 ECONOMICS_BARS = (
@@ -199,4 +199,4 @@ def plot_economics(table: pd.DataFrame, path: str | Path) -> Path:
         ax.grid(axis="y", alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Market maker per pinned regime: PnL per hour and its parts")
-    return _save(fig, path)
+    return save_figure(fig, path)

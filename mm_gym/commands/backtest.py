@@ -11,7 +11,6 @@ seeds ``S .. S+N-1``, all batched in one simulation, and writes to the output fo
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import math
 import shlex
 import sys
@@ -23,11 +22,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mm_gym.commands.output import fmt, int_arg, md_table, out_dir, text_table
 from mm_gym.config import shipped_configs
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import make_config
-from mm_gym.errors import ConfigError, RunError
+from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
 DEFAULT_EPISODES = 32
@@ -89,16 +89,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 # ----------------------------------------------------------------------------- inputs
-def _int_arg(name: str, text: str, low: int) -> int:
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        raise ConfigError(f"{name}={text!r}: expected an integer >= {low}") from None
-    if value < low:
-        raise ConfigError(f"{name}={value}: expected an integer >= {low}")
-    return value
-
-
 def _float_arg(name: str, text: str) -> float:
     try:
         value = float(str(text).strip())
@@ -122,24 +112,13 @@ def backtest_config(
     return make_config(None, config_path, **overrides)
 
 
-def _out_dir(out: str | None) -> Path:
-    if out is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = Path("runs") / f"backtest-{stamp}"
-    else:
-        path = Path(out)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise RunError(f"--out {str(path)!r}: exists and is not an empty folder; choose another")
-    return path
-
-
 # ----------------------------------------------------------------------------- run
 def run(args: argparse.Namespace) -> int:
-    episodes = _int_arg("--episodes", args.episodes, 1)
-    seed = _int_arg("--seed", args.seed, 0)
+    episodes = int_arg("--episodes", args.episodes, 1)
+    seed = int_arg("--seed", args.seed, 0)
     session_s = None if args.session_s is None else _float_arg("--session-s", args.session_s)
     cfg = backtest_config(args.config, args.regime, session_s)
-    out = _out_dir(args.out)
+    out = out_dir(args.out, "backtest")
 
     from mm_gym import plots
     from mm_gym.evaluation import confusion_matrix, run_episodes
@@ -204,56 +183,22 @@ def _argv(args: argparse.Namespace) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- reporting
-def _fmt(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "nan"
-    ax = abs(x)
-    if ax != 0 and (ax >= 1e5 or ax < 1e-3):
-        return f"{x:.3g}"
-    return f"{x:.4g}" if ax >= 100 else f"{x:.3f}"
-
-
 def _ci(row: pd.Series) -> str:
     if math.isnan(row["ci_low"]):
         return "n < 2"
-    return f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+    return f"[{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
 
 
 def _summary_rows(res, summary: pd.DataFrame, confusion: pd.DataFrame) -> list[list[str]]:
     rows = []
     for metric, label in SUMMARY_METRICS:
         r = summary.loc[metric]
-        rows.append([label, _fmt(r["mean"]), _ci(r)])
+        rows.append([label, fmt(r["mean"]), _ci(r)])
     ep = res.episodes
     rows.append(["daily stops", f"{int(ep['daily_stop'].sum())} of {len(ep)}", ""])
     rows.append(["stop losses", str(int(ep["stop_losses"].sum())), "total"])
     rows.append(["detector accuracy", f"{confusion.attrs['accuracy']:.1%}", "of decision steps"])
     return rows
-
-
-def _table(rows: list[list[str]], head: list[str]) -> str:
-    widths = [max(len(str(r[k])) for r in [head, *rows]) for k in range(len(head))]
-    lines = [
-        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-        for r in [head, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _md_table(df: pd.DataFrame, index_name: str | None = None) -> str:
-    head = [index_name or df.index.name or ""] + [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    columns = []
-    for c in df.columns:
-        col = df[c]
-        if pd.api.types.is_float_dtype(col):
-            columns.append([_fmt(float(v)) for v in col])
-        else:
-            columns.append([str(v) for v in col])
-    for k, idx in enumerate(df.index):
-        lines.append("| " + " | ".join([str(idx)] + [col[k] for col in columns]) + " |")
-    return "\n".join(lines)
 
 
 def _describe(cfg: EnvConfig, seeds: list[int]) -> str:
@@ -266,7 +211,7 @@ def _describe(cfg: EnvConfig, seeds: list[int]) -> str:
 
 def _print_summary(cfg, seeds, res, summary, confusion, elapsed, out: Path) -> None:
     print(f"mm-gym backtest: {_describe(cfg, seeds)}")
-    print(_table(_summary_rows(res, summary, confusion), ["metric", "mean", "95% CI"]))
+    print(text_table(_summary_rows(res, summary, confusion), ["metric", "mean", "95% CI"]))
     print(
         f"ran in {elapsed:.1f} s; files in {out}/: config.yaml, episodes.csv, per_regime.csv, "
         "confusion.csv, summary.csv, summary.md, equity.png, inventory.png, quotes.png, "
@@ -304,7 +249,7 @@ fill was not adversely selected). Confidence intervals are t-based over episodes
 
 PnL: equity change over the decision steps that began in the regime, per episode.
 
-{_md_table(res.per_regime)}
+{md_table(res.per_regime)}
 
 ![regimes](regimes.png)
 
@@ -316,7 +261,7 @@ Decision steps by true regime (rows) and the baseline's detected regime (columns
 The news flag goes up before announced news (the lead time), so "news" is detected during
 the lead although the true label is still the regime underneath.
 
-{_md_table(confusion)}
+{md_table(confusion)}
 
 ## Plots
 

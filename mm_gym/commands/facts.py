@@ -11,16 +11,16 @@ and the plots ``return_acf.png``, ``abs_return_acf.png``, ``signature.png``, ``d
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import math
 import shlex
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mm_gym.commands.backtest import _fmt, _int_arg, _md_table, _out_dir, _table
+from mm_gym.commands.output import fmt, int_arg, md_table, out_dir, text_table
+from mm_gym.config import resolve_config
+from mm_gym.economics import Economics, economics_values, mm_economics
 from mm_gym.errors import ConfigError
 from mm_gym.market import realism as rz
 from mm_gym.market.config import MarketConfig
@@ -68,31 +68,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 # ----------------------------------------------------------------------------- inputs
-def market_presets_dir() -> Path:
-    """The folder of the shipped market presets: inside the package once they move there,
-    else the repository's ``configs/markets``."""
-    package = Path(__file__).resolve().parents[1]
-    inside = package / "configs" / "markets"
-    return inside if inside.is_dir() else package.parent / "configs" / "markets"
-
-
 def resolve_market(text: str | None) -> tuple[MarketConfig, str]:
-    """The market of ``--market``: a YAML path, or a preset name; with its description."""
+    """The market of ``--market``: a YAML file or a shipped market preset's name; with its
+    description."""
     if text is None:
         return MarketConfig(), "built-in default"
-    path = Path(text)
-    if path.is_file():
-        return MarketConfig.from_yaml(path), str(path)
-    if path.suffix or len(path.parts) > 1:
-        raise ConfigError(f"--market {text!r}: no such file")
-    presets = market_presets_dir()
-    preset = presets / f"{text}.yaml"
-    if not preset.is_file():
-        names = sorted(p.stem for p in presets.glob("*.yaml"))
-        raise ConfigError(
-            f"--market {text!r}: not a file nor a preset; presets are {', '.join(names) or 'none'}"
-        )
-    return MarketConfig.from_yaml(preset), f"{text} ({preset})"
+    path = resolve_config("markets", text)
+    return MarketConfig.from_yaml(path), str(text) if str(path) != str(text) else str(path)
 
 
 def _hours_arg(text: str) -> float:
@@ -109,22 +91,21 @@ def _hours_arg(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     from mm_gym import realism_plots as rp  # matplotlib only when run
 
-    markets = _int_arg("--markets", args.markets, 1)
+    markets = int_arg("--markets", args.markets, 1)
     if markets < MIN_MARKETS:
         raise ConfigError(
             f"--markets={markets}: too few markets; expected >= {MIN_MARKETS} (pooled "
             "statistics and confidence intervals need two)"
         )
     hours = _hours_arg(args.hours)
-    seed = _int_arg("--seed", args.seed, 0)
+    seed = int_arg("--seed", args.seed, 0)
     market, market_name = resolve_market(args.market)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = _out_dir(args.out or str(Path("runs") / f"facts-{stamp}"))
+    out = out_dir(args.out, "facts")
 
     started = time.perf_counter()
     stats = rz.market_stats(rz.collect(market, markets, hours, seed))
-    econ = rz.mm_economics(market, markets, hours, seed)
-    facts = rz.evaluate_facts(stats, markets, hours, econ)
+    econ = mm_economics(market, markets, hours, seed)
+    facts = rz.evaluate_facts(stats, markets, hours, economics_values(econ))
     elapsed = time.perf_counter() - started
 
     out.mkdir(parents=True, exist_ok=True)
@@ -152,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     header = _describe(market, market_name, markets, hours, seed, stats)
     (out / "report.md").write_text(_report(command, header, elapsed, stats, facts, econ))
     print(f"mm-gym facts: {header}")
-    print(_table(_fact_rows(facts), ["fact", "value", "band", "verdict"]))
+    print(text_table(_fact_rows(facts), ["fact", "value", "band", "verdict"]))
     print(f"ran in {elapsed:.1f} s; report and plots in {out}/")
     return 0
 
@@ -180,7 +161,7 @@ def _describe(
 
 
 def _value(x: float) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else _fmt(float(x))
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt(float(x))
 
 
 def _fact_rows(facts: pd.DataFrame) -> list[list[str]]:
@@ -219,15 +200,15 @@ def _signature_md(stats: rz.MarketStats) -> str:
         {"RV per second (bps^2/s)": stats.curves["signature_rv"]},
         index=pd.Index([f"{s:g} s" for s in stats.curves["signature_s"]], name="sampling"),
     )
-    return _md_table(df)
+    return md_table(df)
 
 
-def _economics_md(econ: rz.Economics) -> str:
+def _economics_md(econ: Economics) -> str:
     cols = ["pnl", "pnl_low", "pnl_high", "spread_captured", "fees", "inventory_carry"]
     cols += ["markout_1s", "markout_10s", "markout_60s", "fills"]
     df = econ.table[cols].copy()
     df.index = [f"{q} / {r}" for q, r in df.index]
-    return _md_table(df, "quoter / pinned regime")
+    return md_table(df, "quoter / pinned regime")
 
 
 def _report(
@@ -236,16 +217,16 @@ def _report(
     elapsed: float,
     stats: rz.MarketStats,
     facts: pd.DataFrame,
-    econ: rz.Economics,
+    econ: Economics,
 ) -> str:
-    spread = _md_table(stats.tables["spread"], "unit") if "spread" in stats.tables else "-"
+    spread = md_table(stats.tables["spread"], "unit") if "spread" in stats.tables else "-"
     depth = "-"
     if "depth_bid" in stats.tables:
         both = pd.concat(
             {"bid": stats.tables["depth_bid"], "ask": stats.tables["depth_ask"]}, axis=1
         )
         both.columns = [f"{side} {q}" for side, q in both.columns]
-        depth = _md_table(both)
+        depth = md_table(both)
     v = stats.values
     missing = "\n".join(f"- `{key}`: {why}" for key, why in stats.unavailable.items())
     return f"""# Stylised facts of the simulated market
@@ -267,7 +248,7 @@ when the sample is smaller than it needs (the verdict says how many markets x ho
 
 ## Return autocorrelation, lags 1-5
 
-{_md_table(_acf_table(stats))}
+{md_table(_acf_table(stats))}
 
 ![return ACF](return_acf.png)
 

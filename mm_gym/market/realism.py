@@ -12,7 +12,8 @@ Three layers:
   values, curves and tables.
 - **The targets** ``FACTS``: a band per fact with its source (the real NASDAQ columns of
   LOBSTER's sample day 2012-06-21, AAPL and GOOG, or the targets of issue 10), checked by
-  ``evaluate_facts``; and the market maker's economics per pinned regime, ``mm_economics``.
+  ``evaluate_facts``, together with the market maker's economics per pinned regime
+  (``mm_gym.economics``, which runs the baseline and so sits above the envs).
 
 A series too short for a metric raises ``NotEstimable``, which names the metric.
 
@@ -31,28 +32,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mm_gym.envs.actions import range_to_unit
-from mm_gym.envs.baseline_policy import RuleBasedPolicy
-from mm_gym.envs.config import EnvConfig
-from mm_gym.envs.core import param_bounds
 from mm_gym.errors import ConfigError
-from mm_gym.evaluation import run_episodes
 from mm_gym.market import layout as lay
 from mm_gym.market.config import MarketConfig
-from mm_gym.market.regimes import REGIME_NAMES
 from mm_gym.market.sim import MarketSim
-from mm_gym.metrics import mean_ci, paired_difference
-from mm_gym.strategy.config import StrategyConfig
 
 __all__ = [
     "FACTS",
     "FACTS_BY_KEY",
     "LEGACY_DEFAULT",
-    "QUOTERS",
     "UNAVAILABLE",
     "Band",
-    "ConstantPolicy",
-    "Economics",
     "Fact",
     "MarketRecord",
     "MarketStats",
@@ -60,20 +50,17 @@ __all__ = [
     "NotEstimable",
     "collect",
     "depth_summary",
-    "economics_values",
     "evaluate_facts",
     "excess_kurtosis",
     "is_small_tick",
     "log_returns_bps",
     "market_stats",
     "merge_same_time",
-    "mm_economics",
     "need_text",
     "occupied_depth",
     "pooled_acf",
     "pooled_corr",
     "pooled_std",
-    "rule_free_strategy",
     "signature_plot",
     "spread_summary",
     "trade_sign_acf",
@@ -528,149 +515,6 @@ def is_small_tick(stats: MarketStats) -> bool:
     return stats.values.get("spread_ticks", math.nan) >= SMALL_TICK_MIN_SPREAD_TICKS
 
 
-# ----------------------------------------------------------------------------- economics
-QUOTERS = ("baseline", "normal_row")
-ECONOMICS_COLUMNS = (
-    "pnl",
-    "spread_captured",
-    "inventory_carry",
-    "fees",
-    "markout_1s",
-    "markout_10s",
-    "markout_60s",
-    "fills",
-)
-
-
-def rule_free_strategy(strategy: StrategyConfig) -> StrategyConfig:
-    """The quoting engine without its rules: no trend asymmetry, no pause (news, volatility,
-    spread collapse, realised spread), no stop. Spread, skew beyond the soft limit, size and
-    the hard inventory limit stay."""
-    return strategy.replace(
-        trend_widen_fraction=0.0,
-        trend_shift_fraction=0.0,
-        trend_reduction_multiplier=1.0,
-        pause_on_news=False,
-        high_volatility_bps=1e12,
-        max_volatility_bps=1e12,
-        realised_spread_min_fills=1_000_000,
-        stop_loss_fraction=1.0,
-        daily_stop_fraction=1.0,
-    )
-
-
-class ConstantPolicy:
-    """The same quoting parameters in every state (Stable-Baselines3 ``predict`` signature)."""
-
-    def __init__(self, config: EnvConfig, params: Sequence[float]) -> None:
-        low, high = param_bounds(config)
-        self.action = range_to_unit(np.asarray(params, dtype=np.float64), low, high).astype(
-            np.float32
-        )
-
-    def predict(
-        self,
-        observation: Any,
-        state: Any = None,
-        episode_start: np.ndarray | None = None,
-        deterministic: bool = True,
-    ) -> tuple[np.ndarray, Any]:
-        obs = np.asarray(observation)
-        if obs.ndim == 1:
-            return self.action.copy(), state
-        return np.tile(self.action, (obs.shape[0], 1)), state
-
-
-@dataclasses.dataclass
-class Economics:
-    """The market maker per pinned regime.
-
-    ``episodes``: one row per quoter, regime and seed, every column of ``ECONOMICS_COLUMNS``
-    per hour of the episode. ``table``: their means per (quoter, regime), with the t-based
-    95% interval of the PnL (``pnl_low``, ``pnl_high``). PnL = spread captured - fees +
-    inventory carry, where the spread captured is ``side * (mid - price) * lots`` over the
-    maker fills and the carry is the rest (the mid's moves on the inventory held, and the
-    crossing cost of taker fills); the markouts, the mid's move 1 s / 10 s / 60 s after each
-    fill signed by its side, are the adverse-selection part of the carry.
-    """
-
-    episodes: pd.DataFrame
-    table: pd.DataFrame
-
-
-def mm_economics(
-    market: MarketConfig,
-    markets: int,
-    hours: float,
-    seed: int = 0,
-    *,
-    env: EnvConfig | None = None,
-    regimes: Sequence[str] = REGIME_NAMES,
-) -> Economics:
-    """The rule baseline and the rule-free Normal-row quoter (the table's normal row, always)
-    on ``market`` pinned to each regime, seeds ``seed..seed+markets-1``, ``hours`` each."""
-    base = env or EnvConfig()
-    session_s = round(hours * 3600.0 / (base.decision_interval_ms / 1000.0)) * (
-        base.decision_interval_ms / 1000.0
-    )
-    seeds = list(range(seed, seed + markets))
-    frames = []
-    for regime in regimes:
-        cfg = base.replace(session_s=session_s, market={**market.to_dict(), "pin_regime": regime})
-        free = cfg.replace(strategy=rule_free_strategy(cfg.strategy))
-        for quoter, policy, run_cfg in (
-            ("baseline", RuleBasedPolicy(cfg), cfg),
-            ("normal_row", ConstantPolicy(free, free.baseline.normal), free),
-        ):
-            res = run_episodes(policy, run_cfg, seeds)
-            frames.append(_per_hour(res.episodes, run_cfg, quoter, regime))
-    episodes = pd.concat(frames, ignore_index=True)
-    return Economics(episodes=episodes, table=_economics_table(episodes))
-
-
-def _per_hour(ep: pd.DataFrame, cfg: EnvConfig, quoter: str, regime: str) -> pd.DataFrame:
-    hours = ep["steps"].to_numpy() * cfg.decision_interval_ms / 1000.0 / 3600.0
-    volume = ep["volume"].to_numpy()
-    out = pd.DataFrame({"quoter": quoter, "regime": regime, "seed": ep["seed"].to_numpy()})
-    out["pnl"] = ep["pnl"].to_numpy() / hours
-    out["spread_captured"] = ep["spread_captured"].to_numpy() / hours
-    out["fees"] = ep["fees"].to_numpy() / hours
-    out["inventory_carry"] = out["pnl"] - out["spread_captured"] + out["fees"]
-    for h in ("1s", "10s", "60s"):
-        per_lot = np.nan_to_num(ep[f"markout_{h}"].to_numpy())
-        out[f"markout_{h}"] = per_lot * volume / hours
-    out["fills"] = ep["fills"].to_numpy() / hours
-    out["hours"] = hours
-    return out
-
-
-def _economics_table(episodes: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for (quoter, regime), group in episodes.groupby(["quoter", "regime"], sort=False):
-        ci = mean_ci(group["pnl"].to_numpy())
-        row = {"quoter": quoter, "regime": regime}
-        row.update({c: float(group[c].mean()) for c in ECONOMICS_COLUMNS})
-        row.update({"pnl_low": ci.low, "pnl_high": ci.high, "market_hours": group["hours"].sum()})
-        rows.append(row)
-    return pd.DataFrame(rows).set_index(["quoter", "regime"])
-
-
-def economics_values(econ: Economics) -> dict[str, float]:
-    """The facts of the economics: each quoter's PnL per hour with a trend pinned minus with
-    ranging pinned (paired by seed), keys ``mm_<quoter>_<up|down>_vs_ranging``."""
-    pnl = {
-        key: group.sort_values("seed")["pnl"].to_numpy()
-        for key, group in econ.episodes.groupby(["quoter", "regime"])
-    }
-    out = {}
-    for quoter in QUOTERS:
-        for regime, short in (("trending_up", "up"), ("trending_down", "down")):
-            if (quoter, regime) in pnl and (quoter, "ranging") in pnl:
-                diff = paired_difference(pnl[quoter, regime], pnl[quoter, "ranging"])
-                out[f"mm_{quoter}_{short}_vs_ranging"] = diff.mean_diff
-    return out
-
-
 # ----------------------------------------------------------------------------- targets
 @dataclasses.dataclass(frozen=True)
 class Band:
@@ -876,7 +720,7 @@ def evaluate_facts(
     stats: MarketStats,
     markets: int,
     hours: float,
-    economics: Economics | None = None,
+    economics: Mapping[str, float] | None = None,
     small_tick: bool | None = None,
 ) -> pd.DataFrame:
     """One row per fact of ``FACTS``: value, band, verdict, the legacy default's value, the
@@ -884,11 +728,12 @@ def evaluate_facts(
 
     Verdicts: ``pass``, ``FAIL``, ``not estimable: ...`` (sample too small, which metric),
     ``not available from this market build``, ``n/a: small-tick preset only``,
-    ``report only`` (no band)."""
+    ``report only`` (no band). ``economics``: the market maker's facts per regime
+    (``mm_gym.economics.economics_values``), when measured."""
     values = dict(stats.values)
     rates = dict(stats.rates)
     if economics is not None:
-        values.update(economics_values(economics))
+        values.update(economics)
         rates["mm"] = 1.0
     small = is_small_tick(stats) if small_tick is None else small_tick
     rows = []

@@ -1,0 +1,71 @@
+"""Shared pieces of the console commands: argument checks, output folders, tables."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from mm_gym.errors import ConfigError, RunError
+
+
+def int_arg(name: str, text: str, low: int) -> int:
+    """``text`` as an integer >= ``low``; ConfigError naming ``name`` otherwise."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise ConfigError(f"{name}={text!r}: expected an integer >= {low}") from None
+    if value < low:
+        raise ConfigError(f"{name}={value}: expected an integer >= {low}")
+    return value
+
+
+def out_dir(out: str | None, prefix: str) -> Path:
+    """``out``, or ``runs/<prefix>-<time>``; RunError when it exists and is not empty."""
+    if out is None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = Path("runs") / f"{prefix}-{stamp}"
+    else:
+        path = Path(out)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise RunError(f"--out {str(path)!r}: exists and is not an empty folder; choose another")
+    return path
+
+
+def fmt(x: float) -> str:
+    """A number in 3-4 significant digits (``nan`` for None or NaN)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    ax = abs(x)
+    if ax != 0 and (ax >= 1e5 or ax < 1e-3):
+        return f"{x:.3g}"
+    return f"{x:.4g}" if ax >= 100 else f"{x:.3f}"
+
+
+def text_table(rows: list[list[str]], head: list[str]) -> str:
+    """A plain-text table with aligned columns for the console."""
+    widths = [max(len(str(r[k])) for r in [head, *rows]) for k in range(len(head))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [head, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def md_table(df: pd.DataFrame, index_name: str | None = None) -> str:
+    """A Markdown table of ``df`` (floats through ``fmt``)."""
+    head = [index_name or df.index.name or ""] + [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    columns = []
+    for c in df.columns:
+        col = df[c]
+        if pd.api.types.is_float_dtype(col):
+            columns.append([fmt(float(v)) for v in col])
+        else:
+            columns.append([str(v) for v in col])
+    for k, idx in enumerate(df.index):
+        lines.append("| " + " | ".join([str(idx)] + [col[k] for col in columns]) + " |")
+    return "\n".join(lines)
