@@ -56,8 +56,10 @@ class FrameRenderer:
         ax.set_title("book: lots per level (bids | asks)", fontsize=9)
         rows = np.arange(ROWS)
         self.depth = [ax.barh(rows, np.zeros(ROWS), color=c, height=0.8) for c in SIDE_COLORS]
-        self.mine = [ax.barh([0], [0], color=AGENT_COLOR, height=0.8, ec="black", lw=0.6)[0]]
-        self.mine.append(ax.barh([0], [0], color=AGENT_COLOR, height=0.8, ec="black", lw=0.6)[0])
+        self.mine = [
+            ax.barh([0], [0], color=AGENT_COLOR, height=0.8, ec="black", lw=0.6)[0]
+            for _ in SIDE_COLORS
+        ]
         self.behind = [ax.barh([0], [0], color=c, height=0.8)[0] for c in BEHIND_COLORS]
         self.notes = [
             ax.text(0, 0, "", fontsize=7, va="center", ha=ha, color="black")
@@ -108,7 +110,7 @@ class FrameRenderer:
         self.clock.set_text(f"t = {snap.time:,.0f} s of {snap.session_s:,.0f} s")
         self.regime.set_text(f"regime: {snap.regime} (true, hidden from the agent)")
         self.regime.set_bbox({"facecolor": REGIME_COLORS[snap.regime], "edgecolor": "none"})
-        self.news.set_text("NEWS" if snap.news else "no news flag")
+        self.news.set_text("news flag ON" if snap.news else "news flag off")
         self.news.set_color("#a50f15" if snap.news else "grey")
         self._draw_book(snap)
         self._draw_history(history, snap.tick)

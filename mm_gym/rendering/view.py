@@ -50,10 +50,8 @@ class Quote:
 
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
-    """Market ``market`` of a batch at a decision step, as plain numbers."""
+    """One market at a decision step, as plain numbers."""
 
-    market: int
-    num_markets: int
     time: float  # seconds into the session
     session_s: float
     tick: float  # currency per tick
@@ -97,8 +95,6 @@ def take_snapshot(core: MarketMakingCore, i: int = 0) -> Snapshot:
     halted = bool(ints[lay.I_HALTED])
     p = core.params[i]
     return Snapshot(
-        market=i,
-        num_markets=core.n,
         time=float(fs[lay.F_T] - core.t_start[i]),
         session_s=core.config.session_s,
         tick=tick,
@@ -118,7 +114,7 @@ def take_snapshot(core: MarketMakingCore, i: int = 0) -> Snapshot:
         params=(float(p[0]), float(p[1]), float(p[2])),
         regime=LABEL_NAMES[int(core.info_arr[i, _INFO_REGIME])],
         news=bool(core.info_arr[i, _INFO_NEWS] > 0.5),
-        paused=halted or fs[lay.F_T] < fs[lay.F_PAUSE_UNTIL],
+        paused=halted or bool(fs[lay.F_T] < fs[lay.F_PAUSE_UNTIL]),
         halted=halted,
     )
 
