@@ -11,11 +11,14 @@ import argparse
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mm_gym.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mm_gym.envs.config import EnvConfig
 
 __all__ = ["DEFAULT_SECONDS", "add_parser", "watch_run"]
 
@@ -77,7 +80,7 @@ def _watch(args: argparse.Namespace) -> int:
 class _Player:
     """One policy trading its own rendering env, stepped one decision at a time."""
 
-    def __init__(self, label: str, policy: Any, env_config: Any, seed: int) -> None:
+    def __init__(self, label: str, policy: Any, env_config: EnvConfig, seed: int) -> None:
         from mm_gym.envs.market_making import MarketMakingEnv
 
         self.label = label
@@ -102,6 +105,7 @@ class _Player:
         self.done = terminated or truncated
 
     def frame(self) -> np.ndarray:
+        """The market now, captioned with this policy's running PnL."""
         return self.env.view.render(f"{self.label}: PnL {self.info['equity']:+.2f}")
 
 
@@ -145,10 +149,10 @@ def watch_run(
     if not (math.isfinite(seconds) and seconds > 0):
         raise ConfigError(f"--seconds={seconds!r}: expected a number of seconds > 0")
     if out is None:
-        if not mp4_available():
+        mp4 = mp4_available()
+        if not mp4:
             log(f"note: writing a GIF ({MP4_HINT})")
-        suffix = ".mp4" if mp4_available() else ".gif"
-        out = run.path / "watch" / f"{which}_seed{seed}_{regime or 'all'}{suffix}"
+        out = run.path / "watch" / f"{which}_seed{seed}_{regime or 'all'}.{'mp4' if mp4 else 'gif'}"
     out = check_video_path(Path(out))
     agent = load_policy(run, which)
     dt = env_config.decision_interval_ms / 1000.0
