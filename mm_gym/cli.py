@@ -23,6 +23,7 @@ COMMANDS = {
     "evaluate": "agents.commands",
     "compare": "agents.commands",
     "demo": "agents.commands",
+    "watch": "agents.watch",
 }
 
 

@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mm_gym.market.regimes import LABEL_NAMES  # noqa: E402
+from mm_gym.rendering.frame import REGIME_COLORS  # noqa: E402
 
 __all__ = [
     "REGIME_COLORS",
@@ -28,13 +29,6 @@ __all__ = [
     "plot_regimes",
 ]
 
-REGIME_COLORS = {
-    "ranging": "#9ecae1",
-    "trending_up": "#a1d99b",
-    "trending_down": "#fdae6b",
-    "high_vol": "#bcbddc",
-    "news": "#fc9272",
-}
 DPI = 110
 
 

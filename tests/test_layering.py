@@ -1,6 +1,7 @@
 """The import layering of the package, read from the source (every import, at any depth).
 
-``strategy`` <- ``market`` <- ``envs`` <- evaluation, commands <- ``agents``: no subpackage of
+``strategy`` <- ``market`` <- ``envs`` <- evaluation, commands <- ``agents`` (and
+``rendering``, pure drawing, below ``envs``): no subpackage of
 ``mm_gym`` imports one above it, no two import each other, ``mm_gym`` never imports
 ``agents``, torch or Stable-Baselines3, and no two modules import each other (directly or
 around a longer circle).
@@ -20,7 +21,8 @@ FORBIDDEN_IN_MM_GYM = ("agents", "torch", "stable_baselines3", "sb3_contrib")
 ALLOWED_BELOW = {
     "mm_gym.strategy": set(),
     "mm_gym.market": {"mm_gym.strategy"},
-    "mm_gym.envs": {"mm_gym.strategy", "mm_gym.market"},
+    "mm_gym.rendering": set(),  # draws snapshots of plain numbers; the envs fill them
+    "mm_gym.envs": {"mm_gym.strategy", "mm_gym.market", "mm_gym.rendering"},
 }
 
 

@@ -5,6 +5,11 @@ rule-based quoting engine, mapped onto the configured ranges (see ``EnvConfig``)
 Observation: ``OBS_NAMES`` (float32, finite bounds). One step is ``decision_interval_ms`` of
 market time; an episode is ``session_s``, truncated at its end and terminated on the daily
 stop. The true regime is in ``info["regime"]``.
+
+Rendering (``mm_gym.rendering``): ``render_mode="rgb_array"`` draws a frame per call (book,
+quotes and queue positions, mid and quotes over the last minutes, inventory, equity, chosen
+parameters, the true regime and the news flag); ``"ansi"`` returns a text ladder. The vector
+env renders market 0 only.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from mm_gym.config import check_choice
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import ACTION_DIM, MarketMakingCore, make_config
+from mm_gym.envs.market_view import MarketView
 from mm_gym.errors import ConfigError
+from mm_gym.rendering.snapshot import RENDER_FPS, RENDER_MODES
 
 
 def _spaces(core: MarketMakingCore) -> tuple[gym.spaces.Box, gym.spaces.Box]:
@@ -31,10 +39,16 @@ def _entropy_seed() -> int:
     return int(np.random.SeedSequence().entropy % (2**62))
 
 
+def _view(core: MarketMakingCore, render_mode: str | None, title: str) -> MarketView | None:
+    """The view of market 0 for ``render_mode``; None (nothing kept) without one."""
+    check_choice("render_mode", render_mode, (None, *RENDER_MODES))
+    return None if render_mode is None else MarketView(core, render_mode, title)
+
+
 class MarketMakingEnv(gym.Env):
     """One market (a batch of one over the same core as the vector env)."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": RENDER_FPS}
 
     def __init__(
         self,
@@ -43,11 +57,11 @@ class MarketMakingEnv(gym.Env):
         render_mode: str | None = None,
         **overrides: Any,
     ) -> None:
-        if render_mode is not None:
-            raise ConfigError(f"render_mode={render_mode!r}: this env renders nothing; use None")
         self.config = make_config(config, config_path, **overrides)
         self.core = MarketMakingCore(1, self.config, threads=1)
         self.observation_space, self.action_space = _spaces(self.core)
+        self.render_mode = render_mode
+        self.view = _view(self.core, render_mode, "MarketMaking-v0")
         self._seeded = False  # a first reset without a seed draws one from the OS
         self._episode_over = True  # step() needs a reset first, and again after an episode
 
@@ -61,6 +75,8 @@ class MarketMakingEnv(gym.Env):
             obs = self.core.next_episode(np.ones(1, dtype=bool))
         self._seeded = True
         self._episode_over = False
+        if self.view is not None:
+            self.view.record()
         return obs[0].copy(), self.core.scalar_info()
 
     def step(self, action):
@@ -68,6 +84,8 @@ class MarketMakingEnv(gym.Env):
             raise gym.error.ResetNeeded("call reset() before step(), and after an episode ends")
         obs, reward, terminated, truncated = self.core.step_arrays(action)
         self._episode_over = bool(terminated[0] or truncated[0])
+        if self.view is not None:
+            self.view.record()
         return (
             obs[0].copy(),
             float(reward[0]),
@@ -75,6 +93,10 @@ class MarketMakingEnv(gym.Env):
             bool(truncated[0]),
             self.core.scalar_info(self.core.last_clipped),
         )
+
+    def render(self) -> np.ndarray | str | None:
+        """The market now: an RGB frame (``rgb_array``), a text ladder (``ansi``) or None."""
+        return None if self.view is None else self.view.render()
 
 
 class MarketMakingVectorEnv(VectorEnv):
@@ -84,9 +106,14 @@ class MarketMakingVectorEnv(VectorEnv):
     observation of its next episode, with the last one in ``info["final_obs"]`` and its info in
     ``info["final_info"]``; the top-level info of that market is its new episode's reset info.
     Market i of an env reset with seed s behaves exactly as a single env reset with seed s + i.
+    ``render()`` draws market 0 only and returns a tuple of that one frame.
     """
 
-    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+    metadata = {
+        "render_modes": list(RENDER_MODES),
+        "render_fps": RENDER_FPS,
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+    }
 
     def __init__(
         self,
@@ -97,8 +124,6 @@ class MarketMakingVectorEnv(VectorEnv):
         threads: int | None = None,
         **overrides: Any,
     ) -> None:
-        if render_mode is not None:
-            raise ConfigError(f"render_mode={render_mode!r}: this env renders nothing; use None")
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ConfigError(f"num_envs={num_envs!r}: expected an integer >= 1")
         self.config = make_config(config, config_path, **overrides)
@@ -107,6 +132,8 @@ class MarketMakingVectorEnv(VectorEnv):
         self.single_observation_space, self.single_action_space = _spaces(self.core)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
+        self.render_mode = render_mode
+        self.view = _view(self.core, render_mode, f"MarketMaking-v0 · market 0 of {num_envs}")
         self._reset_once = False
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
@@ -121,6 +148,8 @@ class MarketMakingVectorEnv(VectorEnv):
         super().reset(seed=None if seed is None else int(seeds[0]))
         obs = self.core.reset(seeds)
         self._reset_once = True
+        if self.view is not None:
+            self.view.record()
         return obs.copy(), self.core.info()
 
     def step(self, actions):
@@ -139,4 +168,10 @@ class MarketMakingVectorEnv(VectorEnv):
             info["_final_obs"] = done
             info["final_info"] = final_info
             info["_final_info"] = done
+        if self.view is not None:
+            self.view.record()
         return obs, reward.astype(np.float64), terminated, truncated, info
+
+    def render(self) -> tuple[np.ndarray | str, ...] | None:
+        """Market 0 only: a tuple of its one frame (or text ladder); None without a mode."""
+        return None if self.view is None else (self.view.render(),)
