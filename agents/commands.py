@@ -35,6 +35,15 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _seed_list(text: str) -> list[int]:
+    seeds = [_non_negative_int(part.strip()) for part in text.split(",") if part.strip()]
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seeds like 0,1,2")
+    if len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed repeats")
+    return seeds
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train``, ``evaluate``, ``compare`` and ``demo``."""
     p = subparsers.add_parser(
@@ -57,7 +66,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         f"env config ({', '.join(shipped_configs('envs'))})",
     )
     p.add_argument("--timesteps", type=_positive_int, help="total timesteps (overrides config)")
-    p.add_argument("--seed", type=_non_negative_int, help="training seed (overrides config)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_non_negative_int, help="training seed (overrides config)")
+    seeds.add_argument(
+        "--seeds",
+        type=_seed_list,
+        metavar="S,S,...",
+        help="one run per training seed, named <run-name>_seed<S> (compare them together)",
+    )
     p.add_argument("--run-name", help="run folder name (default: <algo>_<env>_<time>)")
     p.add_argument(
         "--resume", action="store_true", help="continue run --run-name from its last checkpoint"
@@ -136,7 +152,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from agents.config import AgentConfig
-    from agents.train import train
+    from agents.train import train, train_seeds
     from mm_gym.config import load_yaml_mapping, resolve_config
 
     config = None
@@ -152,15 +168,18 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--resume without --config continues the run's own config: drop --env-config/--seed"
         )
-    train(
-        config,
-        run_name=args.run_name,
-        runs_dir=args.runs_dir,
-        resume=args.resume,
-        total_timesteps=args.timesteps,
-        progress_bar=not args.no_progress,
-        verbose=args.verbose,
-    )
+    kwargs = {
+        "run_name": args.run_name,
+        "runs_dir": args.runs_dir,
+        "resume": args.resume,
+        "total_timesteps": args.timesteps,
+        "progress_bar": not args.no_progress,
+        "verbose": args.verbose,
+    }
+    if args.seeds is not None:
+        train_seeds(config, args.seeds, **kwargs)
+    else:
+        train(config, **kwargs)
     return 0
 
 
