@@ -102,14 +102,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "compare",
-        help="agent vs the rule baseline (or CJP/GLFT/AS) -> report.md",
-        description="Run the agent and the reference policies on the same seeds, overall and "
-        "per pinned regime, and write RUN/report.md with PNG plots.",
+        help="agent vs the rule baselines (or CJP/GLFT/AS) -> report.md",
+        description="Run the agent (one run, or several runs of one config) and the reference "
+        "policies on the same seeds, overall and per pinned regime, and write report.md with "
+        "PNG plots (in RUN, or beside several runs in <name>_compare).",
     )
-    p.add_argument("run", type=Path, metavar="RUN", help="run folder")
+    p.add_argument(
+        "run", type=Path, nargs="+", metavar="RUN", help="run folder(s): runs of one config"
+    )
     p.add_argument("--episodes", type=_positive_int, default=32, help="default: 32")
     p.add_argument(
         "--seed", type=_non_negative_int, default=None, help="first test seed (default: 2000000)"
+    )
+    p.add_argument(
+        "--allow-eval-seeds",
+        action="store_true",
+        help="accept seeds of the evaluation callback (1000000..1999999); the report calls "
+        "them evaluation seeds, not test seeds",
     )
     p.add_argument("--model", choices=("final", "best"), default="final", help="default: final")
     p.add_argument("--no-regimes", action="store_true", help="overall only, no pinned regimes")
@@ -118,6 +127,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="metric of the verdict (default: episode_return, the env's objective); "
         "also pnl, sharpe, spread_captured, ...",
     )
+    p.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a tuned rule baseline: an EnvConfig YAML whose baseline/strategy sections are "
+        "used (repeatable; named by the file's stem)",
+    )
+    p.add_argument(
+        "--holm",
+        action="store_true",
+        help="verdicts on Holm-adjusted p-values across the conditions (default: uncorrected, "
+        "the adjusted ones shown beside)",
+    )
+    p.add_argument("--out", type=Path, help="report folder (default: RUN, or <name>_compare)")
     p.set_defaults(func=_compare)
 
     p = subparsers.add_parser(
@@ -202,9 +226,14 @@ def _compare(args: argparse.Namespace) -> int:
         which=args.model,
         regimes=not args.no_regimes,
         metric=args.metric,
+        baselines=args.baseline,
+        allow_eval_seeds=args.allow_eval_seeds,
+        holm=args.holm,
+        out=args.out,
     )
-    for cond in comp.conditions:
-        print(verdict(comp, cond, comp.references[0]).replace("**", ""))
+    for ref in comp.verdict_references:
+        for cond in comp.conditions:
+            print(verdict(comp, cond, ref).replace("**", ""))
     print(f"report: {report}")
     return 0
 
