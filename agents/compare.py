@@ -267,10 +267,6 @@ def _iqm_rows(a: np.ndarray) -> np.ndarray:
     return iqm(a, axis=-1)
 
 
-def _mean_rows(a: np.ndarray) -> np.ndarray:
-    return a.mean(axis=-1)
-
-
 def tabulate(
     results: dict[str, dict[str, EpisodeResults]],
     metrics: list[str],
@@ -307,9 +303,7 @@ def tabulate(
                 left, right = groups[policy], values[ref]
                 row = {"condition": cond, "policy": policy, "reference": ref, "metric": m}
                 if len(left) > 1:
-                    ci = stratified_bootstrap_ci(
-                        [v - right for v in left], _mean_rows, resample_groups=True
-                    )
+                    ci = stratified_bootstrap_ci([v - right for v in left], resample_groups=True)
                     row |= {"test": "bootstrap", "diff": ci.estimate, "ci_low": ci.low}
                     row |= {"ci_high": ci.high, "p_value": ci.p_value, "n": ci.n}
                 else:
@@ -318,7 +312,6 @@ def tabulate(
                     row |= {"ci_high": d.high, "p_value": d.p_value, "n": d.n}
                 poi = stratified_bootstrap_ci(
                     [improvement_scores(v, right) for v in left],
-                    _mean_rows,
                     resample_groups=len(left) > 1,
                     null=0.5,
                 )
