@@ -208,7 +208,10 @@ class Comparison:
 
     @property
     def verdict_references(self) -> list[str]:
-        """The references a verdict is given against (not the true-regime ablation)."""
+        """The references a verdict is given against: the rule baselines (not the true-regime
+        ablation), or the optimal CJP agent on the AS market."""
+        if is_as(self.config.env_id):
+            return self.references[:1]
         return [r for r in self.references if r != TRUE_REGIME]
 
     @property
