@@ -35,6 +35,15 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _seed_list(text: str) -> list[int]:
+    seeds = [_non_negative_int(part.strip()) for part in text.split(",") if part.strip()]
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seeds like 0,1,2")
+    if len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed repeats")
+    return seeds
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train``, ``evaluate``, ``compare`` and ``demo``."""
     p = subparsers.add_parser(
@@ -57,7 +66,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         f"env config ({', '.join(shipped_configs('envs'))})",
     )
     p.add_argument("--timesteps", type=_positive_int, help="total timesteps (overrides config)")
-    p.add_argument("--seed", type=_non_negative_int, help="training seed (overrides config)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_non_negative_int, help="training seed (overrides config)")
+    seeds.add_argument(
+        "--seeds",
+        type=_seed_list,
+        metavar="S,S,...",
+        help="one run per training seed, named <run-name>_seed<S> (compare them together)",
+    )
     p.add_argument("--run-name", help="run folder name (default: <algo>_<env>_<time>)")
     p.add_argument(
         "--resume", action="store_true", help="continue run --run-name from its last checkpoint"
@@ -86,14 +102,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "compare",
-        help="agent vs the rule baseline (or CJP/GLFT/AS) -> report.md",
-        description="Run the agent and the reference policies on the same seeds, overall and "
-        "per pinned regime, and write RUN/report.md with PNG plots.",
+        help="agent vs the rule baselines (or CJP/GLFT/AS) -> report.md",
+        description="Run the agent (one run, or several runs of one config) and the reference "
+        "policies on the same seeds, overall and per pinned regime, and write report.md with "
+        "PNG plots (in RUN, or beside several runs in <name>_compare).",
     )
-    p.add_argument("run", type=Path, metavar="RUN", help="run folder")
+    p.add_argument(
+        "run", type=Path, nargs="+", metavar="RUN", help="run folder(s): runs of one config"
+    )
     p.add_argument("--episodes", type=_positive_int, default=32, help="default: 32")
     p.add_argument(
         "--seed", type=_non_negative_int, default=None, help="first test seed (default: 2000000)"
+    )
+    p.add_argument(
+        "--allow-eval-seeds",
+        action="store_true",
+        help="accept seeds of the evaluation callback (1000000..1999999); the report calls "
+        "them evaluation seeds, not test seeds",
     )
     p.add_argument("--model", choices=("final", "best"), default="final", help="default: final")
     p.add_argument("--no-regimes", action="store_true", help="overall only, no pinned regimes")
@@ -102,6 +127,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="metric of the verdict (default: episode_return, the env's objective); "
         "also pnl, sharpe, spread_captured, ...",
     )
+    p.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a tuned rule baseline: an EnvConfig YAML whose baseline/strategy sections are "
+        "used (repeatable; named by the file's stem)",
+    )
+    p.add_argument(
+        "--holm",
+        action="store_true",
+        help="verdicts on Holm-adjusted p-values across the conditions (default: uncorrected, "
+        "the adjusted ones shown beside)",
+    )
+    p.add_argument("--out", type=Path, help="report folder (default: RUN, or <name>_compare)")
     p.set_defaults(func=_compare)
 
     p = subparsers.add_parser(
@@ -136,7 +176,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from agents.config import AgentConfig
-    from agents.train import train
+    from agents.train import train, train_seeds
     from mm_gym.config import load_yaml_mapping, resolve_config
 
     config = None
@@ -152,15 +192,18 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--resume without --config continues the run's own config: drop --env-config/--seed"
         )
-    train(
-        config,
-        run_name=args.run_name,
-        runs_dir=args.runs_dir,
-        resume=args.resume,
-        total_timesteps=args.timesteps,
-        progress_bar=not args.no_progress,
-        verbose=args.verbose,
-    )
+    kwargs = {
+        "run_name": args.run_name,
+        "runs_dir": args.runs_dir,
+        "resume": args.resume,
+        "total_timesteps": args.timesteps,
+        "progress_bar": not args.no_progress,
+        "verbose": args.verbose,
+    }
+    if args.seeds is not None:
+        train_seeds(config, args.seeds, **kwargs)
+    else:
+        train(config, **kwargs)
     return 0
 
 
@@ -183,9 +226,14 @@ def _compare(args: argparse.Namespace) -> int:
         which=args.model,
         regimes=not args.no_regimes,
         metric=args.metric,
+        baselines=args.baseline,
+        allow_eval_seeds=args.allow_eval_seeds,
+        holm=args.holm,
+        out=args.out,
     )
-    for cond in comp.conditions:
-        print(verdict(comp, cond, comp.references[0]).replace("**", ""))
+    for ref in comp.verdict_references:
+        for cond in comp.conditions:
+            print(verdict(comp, cond, ref).replace("**", ""))
     print(f"report: {report}")
     return 0
 

@@ -1,9 +1,10 @@
 """Evaluate a trained run: the deterministic policy on held-out test seeds, batched.
 
 Seeds are ``seed, seed + 1, ...`` with ``seed`` defaulting to ``TEST_SEED_BASE`` (disjoint
-from training and evaluation-callback seeds). ``regime`` pins the market's hidden regime
-(``EnvConfig.market.pin_regime``). Writes ``eval/<model>_<regime|all>_episodes.csv`` and
-``..._summary.csv`` under the run and returns the summary table.
+from training and evaluation-callback seeds); ``seed_kind`` says which range a set falls in.
+``regime`` pins the market's hidden regime (``EnvConfig.market.pin_regime``). Writes
+``eval/<model>_<regime|all>_episodes.csv`` and ``..._summary.csv`` under the run and returns
+the summary table.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from mm_gym.market.regimes import regime_index
 __all__ = [
     "AS_METRICS",
     "MM_METRICS",
+    "SEED_KINDS",
     "EvalOutput",
     "env_config_for",
     "evaluate_run",
     "format_summary",
     "headline_metrics",
+    "seed_kind",
     "test_seeds",
 ]
 
@@ -79,6 +82,22 @@ def test_seeds(episodes: int, seed: int | None = None) -> list[int]:
     return list(range(base, base + episodes))
 
 
+SEED_KINDS = {
+    "test": "test seeds",
+    "evaluation": "evaluation seeds, not test seeds",
+    "training": "seeds of the training range, not test seeds",
+}
+
+
+def seed_kind(seeds: list[int]) -> str:
+    """``evaluation`` when any seed lies in the evaluation callback's range (those seeds chose
+    the best model), else ``training`` when any lies below it, else ``test``."""
+    low, high = min(seeds), max(seeds)
+    if high >= EVAL_SEED_BASE and low < TEST_SEED_BASE:
+        return "evaluation"
+    return "training" if low < EVAL_SEED_BASE else "test"
+
+
 def format_summary(summary: pd.DataFrame) -> str:
     """``metric  mean  [ci_low, ci_high]`` as an aligned text table."""
     lines = [f"{'metric':<20} {'mean':>12}   {'95% CI':<27}"]
@@ -114,8 +133,9 @@ def evaluate_run(
     config = run.config()
     env_config = env_config_for(config, regime)
     seeds = test_seeds(episodes, seed)
-    if seeds[0] < EVAL_SEED_BASE:
-        log(f"note: seeds from {seeds[0]} overlap the training seeds (< {EVAL_SEED_BASE})")
+    kind = seed_kind(seeds)
+    if kind != "test":
+        log(f"WARNING: seeds {seeds[0]}..{seeds[-1]} are {SEED_KINDS[kind]}")
     policy = load_policy(run, which)
     results = run_policy(config.env_id, env_config, policy, seeds, progress=progress)
     metrics = [m for m in headline_metrics(config.env_id) if m in results.episodes.columns]

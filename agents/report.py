@@ -1,15 +1,19 @@
 """``report.md`` and its PNG plots from a ``Comparison`` (agent vs reference policies).
 
-Sections: verdicts (overall and per pinned regime, "beats" / "does not beat" with the paired
-t-test), a table per condition (mean and 95% CI per policy, paired difference agent -
-reference with CI and p-value), bar charts of the means with CIs, the paired differences,
-equity curves, and the quoting parameters the agent chose next to the baseline's table
-(per regime on the order-book market; by inventory against CJP on the AS market).
+Sections: the setup (seeds and what kind they are, the verdict's metric and its correction),
+verdicts (overall and per pinned regime against each reference but the ablation, each saying
+whether its test is corrected), the pairing variance ratio, what detection and the table cost
+(true-regime and tuned baselines against the baseline), the runs one by one (several runs), a
+table per condition (estimate and 95% CI per policy, paired differences with p-values and
+Holm-adjusted ones, n), bar charts, the paired differences, equity curves, the PnL
+decomposition, and the quoting parameters chosen by regime and over one episode (on the AS
+market: quotes by inventory against the closed-form agents).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +26,17 @@ import numpy as np  # noqa: E402
 
 from agents.compare import (  # noqa: E402
     AGENT,
+    BASELINE,
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,
     OVERALL,
+    TRUE_REGIME,
     Comparison,
     compare_run,
     is_as,
 )
+from agents.config import EVAL_SEED_BASE, TEST_SEED_BASE  # noqa: E402
+from agents.evaluate import SEED_KINDS  # noqa: E402
 from agents.run_dir import atomic_write  # noqa: E402
 
 __all__ = ["compare_and_report", "verdict", "write_report"]
@@ -37,7 +45,7 @@ ALPHA = 0.05
 LABELS = {
     "pnl": "PnL per episode",
     "episode_return": "the env's objective (episode return)",
-    "sharpe": "Sharpe ratio",
+    "sharpe": "Sharpe ratio per hour (per episode, Newey-West)",
     "max_drawdown": "max drawdown",
     "fills": "fills",
     "fill_rate": "fill rate (fills / min quoting)",
@@ -52,7 +60,14 @@ LABELS = {
     "time_quoting": "time quoting",
     "stop_losses": "stop losses",
 }
+AS_LABELS = {"sharpe": "Sharpe ratio per episode (not per hour)"}
 DPI = 100
+
+
+def _label(comp: Comparison, metric: str) -> str:
+    if is_as(comp.config.env_id) and metric in AS_LABELS:
+        return AS_LABELS[metric]
+    return LABELS.get(metric, metric)
 
 
 def _g(x: float) -> str:
@@ -71,14 +86,39 @@ def _p_eq(p: float) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
+def _signed(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:+.4g}"
+
+
+def _ci_text(low: float, high: float) -> str:
+    return f"[{_g(low)}, {_g(high)}]"
+
+
+def _policy_text(comp: Comparison, name: str) -> str:
+    if is_as(comp.config.env_id):
+        return f"the {name} agent"
+    if name == BASELINE:
+        return "the rule baseline"
+    if name == TRUE_REGIME:
+        return "the document's table with the true regime"
+    return f"the tuned baseline {name}"
+
+
+def _count(comp: Comparison, n: int) -> str:
+    runs = len(comp.agents)
+    return f"{n} seeds" if runs == 1 else f"{runs} runs x {n // runs} seeds"
+
+
 def verdict(comp: Comparison, condition: str, reference: str) -> str:
-    """One plain sentence: does the agent beat ``reference`` on the primary metric?"""
+    """One plain sentence: does the agent beat ``reference`` on the primary metric? It always
+    says how the p-value was corrected (by default not: one test per regime)."""
     m = comp.primary
     d = comp.diff(condition, reference, m)
+    p = d["p_holm"] if comp.holm else d["p_value"]
     higher = m in HIGHER_IS_BETTER
     better = d["diff"] > 0 if higher else d["diff"] < 0
-    significant = d["p_value"] < ALPHA
-    ref = "the rule baseline" if reference == "baseline" else f"the {reference} agent"
+    significant = p < ALPHA
+    ref = _policy_text(comp, reference)
     if significant and better:
         word, why = "**beats**", "significant"
     elif significant:
@@ -86,43 +126,142 @@ def verdict(comp: Comparison, condition: str, reference: str) -> str:
     else:
         word, why = "does **not** beat", "no significant difference"
     where = "Overall" if condition == OVERALL else f"In the {condition} regime"
+    who = "the agent" if not comp.multi else f"the agent ({len(comp.agents)} runs)"
+    test = "paired t-test" if d["test"] == "paired t" else "stratified bootstrap"
+    k = len(comp.conditions)
+    if comp.holm:
+        tests = f"{test} {_p_eq(p)} Holm-adjusted (uncorrected {_p(d['p_value'])})"
+        note = f"after Holm's correction across the {k} conditions"
+    else:
+        tests = f"{test} {_p_eq(d['p_value'])}, Holm-adjusted {_p(d['p_holm'])}"
+        note = "an uncorrected per-regime test"
     text = (
-        f"{where}, the agent {word} {ref} on {LABELS.get(m, m)}: difference "
-        f"{d['diff']:+.4g} (95% CI [{_g(d['ci_low'])}, {_g(d['ci_high'])}], paired t-test "
-        f"{_p_eq(d['p_value'])}, {int(d['n'])} seeds; {why} at the 5% level)."
+        f"{where}, {who} {word} {ref} on {_label(comp, m)}: difference {_signed(d['diff'])} "
+        f"(95% CI {_ci_text(d['ci_low'], d['ci_high'])}, {tests}, {_count(comp, int(d['n']))}; "
+        f"P(agent > {reference}) = {d['poi']:.2f} [{d['poi_low']:.2f}, {d['poi_high']:.2f}]; "
+        f"{why} at the 5% level, {note})."
     )
     if is_as(comp.config.env_id):
-        a = comp.stat(condition, AGENT, m)["mean"]
-        r = comp.stat(condition, reference, m)["mean"]
+        s = comp.stat(condition, AGENT, m)
+        r = comp.stat(condition, reference, m)["value"]
         if r > 0:
-            text += f" The agent reaches {a / r:.1%} of {reference}'s mean objective."
+            text += (
+                f" The agent reaches {s['value'] / r:.1%} of {reference}'s "
+                f"{s['estimator']} objective."
+            )
     else:
         other = "pnl" if m != "pnl" else "episode_return"
         if other in comp.metrics:
             o = comp.diff(condition, reference, other)
             text += (
-                f" On {LABELS[other]} the difference is {o['diff']:+.4g} (95% CI "
-                f"[{_g(o['ci_low'])}, {_g(o['ci_high'])}], {_p_eq(o['p_value'])})."
+                f" On {LABELS[other]} the difference is {_signed(o['diff'])} (95% CI "
+                f"{_ci_text(o['ci_low'], o['ci_high'])}, {_p_eq(o['p_value'])})."
             )
     return text
 
 
+def _estimate(comp: Comparison, condition: str, policy: str, metric: str) -> str:
+    s = comp.stat(condition, policy, metric)
+    return f"{_g(s['value'])} {_ci_text(s['ci_low'], s['ci_high'])}"
+
+
 def _condition_table(comp: Comparison, condition: str) -> list[str]:
     refs = comp.references
-    head = ["metric", "agent"] + refs + [f"agent - {r}" for r in refs] + [f"p ({r})" for r in refs]
+    est = " (IQM)" if comp.multi else ""
+    head = (
+        ["metric", "n", f"agent{est}"]
+        + [f"{r}{est}" for r in refs]
+        + [f"agent - {r}" for r in refs]
+        + [f"p / Holm ({r})" for r in refs]
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in comp.metrics:
-        cells = [LABELS.get(m, m)]
-        for policy in [AGENT, *refs]:
-            s = comp.stat(condition, policy, m)
-            cells.append(f"{_g(s['mean'])} [{_g(s['ci_low'])}, {_g(s['ci_high'])}]")
+        n = int(comp.diff(condition, refs[0], m)["n"])
+        cells = [_label(comp, m), _count(comp, n)]
+        cells += [_estimate(comp, condition, p, m) for p in [AGENT, *refs]]
         for r in refs:
             d = comp.diff(condition, r, m)
-            cells.append(f"{d['diff']:+.4g} [{_g(d['ci_low'])}, {_g(d['ci_high'])}]")
+            cells.append(f"{_signed(d['diff'])} {_ci_text(d['ci_low'], d['ci_high'])}")
         for r in refs:
-            cells.append(_p(comp.diff(condition, r, m)["p_value"]))
+            d = comp.diff(condition, r, m)
+            cells.append(f"{_p(d['p_value'])} / {_p(d['p_holm'])}")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _pairing_section(comp: Comparison) -> list[str]:
+    m = comp.primary
+    refs = comp.references
+    lines = [
+        "## Pairing",
+        "",
+        f"Variance ratio var(agent - reference) / (var agent + var reference) of "
+        f"{_label(comp, m)} over the paired episodes: what the common random numbers leave of "
+        "an unpaired comparison's variance (1: no gain; lower: the pairing removes more of the "
+        "market's luck).",
+        "",
+        "| condition | " + " | ".join(f"agent - {r}" for r in refs) + " |",
+        "|---|" + "---|" * len(refs),
+    ]
+    for cond in comp.conditions:
+        cells = [f"{comp.diff(cond, r, m)['var_ratio']:.3g}" for r in refs]
+        lines.append(f"| {cond} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _ablation_section(comp: Comparison) -> list[str]:
+    """Detection cost (true regime - baseline) and table cost (tuned - baseline)."""
+    others = [r for r in comp.references if r != BASELINE]
+    lines = [
+        "## Detection and table",
+        "",
+        "Paired differences against the rule baseline on the same seeds: the document's table "
+        "driven by the true regime instead of the detector (what detection costs)"
+        + (", and each tuned baseline (what the table costs)" if len(others) > 1 else "")
+        + ". Paired t-tests; Holm across conditions.",
+        "",
+    ]
+    for m in dict.fromkeys([comp.primary, "pnl"]):
+        lines += [
+            f"{_label(comp, m)}:",
+            "",
+            "| condition | " + " | ".join(f"{r} - baseline (p / Holm)" for r in others) + " |",
+            "|---|" + "---|" * len(others),
+        ]
+        for cond in comp.conditions:
+            cells = []
+            for r in others:
+                d = comp.diff(cond, BASELINE, m, policy=r)
+                cells.append(
+                    f"{_signed(d['diff'])} {_ci_text(d['ci_low'], d['ci_high'])} "
+                    f"({_p(d['p_value'])} / {_p(d['p_holm'])})"
+                )
+            lines.append(f"| {cond} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def _runs_section(comp: Comparison) -> list[str]:
+    m = comp.primary
+    ref = comp.references[0]
+    lines = [
+        "## Runs",
+        "",
+        f"Each training run on its own: the mean of {_label(comp, m)} over the seeds and, in "
+        f"brackets, the paired difference with {_policy_text(comp, ref)} and its paired t-test "
+        "p-value.",
+        "",
+        "| run | " + " | ".join(comp.conditions) + " |",
+        "|---|" + "---|" * len(comp.conditions),
+    ]
+    for run in comp.agents:
+        cells = []
+        for cond in comp.conditions:
+            d = comp.diff(cond, ref, m, policy=run)
+            value = comp.stat(cond, run, m)["value"]
+            cells.append(f"{_g(value)} ({_signed(d['diff'])}, {_p_eq(d['p_value'])})")
+        lines.append(f"| {run} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 # ---------------------------------------------------------------------- plots
@@ -137,24 +276,29 @@ def _plot_metrics(comp: Comparison, condition: str, path: Path) -> Path:
     for ax, m in zip(axes, metrics, strict=False):
         for k, policy in enumerate(policies):
             s = comp.stat(condition, policy, m)
-            err = np.array([[s["mean"] - s["ci_low"]], [s["ci_high"] - s["mean"]]])
+            err = np.array([[s["value"] - s["ci_low"]], [s["ci_high"] - s["value"]]])
             err = np.nan_to_num(err)
             ax.bar(
                 k,
-                np.nan_to_num(s["mean"]),
+                np.nan_to_num(s["value"]),
                 yerr=err,
                 color=colors[k % len(colors)],
                 capsize=4,
                 edgecolor="black",
                 lw=0.5,
             )
-        ax.set_xticks(range(len(policies)), policies, fontsize=8)
-        ax.set_title(LABELS.get(m, m), fontsize=9)
+        ax.set_xticks(range(len(policies)), policies, fontsize=7, rotation=20)
+        ax.set_title(_label(comp, m), fontsize=9)
         ax.axhline(0.0, color="black", lw=0.6)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes[len(metrics) :]:
         ax.axis("off")
-    fig.suptitle(f"{condition}: mean and 95% CI over {len(comp.seeds)} seeds")
+    what = (
+        f"IQM and 95% stratified-bootstrap CI over {len(comp.agents)} runs x "
+        if comp.multi
+        else "mean and 95% CI over "
+    )
+    fig.suptitle(f"{condition}: {what}{len(comp.seeds)} seeds")
     return _save(fig, path)
 
 
@@ -191,7 +335,7 @@ def _plot_paired(comp: Comparison, reference: str, path: Path) -> Path:
         ax.axvline(0.0, color="black", lw=0.8)
         ax.set_yticks(y, conds, fontsize=8)
         ax.invert_yaxis()
-        ax.set_title(LABELS.get(m, m), fontsize=9)
+        ax.set_title(_label(comp, m), fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     for ax in axes[len(metrics) :]:
         ax.axis("off")
@@ -263,16 +407,21 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-# ---------------------------------------------------------------------- params by regime
+# ---------------------------------------------------------------------- order-book sections
 def _params_section(comp: Comparison, folder: Path, images: Path) -> list[str]:
-    from mm_gym.plots import plot_params_by_regime
+    from mm_gym.plots import plot_params_by_regime, plot_params_over_episode
 
+    agent = comp.agents[0]
     overall = comp.results[OVERALL]
-    tables = {policy: res.per_regime for policy, res in overall.items()}
     img = plot_params_by_regime(
-        tables,
+        {policy: res.per_regime for policy, res in overall.items()},
         images / "params_by_regime.png",
         title="Quoting parameters chosen, by true regime (overall run)",
+    )
+    over = plot_params_over_episode(
+        {policy: res.paths for policy, res in overall.items()},
+        images / "params_over_episode.png",
+        title=f"Quoting parameters chosen in the overall run, seed {comp.seeds[0]}",
     )
     base = comp.config.env_config().baseline
     table_rows = {
@@ -282,6 +431,7 @@ def _params_section(comp: Comparison, folder: Path, images: Path) -> list[str]:
         "high_vol": base.high_vol,
         "news": base.news,
     }
+    who = "agent" if not comp.multi else f"agent {agent}"
     lines = [
         "## Quoting parameters by regime",
         "",
@@ -290,14 +440,14 @@ def _params_section(comp: Comparison, folder: Path, images: Path) -> list[str]:
         "last column is the baseline's configured table (high vol: the spread widens up to "
         f"{base.high_vol_max_spread}x with volatility; news: no quoting).",
         "",
-        "| regime | agent (overall) | baseline (overall) | agent (pinned) | baseline (pinned) "
-        "| baseline table |",
+        f"| regime | {who} (overall) | baseline (overall) | {who} (pinned) | "
+        "baseline (pinned) | baseline table |",
         "|---|---|---|---|---|---|",
     ]
     for regime, row in table_rows.items():
         cells = [regime]
         for cond in (OVERALL, regime):
-            for policy in (AGENT, "baseline"):
+            for policy in (agent, BASELINE):
                 if cond not in comp.results or policy not in comp.results[cond]:
                     cells.append("-")
                     continue
@@ -312,8 +462,88 @@ def _params_section(comp: Comparison, folder: Path, images: Path) -> list[str]:
                 )
         cells.append(" / ".join(f"{v:g}" for v in row))
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"![parameters by regime]({img.relative_to(folder).as_posix()})", ""]
+    lines += [
+        "",
+        f"![parameters by regime]({img.relative_to(folder).as_posix()})",
+        "",
+        "Every policy's parameters over the first episode of the overall run, against the true "
+        "regime (shaded):",
+        "",
+        f"![parameters over an episode]({over.relative_to(folder).as_posix()})",
+        "",
+    ]
     return lines
+
+
+DECOMPOSITION = (
+    ("pnl", "PnL"),
+    ("spread_captured", "spread captured"),
+    ("carry", "inventory carry"),
+    ("fees", "fees"),
+    ("markout_1s", "markout 1 s"),
+    ("markout_10s", "markout 10 s"),
+    ("markout_60s", "markout 60 s"),
+    ("sharpe_hourly", "Sharpe / h across episodes"),
+)
+
+
+def _decomposition_section(comp: Comparison, folder: Path, images: Path) -> list[str]:
+    table = comp.decomposition
+    lines = [
+        "## Where the PnL comes from",
+        "",
+        "Means per episode (the agent's over all its runs): PnL = spread captured + inventory "
+        "carry - fees, where the spread captured is side x (mid - price) x lots at each maker "
+        "fill and the carry is the rest (the inventory's mark-to-market). Markouts: mean mid "
+        "move per lot after a fill, signed so that positive means not adversely selected. "
+        "Sharpe / h across episodes: mean / standard deviation of the episode PnL, scaled to "
+        "one hour (non-overlapping episodes: no autocorrelation to correct).",
+        "",
+    ]
+    for cond in comp.conditions:
+        rows = table[table.condition == cond].set_index("policy")
+        lines += [
+            f"{cond}:",
+            "",
+            "| policy | " + " | ".join(label for _, label in DECOMPOSITION) + " |",
+            "|---|" + "---|" * len(DECOMPOSITION),
+        ]
+        for policy, row in rows.iterrows():
+            lines.append(f"| {policy} | " + " | ".join(_g(row[c]) for c, _ in DECOMPOSITION) + " |")
+        cols = [c for c, _ in DECOMPOSITION]
+        edge = rows.loc[AGENT, cols] - rows.loc[BASELINE, cols]
+        lines.append(
+            "| agent - baseline | "
+            + " | ".join(_g(edge[c]) if c != "sharpe_hourly" else "" for c, _ in DECOMPOSITION)
+            + " |"
+        )
+        lines.append("")
+    img = _plot_decomposition(comp, images / "pnl_decomposition.png")
+    return [*lines, f"![PnL decomposition]({img.relative_to(folder).as_posix()})", ""]
+
+
+def _plot_decomposition(comp: Comparison, path: Path) -> Path:
+    table = comp.decomposition
+    parts = (("spread_captured", "spread"), ("carry", "carry"), ("fees", "- fees"), ("pnl", "PnL"))
+    conds = comp.conditions
+    fig, axes = plt.subplots(1, len(conds), figsize=(3.6 * len(conds), 3.6), squeeze=False)
+    policies = list(dict.fromkeys(table.policy))
+    width = 0.8 / len(policies)
+    x = np.arange(len(parts))
+    for ax, cond in zip(axes[0], conds, strict=True):
+        rows = table[table.condition == cond].set_index("policy")
+        for k, policy in enumerate(policies):
+            values = [
+                -rows.loc[policy, c] if c == "fees" else rows.loc[policy, c] for c, _ in parts
+            ]
+            ax.bar(x + (k - (len(policies) - 1) / 2) * width, values, width, label=policy)
+        ax.set_xticks(x, [label for _, label in parts], fontsize=8)
+        ax.axhline(0.0, color="black", lw=0.6)
+        ax.set_title(cond, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("PnL per episode = spread captured + inventory carry - fees (means)")
+    return _save(fig, path)
 
 
 def _reward_name(comp: Comparison) -> str:
@@ -322,47 +552,100 @@ def _reward_name(comp: Comparison) -> str:
 
 
 # ---------------------------------------------------------------------- the report
+def _header(comp: Comparison, folder: Path) -> list[str]:
+    cfg = comp.config
+    as_env = is_as(cfg.env_id)
+    if comp.multi:
+        seeds = ", ".join(str(r.config().seed) for r in comp.runs)
+        title = f"{folder.name} ({len(comp.runs)} runs)"
+        who = (
+            f"{len(comp.runs)} runs of one config, training seeds {seeds} "
+            f"({', '.join(comp.agents)})"
+        )
+    else:
+        title = comp.runs[0].name
+        who = "one run"
+    tuned = [r for r in comp.references if r not in (BASELINE, TRUE_REGIME)]
+    if as_env:
+        ref_text = "the closed-form reference agents CJP (optimal for this objective), GLFT and AS"
+    else:
+        ref_text = (
+            "the rule baseline (RuleBasedPolicy: regime detection + the parameter table of "
+            "docs/market-maker-strategy.md)"
+            + (
+                f", the tuned baseline(s) {', '.join(tuned)} (the baseline and strategy "
+                "sections of the --baseline files)"
+                if tuned
+                else ""
+            )
+            + f" and, as an ablation, the document's table driven by the true regime "
+            f"({TRUE_REGIME})"
+        )
+    kind = SEED_KINDS[comp.seed_kind]
+    lines = [
+        f"# Report: {title}",
+        "",
+        f"- Agent: {cfg.algo.upper()} on {cfg.env_id}, {who}, {cfg.total_timesteps} timesteps "
+        f"({cfg.n_envs} markets), {comp.model} model, deterministic actions.",
+        f"- Compared with {ref_text}, on the same {len(comp.seeds)} {kind} "
+        f"{comp.seeds[0]}..{comp.seeds[-1]} (common random numbers; training seeds are below "
+        f"{EVAL_SEED_BASE:,}, evaluation-callback seeds {EVAL_SEED_BASE:,}.."
+        f"{TEST_SEED_BASE - 1:,}, test seeds from {TEST_SEED_BASE:,}).",
+    ]
+    if comp.seed_kind == "evaluation":
+        lines.append(
+            "- **These are evaluation seeds, not test seeds: the evaluation callback picked the "
+            "best model on them, so the best model's results are biased upwards.**"
+        )
+    correction = (
+        "Verdicts use Holm-adjusted p-values across the conditions (--holm)."
+        if comp.holm
+        else "Each verdict is an uncorrected per-regime test at the 5% level; the "
+        "Holm-adjusted p-values across the conditions are given beside it."
+    )
+    objective = (
+        f": the sum of the env's rewards ('{_reward_name(comp)}', see mm_gym.envs.rewards), "
+        "which the agent maximises; PnL is the final mark-to-market equity"
+        if comp.primary == "episode_return"
+        else ""
+    )
+    lines.append(f"- The verdicts use {_label(comp, comp.primary)}{objective}. {correction}")
+    if comp.multi:
+        lines.append(
+            "- Estimates: interquartile mean (IQM) over runs x seeds with a 95% two-stage "
+            "stratified-bootstrap interval (runs, then seeds within runs; Agarwal et al. "
+            "2021); differences are paired per seed (agent - reference), their mean with the "
+            "same bootstrap interval and p-value. P(agent > reference): share of the paired "
+            "episodes the agent wins, with a bootstrap interval."
+        )
+    else:
+        lines.append(
+            "- Intervals: 95% t-intervals over seeds; differences are paired per seed "
+            "(agent - reference) with a two-sided paired t-test. P(agent > reference): share "
+            "of the seeds the agent wins, with a bootstrap interval."
+        )
+    lines.append(
+        "- One seed set per row: a seed where any policy's value is missing (e.g. a markout "
+        "without fills) is dropped for every policy; n says how many are left."
+    )
+    return [*lines, ""]
+
+
 def write_report(comp: Comparison, folder: str | Path) -> Path:
     """Write ``folder/report.md`` and its PNGs under ``folder/compare/``; return the path."""
     folder = Path(folder)
     images = folder / "compare"
     images.mkdir(parents=True, exist_ok=True)
-    cfg = comp.config
-    as_env = is_as(cfg.env_id)
-    primary_ref = comp.references[0]
-    name = comp.run.name if comp.run is not None else folder.name
-    ref_text = (
-        "the closed-form reference agents CJP (optimal for this objective), GLFT and AS"
-        if as_env
-        else "the rule-based baseline (RuleBasedPolicy: regime detection + "
-        "the parameter table of docs/market-maker-strategy.md)"
-    )
-    lines = [
-        f"# Report: {name}",
-        "",
-        f"- Agent: {cfg.algo.upper()} on {cfg.env_id}, {cfg.total_timesteps} timesteps "
-        f"({cfg.n_envs} markets), {comp.model} model, deterministic actions.",
-        f"- Compared with {ref_text}, on the same {len(comp.seeds)} test seeds "
-        f"{comp.seeds[0]}..{comp.seeds[-1]} (common random numbers; training seeds are "
-        "below 1,000,000, evaluation-callback seeds from 1,000,000).",
-        f"- The verdicts use {LABELS.get(comp.primary, comp.primary)}"
-        + (
-            f": the sum of the env's rewards ('{_reward_name(comp)}', see "
-            "mm_gym.envs.rewards), which the agent maximises; PnL is the final "
-            "mark-to-market equity. Each verdict is a separate test at the 5% level (no "
-            "correction for the several regimes compared)."
-            if comp.primary == "episode_return"
-            else "."
-        ),
-        "- Intervals: 95% t-intervals over seeds; differences are paired per seed "
-        "(agent - reference) with a two-sided paired t-test.",
-        "",
-        "## Verdict",
-        "",
-    ]
-    for cond in comp.conditions:
-        lines.append(f"- {verdict(comp, cond, primary_ref)}")
+    as_env = is_as(comp.config.env_id)
+    lines = [*_header(comp, folder), "## Verdict", ""]
+    for ref in comp.verdict_references:
+        lines += [f"- {verdict(comp, cond, ref)}" for cond in comp.conditions]
     lines.append("")
+    lines += _pairing_section(comp)
+    if not as_env:
+        lines += _ablation_section(comp)
+    if comp.multi:
+        lines += _runs_section(comp)
     for cond in comp.conditions:
         title = "Overall (regimes switching)" if cond == OVERALL else f"Regime pinned: {cond}"
         if as_env:
@@ -395,6 +678,7 @@ def write_report(comp: Comparison, folder: str | Path) -> Path:
             "",
         ]
     else:
+        lines += _decomposition_section(comp, folder, images)
         lines += _params_section(comp, folder, images)
     text = "\n".join(lines) + "\n"
     path = folder / "report.md"
@@ -402,8 +686,10 @@ def write_report(comp: Comparison, folder: str | Path) -> Path:
     return path
 
 
-def compare_and_report(run_path: str | Path, **kwargs: Any) -> tuple[Comparison, Path]:
-    """``compare_run`` (same keyword arguments), then ``write_report``: the comparison and
-    the path of ``report.md``."""
+def compare_and_report(
+    run_path: str | Path | Sequence[str | Path], **kwargs: Any
+) -> tuple[Comparison, Path]:
+    """``compare_run`` (same arguments), then ``write_report`` into its output folder: the
+    comparison and the path of ``report.md``."""
     comp = compare_run(run_path, **kwargs)
-    return comp, write_report(comp, comp.run.path)
+    return comp, write_report(comp, comp.out)

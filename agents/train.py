@@ -5,13 +5,14 @@ and ``VecNormalize``, the model from ``AgentConfig``, and learns with the market
 checkpoint and held-out evaluation callbacks. ``resume=True`` reopens the run, loads the
 latest checkpoint (model with its optimiser state and step counter, VecNormalize statistics,
 replay buffer) and continues with ``reset_num_timesteps=False`` up to ``total_timesteps``.
+``train_seeds`` trains (or resumes) one run per training seed, ``<name>_seed<k>``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,14 @@ from agents.run_dir import (
 from agents.vec_env import MarketVecEnv, make_native_vec_env
 from mm_gym.errors import ConfigError
 
-__all__ = ["TrainResult", "build_env", "progress_bar_available", "seed_everything", "train"]
+__all__ = [
+    "TrainResult",
+    "build_env",
+    "progress_bar_available",
+    "seed_everything",
+    "train",
+    "train_seeds",
+]
 
 
 @dataclasses.dataclass
@@ -228,6 +236,41 @@ def train(
         raise
     run.set_status(COMPLETE, timesteps=result.num_timesteps, seconds=round(result.seconds, 1))
     return result
+
+
+def train_seeds(
+    config: AgentConfig | None,
+    seeds: Sequence[int],
+    *,
+    run_name: str | None = None,
+    runs_dir: str | Path = "runs",
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+    **kwargs: Any,
+) -> list[TrainResult]:
+    """``train`` once per training seed into ``runs_dir/<run_name>_seed<k>``, the config
+    otherwise the same (``run_name`` defaults to ``<algo>_<env>_<time>``); with ``resume``,
+    each of those runs continues. ``kwargs`` go to ``train``."""
+    if resume and run_name is None:
+        raise ConfigError("--resume --seeds needs --run-name NAME (the runs NAME_seed<k>)")
+    if config is None and not resume:
+        raise ConfigError("train: a config is needed")
+    base = run_name or RunDir.unique_name(runs_dir, config)
+    results = []
+    for seed in seeds:
+        cfg = config.replace(seed=seed) if config is not None else None
+        log(f"training seed {seed} of {', '.join(map(str, seeds))}")
+        results.append(
+            train(
+                cfg,
+                run_name=f"{base}_seed{seed}",
+                runs_dir=runs_dir,
+                resume=resume,
+                log=log,
+                **kwargs,
+            )
+        )
+    return results
 
 
 def progress_bar_available() -> bool:

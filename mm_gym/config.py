@@ -148,7 +148,10 @@ def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f"config file {str(p)!r}: not valid YAML ({err})") from None
+        where = getattr(err, "problem_mark", None)
+        what = getattr(err, "problem", None) or type(err).__name__
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"config file {str(p)!r}: not valid YAML ({what}{at})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(p)!r}: expected a mapping at the top level")
     return data

@@ -1,5 +1,7 @@
-"""Pure performance and statistics functions: Sharpe ratio, drawdown, confidence intervals,
-paired comparisons.
+"""Pure performance and statistics functions: Sharpe ratio (also under autocorrelation),
+drawdown, confidence intervals, paired comparisons, and the aggregate statistics of Agarwal et
+al. (2021, "Deep RL at the edge of the statistical precipice"): interquartile mean, stratified
+bootstrap confidence intervals, probability of improvement; Holm's multiple-test adjustment.
 
 The t distribution comes from SciPy when it is installed; otherwise from the regularised
 incomplete beta function computed here by its continued fraction (Numerical Recipes, 6.4), so
@@ -10,18 +12,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 __all__ = [
+    "BootstrapCI",
     "MeanCI",
     "PairedDifference",
+    "holm",
+    "improvement_scores",
+    "iqm",
+    "long_run_variance",
     "max_drawdown",
     "mean_ci",
     "paired_difference",
+    "pairing_variance_ratio",
+    "probability_of_improvement",
     "regularized_incomplete_beta",
     "sharpe",
+    "stratified_bootstrap_ci",
     "student_t_cdf",
     "student_t_ppf",
     "t_cdf",
@@ -33,20 +43,46 @@ SECONDS_PER_HOUR = 3600.0
 
 
 # ----------------------------------------------------------------------------- performance
-def sharpe(step_pnl: Sequence[float] | np.ndarray, dt: float) -> float:
-    """Sharpe ratio of per-step PnL scaled to one hour: ``mean / std * sqrt(3600 / dt)``.
+def long_run_variance(values: Sequence[float] | np.ndarray, lags: int = 0) -> float:
+    """Newey-West estimate of the long-run variance ``sum_k gamma_k`` of a stationary series:
+    ``gamma_0 + 2 sum_{k=1..L} (1 - k / (L + 1)) gamma_k`` (Bartlett weights, never negative).
 
-    ``dt`` is the step length in seconds; the standard deviation has ``ddof=1``. Zero when
-    the PnL never varies (no risk taken, no return) and NaN with fewer than two steps.
+    Autocovariances use the divisor ``n - 1``, so ``lags=0`` is the sample variance
+    (``ddof=1``). ``n`` times the result estimates the variance of the series' sum over ``n``
+    steps. Non-finite values are dropped; NaN with fewer than two values.
     """
-    x = np.asarray(step_pnl, dtype=np.float64)
-    x = x[np.isfinite(x)]
+    if isinstance(lags, bool) or not isinstance(lags, int | np.integer) or lags < 0:
+        raise ValueError(f"lags={lags!r}: expected an integer >= 0")
+    x = _finite(values)
+    n = x.size
+    if n < 2:
+        return math.nan
+    d = x - x.mean()
+    total = float(d @ d)
+    for k in range(1, min(int(lags), n - 1) + 1):
+        total += 2.0 * (1.0 - k / (lags + 1.0)) * float(d[k:] @ d[:-k])
+    return max(total, 0.0) / (n - 1)
+
+
+def sharpe(step_pnl: Sequence[float] | np.ndarray, dt: float, lags: int = 0) -> float:
+    """Sharpe ratio of per-step PnL scaled to one hour: ``mean / sd * sqrt(3600 / dt)``.
+
+    ``dt`` is the step length in seconds. ``lags=0``: ``sd`` is the sample standard deviation,
+    right for uncorrelated steps (e.g. the PnL of whole, non-overlapping hours or episodes, with
+    ``dt`` their length). ``lags > 0``: ``sd**2`` is ``long_run_variance(step_pnl, lags)``, so
+    the scaling stays right when the steps are autocorrelated (equity changes marked at the mid
+    revert: the i.i.d. scaling understates the hourly Sharpe). Zero when the PnL never varies
+    and NaN with fewer than two steps.
+    """
+    x = _finite(step_pnl)
     if x.size < 2:
         return math.nan
-    sd = float(x.std(ddof=1))
-    if sd <= 1e-12 * max(1.0, float(np.abs(x).max())):
+    if float(x.std(ddof=1)) <= 1e-12 * max(1.0, float(np.abs(x).max())):
         return 0.0
-    return float(x.mean()) / sd * math.sqrt(SECONDS_PER_HOUR / dt)
+    var = long_run_variance(x, lags)
+    if var <= 0.0:
+        return math.nan
+    return float(x.mean()) / math.sqrt(var) * math.sqrt(SECONDS_PER_HOUR / dt)
 
 
 def max_drawdown(equity: Sequence[float] | np.ndarray) -> float:
@@ -242,12 +278,8 @@ def paired_difference(
     ``mean(a - b) == 0``.
     """
     _check_confidence(confidence)
-    xa = np.asarray(a, dtype=np.float64).ravel()
-    xb = np.asarray(b, dtype=np.float64).ravel()
-    if xa.shape != xb.shape:
-        raise ValueError(f"paired samples of lengths {xa.size} and {xb.size}: must match")
+    xa, xb = _pairs(a, b)
     d = xa - xb
-    d = d[np.isfinite(d)]
     n = int(d.size)
     if n == 0:
         return PairedDifference(math.nan, math.nan, math.nan, math.nan, 0, confidence)
@@ -261,3 +293,146 @@ def paired_difference(
     half = t_ppf(0.5 + 0.5 * confidence, n - 1) * se
     p = t_two_sided_p(mean / se, n - 1)
     return PairedDifference(mean, mean - half, mean + half, min(max(p, 0.0), 1.0), n, confidence)
+
+
+def pairing_variance_ratio(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
+) -> float:
+    """``var(a - b) / (var(a) + var(b))`` over the finite pairs: what pairing on common random
+    numbers leaves of the variance of an unpaired difference (1: no gain; below 1: the pairs
+    are positively correlated). NaN with fewer than two pairs or no variance."""
+    xa, xb = _pairs(a, b)
+    if xa.size < 2:
+        return math.nan
+    den = float(xa.var(ddof=1) + xb.var(ddof=1))
+    return float((xa - xb).var(ddof=1)) / den if den > 0 else math.nan
+
+
+def _pairs(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of ``a`` and ``b`` where both are finite."""
+    xa = np.asarray(a, dtype=np.float64).ravel()
+    xb = np.asarray(b, dtype=np.float64).ravel()
+    if xa.shape != xb.shape:
+        raise ValueError(f"paired samples of lengths {xa.size} and {xb.size}: must match")
+    ok = np.isfinite(xa) & np.isfinite(xb)
+    return xa[ok], xb[ok]
+
+
+# ----------------------------------------------------------------------------- aggregates
+def iqm(values: Sequence[float] | np.ndarray, axis: int | None = None) -> float | np.ndarray:
+    """Interquartile mean: the mean of the values left after dropping ``floor(n / 4)`` of the
+    smallest and of the largest (``scipy.stats.trim_mean(x, 0.25)``, as in rliable).
+
+    ``axis=None``: over the finite values, NaN when none. With an ``axis``: along it, for an
+    array without NaN (the bootstrap's replicates).
+    """
+    if axis is None:
+        x = np.sort(_finite(values))
+        if x.size == 0:
+            return math.nan
+        k = x.size // 4
+        return float(x[k : x.size - k].mean())
+    x = np.sort(np.asarray(values, dtype=np.float64), axis=axis)
+    n = x.shape[axis]
+    k = n // 4
+    return np.take(x, np.arange(k, n - k), axis=axis).mean(axis=axis)
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapCI:
+    """A statistic, its percentile-bootstrap confidence interval and the bootstrap p-value of
+    ``statistic == null`` (two-sided)."""
+
+    estimate: float
+    low: float
+    high: float
+    p_value: float
+    n: int
+    confidence: float = 0.95
+
+
+def stratified_bootstrap_ci(
+    groups: Sequence[Sequence[float] | np.ndarray],
+    statistic: Callable[[np.ndarray], np.ndarray] = lambda a: np.mean(a, axis=-1),
+    *,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    resample_groups: bool = False,
+    null: float = 0.0,
+    seed: int = 0,
+) -> BootstrapCI:
+    """Percentile-bootstrap CI of ``statistic`` over the pooled values of ``groups``.
+
+    Stratified (Agarwal et al. 2021): each replicate draws, within every group, as many values
+    as the group holds, with replacement, so every group keeps its weight. With
+    ``resample_groups`` the groups are first drawn with replacement too (a two-stage bootstrap:
+    for groups that are training runs, the interval then covers the spread between runs as
+    well as between episodes); the groups must then hold equally many values.
+
+    ``statistic`` maps an array ``(replicates, values)`` to ``(replicates,)`` (e.g.
+    ``lambda a: iqm(a, axis=-1)``). Non-finite values and empty groups are dropped. The p-value
+    is ``2 min(P*(stat <= null), P*(stat >= null))`` over the replicates, with the usual +1
+    correction so that it is never 0. ``n``: the number of values pooled.
+    """
+    _check_confidence(confidence)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
+        raise ValueError(f"n_boot={n_boot!r}: expected an integer >= 1")
+    data = [g for g in (_finite(v) for v in groups) if g.size]
+    if not data:
+        return BootstrapCI(math.nan, math.nan, math.nan, math.nan, 0, confidence)
+    pooled = np.concatenate(data)
+    estimate = float(np.asarray(statistic(pooled[None, :]))[0])
+    rng = np.random.default_rng(seed)
+    if resample_groups and len(data) > 1:
+        sizes = {g.size for g in data}
+        if len(sizes) > 1:
+            raise ValueError(f"resample_groups: groups of sizes {sorted(sizes)} must match")
+        table = np.stack(data)
+        k, m = table.shape
+        which = rng.integers(0, k, size=(n_boot, k, 1))
+        sample = table[which, rng.integers(0, m, size=(n_boot, k, m))].reshape(n_boot, k * m)
+    else:
+        sample = np.concatenate(
+            [g[rng.integers(0, g.size, size=(n_boot, g.size))] for g in data], axis=1
+        )
+    stats = np.asarray(statistic(sample), dtype=np.float64)
+    tail = 0.5 * (1.0 - confidence)
+    low, high = np.quantile(stats, [tail, 1.0 - tail])
+    extreme = min(int(np.sum(stats <= null)), int(np.sum(stats >= null)))
+    p = min(1.0, 2.0 * (extreme + 1) / (n_boot + 1))
+    return BootstrapCI(estimate, float(low), float(high), p, int(pooled.size), confidence)
+
+
+def improvement_scores(
+    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
+) -> np.ndarray:
+    """Per finite pair: 1 where ``x > y``, 0.5 on a tie, 0 where ``x < y``."""
+    xa, xb = _pairs(x, y)
+    return (xa > xb) + 0.5 * (xa == xb)
+
+
+def probability_of_improvement(
+    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
+) -> float:
+    """``P(X > Y) + P(X = Y) / 2`` over paired values (e.g. the same seeds): the share of pairs
+    where ``x`` does better; ``PoI(x, y) + PoI(y, x) = 1``. NaN without a finite pair."""
+    scores = improvement_scores(x, y)
+    return float(scores.mean()) if scores.size else math.nan
+
+
+def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (same order; NaN stays NaN and is not counted).
+
+    Rejecting where the adjusted p-value is below alpha controls the family-wise error rate
+    at alpha. ``p_(i)`` (ascending, of ``m``) becomes ``max_{j <= i} min(1, (m - j + 1) p_(j))``.
+    """
+    p = np.asarray(p_values, dtype=np.float64).ravel()
+    out = np.full(p.shape, math.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = order.size
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(adjusted, 1.0)
+    return out

@@ -25,6 +25,7 @@ __all__ = [
     "plot_equity",
     "plot_inventory",
     "plot_params_by_regime",
+    "plot_params_over_episode",
     "plot_quotes",
     "plot_regimes",
 ]
@@ -236,6 +237,38 @@ def plot_params_by_regime(
         ("size_fraction", "size fraction"),
     ]
     return _grouped_bars(tables, cols, path, title)
+
+
+def plot_params_over_episode(
+    paths: Mapping[str, Mapping[str, np.ndarray]],
+    path: str | Path,
+    episode: int = 0,
+    title: str = "Quoting parameters over one episode",
+) -> Path:
+    """Spread multiplier, inventory skew and size fraction that each policy chose at every
+    step of one episode, the true regime shaded. ``paths``: policy name -> the ``paths`` of
+    ``run_episodes(record_paths=True)`` on the same seeds (the regime is the first's)."""
+    cols = (
+        ("spread_multiplier", "spread multiplier"),
+        ("inventory_skew", "inventory skew"),
+        ("size_fraction", "size fraction"),
+    )
+    fig, axes = plt.subplots(len(cols), 1, figsize=(10, 2.6 * len(cols)), sharex=True)
+    first = next(iter(paths.values()))
+    live = np.isfinite(first["time"][episode])
+    minutes = first["time"][episode][live] / 60.0
+    for ax, (key, label) in zip(axes, cols, strict=True):
+        _shade_regimes(ax, minutes, first["regime"][episode][live])
+        for name, p in paths.items():
+            ok = np.isfinite(p["time"][episode])
+            t = p["time"][episode][ok] / 60.0
+            ax.step(t, p[key][episode][ok], where="pre", lw=1.0, label=name)
+        ax.set_ylabel(label, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="upper left", fontsize=7, ncol=5)
+    axes[-1].set_xlabel("time, minutes")
+    axes[0].set_title(f"{title} (episode {episode}; shading: true regime)")
+    return save_figure(fig, path)
 
 
 def _grouped_bars(

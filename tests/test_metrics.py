@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mm_gym import metrics as M
 
@@ -124,6 +126,51 @@ def test_sharpe_degenerate_cases():
     assert M.sharpe([1.0, np.nan, 3.0], 1.0) == pytest.approx(2.0 / math.sqrt(2) * 60)
 
 
+def _ma1(n: int, theta: float, mean: float, seed: int) -> np.ndarray:
+    e = np.random.default_rng(seed).normal(size=n + 1)
+    return mean + e[1:] + theta * e[:-1]
+
+
+def test_sharpe_with_lags_is_right_on_an_ma1_series():
+    """x_t = mu + e_t + theta e_{t-1}: long-run variance (1 + theta)^2, variance 1 + theta^2."""
+    theta, mu = -0.5, 0.05
+    x = _ma1(200_000, theta, mu, seed=3)
+    true = mu / abs(1 + theta) * 60.0  # per hour of 1-s steps
+    naive = M.sharpe(x, 1.0)
+    assert naive == pytest.approx(mu / math.sqrt(1 + theta**2) * 60.0, rel=0.1)
+    assert naive < 0.5 * true  # the i.i.d. scaling is off by sqrt(1.25 / 0.25) = 2.2
+    assert M.sharpe(x, 1.0, lags=60) == pytest.approx(true, rel=0.06)
+    assert M.long_run_variance(x, 60) == pytest.approx((1 + theta) ** 2, rel=0.1)
+
+
+def test_sharpe_with_lags_is_right_on_an_ar1_series():
+    """x_t - mu = rho (x_{t-1} - mu) + e_t: long-run variance 1 / (1 - rho)^2."""
+    rho, mu, n = -0.3, 0.1, 200_000
+    e = np.random.default_rng(4).normal(size=n)
+    x = np.empty(n)
+    x[0] = e[0]
+    for t in range(1, n):
+        x[t] = rho * x[t - 1] + e[t]
+    x += mu
+    true = mu * (1 - rho) * 60.0
+    naive, hac = M.sharpe(x, 1.0), M.sharpe(x, 1.0, lags=60)
+    # the sample mean is shared: the ratio is the variance estimates' alone
+    assert naive / hac == pytest.approx(math.sqrt(1 - rho**2) / (1 - rho), rel=0.05)
+    assert naive < 0.8 * true
+    assert hac == pytest.approx(true, rel=0.06)
+
+
+def test_long_run_variance_edges():
+    x = np.array([1.0, 3.0, 2.0, 5.0])
+    assert M.long_run_variance(x, 0) == pytest.approx(x.var(ddof=1))
+    assert M.long_run_variance(x, 100) >= 0.0  # lags beyond the series are cut
+    assert math.isnan(M.long_run_variance([1.0], 3))
+    with pytest.raises(ValueError):
+        M.long_run_variance(x, -1)
+    alternating = np.tile([1.0, -1.0], 50)
+    assert M.sharpe(alternating, 1.0, lags=5) == pytest.approx(0.0, abs=1e-12)
+
+
 def test_max_drawdown():
     assert M.max_drawdown([0.0, 1.0, 3.0, 2.0, 5.0, 1.0, 4.0]) == 4.0
     assert M.max_drawdown([0.0, -2.0, -1.0]) == 2.0  # the start counts as a peak
@@ -198,3 +245,119 @@ def test_paired_difference_false_positive_rate_is_about_five_percent():
         for _ in range(2000)
     )
     assert 0.035 <= rejections / 2000 <= 0.065
+
+
+def test_pairing_variance_ratio():
+    rng = np.random.default_rng(5)
+    common = rng.normal(size=4000)
+    a = common + 0.1 * rng.normal(size=4000)
+    b = common + 0.1 * rng.normal(size=4000)
+    assert M.pairing_variance_ratio(a, b) == pytest.approx(0.01 / 1.01, rel=0.15)
+    assert M.pairing_variance_ratio(rng.normal(size=4000), rng.normal(size=4000)) == (
+        pytest.approx(1.0, abs=0.06)
+    )
+    assert math.isnan(M.pairing_variance_ratio([1.0, np.nan], [2.0, 3.0]))
+
+
+# ----------------------------------------------------------------------------- aggregates
+def test_iqm_known_values():
+    assert M.iqm([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 100.0]) == pytest.approx(4.5)
+    assert M.iqm([5.0, 1.0, 9.0]) == pytest.approx(5.0)  # floor(3 / 4) = 0 cut: the mean
+    assert M.iqm([1.0, 2.0, np.nan, 3.0, 4.0]) == pytest.approx(2.5)
+    assert math.isnan(M.iqm([]))
+    rows = np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 40.0, 0.0, 5.0]])
+    np.testing.assert_allclose(M.iqm(rows, axis=-1), [2.5, 4.5])
+
+
+@given(
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.integers(1, 50),
+)
+def test_iqm_of_a_constant_is_the_constant(value, n):
+    assert M.iqm(np.full(n, value)) == pytest.approx(value, rel=1e-12, abs=1e-12)
+
+
+@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=40))
+def test_iqm_lies_between_the_quartiles(values):
+    x = np.sort(values)
+    k = len(x) // 4
+    assert x[k] - 1e-9 <= M.iqm(x) <= x[len(x) - 1 - k] + 1e-9
+
+
+def test_stratified_bootstrap_covers_the_mean_like_a_t_interval():
+    rng = np.random.default_rng(6)
+    groups = [rng.normal(1.0, 2.0, size=200) for _ in range(3)]
+    ci = M.stratified_bootstrap_ci(groups)
+    t = M.mean_ci(np.concatenate(groups))
+    assert ci.estimate == pytest.approx(t.mean) and ci.n == 600
+    assert ci.low == pytest.approx(t.low, abs=0.05) and ci.high == pytest.approx(t.high, abs=0.05)
+    assert ci.p_value < 1e-3
+    same = M.stratified_bootstrap_ci(groups)
+    assert same == ci  # seeded
+
+
+def test_stratified_bootstrap_keeps_strata_and_two_stage_covers_the_runs():
+    """Two runs far apart: within-run resampling keeps each run's weight (a narrow interval);
+    resampling the runs too widens it to the spread between them."""
+    rng = np.random.default_rng(7)
+    runs = [rng.normal(0.0, 1.0, size=100), rng.normal(10.0, 1.0, size=100)]
+    within = M.stratified_bootstrap_ci(runs)
+    assert within.estimate == pytest.approx(5.0, abs=0.3)
+    assert within.high - within.low < 1.0
+    both = M.stratified_bootstrap_ci(runs, resample_groups=True)
+    assert both.low < 1.0 and both.high > 9.0
+    with pytest.raises(ValueError, match="sizes"):
+        M.stratified_bootstrap_ci([np.ones(3), np.ones(4)], resample_groups=True)
+    empty = M.stratified_bootstrap_ci([[np.nan], []])
+    assert empty.n == 0 and math.isnan(empty.estimate)
+
+
+def test_stratified_bootstrap_of_the_iqm():
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.normal(size=300), [1e6, -1e6, 5e5]])  # outliers: the IQM ignores
+    ci = M.stratified_bootstrap_ci([x], lambda a: M.iqm(a, axis=-1))
+    assert ci.estimate == pytest.approx(M.iqm(x)) and -0.3 < ci.low < ci.high < 0.3
+
+
+def test_probability_of_improvement_known_values():
+    assert M.probability_of_improvement([3.0, 1.0, 2.0, 5.0], [1.0, 2.0, 2.0, 4.0]) == 0.625
+    np.testing.assert_array_equal(
+        M.improvement_scores([1.0, 2.0, np.nan], [0.0, 2.0, 1.0]), [1, 0.5]
+    )
+    assert math.isnan(M.probability_of_improvement([np.nan], [1.0]))
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(-1e6, 1e6, allow_nan=False), st.floats(-1e6, 1e6, allow_nan=False)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_probability_of_improvement_is_symmetric(pairs):
+    x, y = np.array(pairs).T
+    assert M.probability_of_improvement(x, y) + M.probability_of_improvement(y, x) == (
+        pytest.approx(1.0)
+    )
+
+
+def test_holm_known_values():
+    p = [0.01, 0.04, 0.03, 0.005]
+    np.testing.assert_allclose(M.holm(p), [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(M.holm([0.5, np.nan, 0.01]), [0.5, np.nan, 0.02])
+    np.testing.assert_allclose(M.holm([0.9, 0.8]), [1.0, 1.0])
+    assert M.holm([]).size == 0
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=20),
+    st.floats(0.001, 0.2),
+)
+def test_holm_never_rejects_more_than_unadjusted(p_values, alpha):
+    p = np.array(p_values)
+    adjusted = M.holm(p)
+    assert np.all(adjusted >= p - 1e-15) and np.all(adjusted <= 1.0)
+    assert np.sum(adjusted < alpha) <= np.sum(p < alpha)
+    order = np.argsort(p, kind="stable")
+    assert np.all(np.diff(adjusted[order]) >= -1e-15)  # monotone in the raw p-values

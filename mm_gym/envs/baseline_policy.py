@@ -7,6 +7,9 @@ the same evaluation code as any trained agent. It detects the regime from the ob
 looks up the table (``table_params``) and returns the absolute-mode unit action that the env
 maps back onto those parameters. In residual mode the env adds the action to the same table,
 so the baseline's action is zero.
+
+``TrueRegimePolicy`` (an ablation) looks up the same table in the true regime, read from an
+observation with ``expose_regime``: against the baseline it shows what detection costs.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import NUM_LABELS
 from mm_gym.market.scaling import range_to_unit
 
-__all__ = ["RuleBasedPolicy"]
+__all__ = ["RuleBasedPolicy", "TrueRegimePolicy"]
 
 
 class RuleBasedPolicy:
@@ -57,8 +60,11 @@ class RuleBasedPolicy:
     def params(self, observation: Any) -> np.ndarray:
         """The table's (spread multiplier, inventory skew, size fraction) per observation."""
         batch, single = self._batch(observation)
-        params = baseline_params(batch, self.config)
+        params = self._params(batch)
         return params[0] if single else params
+
+    def _params(self, batch: np.ndarray) -> np.ndarray:
+        return baseline_params(batch, self.config)
 
     def predict(
         self,
@@ -72,6 +78,27 @@ class RuleBasedPolicy:
         if self.config.action_mode == "residual":
             actions = np.zeros((batch.shape[0], 3), dtype=np.float32)
         else:
-            unit = range_to_unit(baseline_params(batch, self.config), self.low, self.high)
+            unit = range_to_unit(self._params(batch), self.low, self.high)
             actions = np.clip(unit, -1.0, 1.0).astype(np.float32)
         return (actions[0] if single else actions), state
+
+
+class TrueRegimePolicy(RuleBasedPolicy):
+    """The document's table in the true regime instead of the detected one (an ablation).
+
+    Needs ``expose_regime=True`` (the regime one-hot ends the observation) and the absolute
+    action mode; the table, thresholds and high-vol spread ramp are the config's.
+    """
+
+    def __init__(self, config: EnvConfig) -> None:
+        if not isinstance(config, EnvConfig) or not config.expose_regime:
+            raise ConfigError("TrueRegimePolicy: needs an EnvConfig with expose_regime=True")
+        if config.action_mode != "absolute":
+            raise ConfigError(
+                f"TrueRegimePolicy: action_mode={config.action_mode!r}; it needs 'absolute'"
+            )
+        super().__init__(config)
+
+    def _params(self, batch: np.ndarray) -> np.ndarray:
+        regime = np.argmax(batch[:, NUM_BASE_OBS:], axis=1)
+        return baseline_params(batch, self.config, regime)

@@ -79,11 +79,14 @@ def detected_regime(obs: np.ndarray, config: EnvConfig) -> np.ndarray:
     )
 
 
-def baseline_params(obs: np.ndarray, config: EnvConfig) -> np.ndarray:
-    """The rule baseline's table parameters ``(N, 3)`` for a batch of observations."""
-    return table_params(
-        detected_regime(obs, config), obs[:, IDX["vol_short"]], config.baseline, config.strategy
-    )
+def baseline_params(
+    obs: np.ndarray, config: EnvConfig, regime: np.ndarray | None = None
+) -> np.ndarray:
+    """The rule baseline's table parameters ``(N, 3)`` for a batch of observations, in the
+    detected regime, or in ``regime`` (label ids) when given."""
+    if regime is None:
+        regime = detected_regime(obs, config)
+    return table_params(regime, obs[:, IDX["vol_short"]], config.baseline, config.strategy)
 
 
 class MarketMakingCore:
