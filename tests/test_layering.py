@@ -21,6 +21,7 @@ ALLOWED_BELOW = {
     "mm_gym.strategy": set(),
     "mm_gym.market": {"mm_gym.strategy"},
     "mm_gym.envs": {"mm_gym.strategy", "mm_gym.market"},
+    "mm_gym.tuning": {"mm_gym.strategy", "mm_gym.market", "mm_gym.envs"},
 }
 
 
