@@ -237,11 +237,8 @@ def tune_baseline(
     x0 = space.starting_values(base)
     handle = options.open("maximize", _setup(start, space, seeds), x0)
     study = handle.study
-    if handle.created:
-        if x0 is None:
-            log("the starting table is outside the search space: not run as the first trial")
-        else:
-            study.enqueue_trial(x0, user_attrs={"start": True})
+    if handle.created and x0 is None:
+        log("the starting table is outside the search space: not run as the first trial")
     optuna = require_optuna()
 
     def objective(trial: Any) -> float:

@@ -218,8 +218,9 @@ class StudyOptions:
     def open(
         self, direction: str, setup: Mapping[str, Any], x0: Mapping[str, Any] | None = None
     ) -> StudyHandle:
-        """Load the study (checking direction and setup) or create it with them; ``x0`` is
-        where CMA-ES starts."""
+        """Load the study (checking direction and setup) or create it with them; ``x0`` (the
+        starting config's values, if inside the space) is a new study's first trial and where
+        CMA-ES starts."""
         optuna = require_optuna()
         sampler = make_sampler(self.sampler, self.seed, x0)
         pruner = make_pruner(self.pruner)
@@ -237,6 +238,8 @@ class StudyOptions:
         _check_setup(self.name, study, direction, setup)
         if SETUP_ATTR not in study.user_attrs:
             study.set_user_attr(SETUP_ATTR, dict(setup))
+        if created and x0 is not None:
+            study.enqueue_trial(dict(x0), user_attrs={"start": True})
         return StudyHandle(study, created, self.storage)
 
     def optimize(self, handle: StudyHandle, objective: Callable[[Any], float]) -> int:
