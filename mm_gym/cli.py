@@ -22,6 +22,7 @@ COMMANDS = {
     "evaluate": "agents.commands",
     "compare": "agents.commands",
     "demo": "agents.commands",
+    "tune": "mm_gym.commands.tune",
 }
 
 
