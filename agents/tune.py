@@ -162,6 +162,7 @@ def tune_agent(
         return value
 
     ran = options.optimize(handle, objective)
+    out.mkdir(parents=True, exist_ok=True)
     result = AgentStudy(handle, config, None, out, [], ran)
     study = handle.study
     if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
@@ -243,7 +244,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.study or f"agent-{config.algo}"
     out = out_path(args, name)
     options = study_options(args, name, out)
-    out.mkdir(parents=True, exist_ok=True)
+    if args.storage is None:  # the SQLite file lives in --out
+        out.mkdir(parents=True, exist_ok=True)
     print(f"tune agent: study {name!r} in {display_url(options.storage)}")
     res = tune_agent(
         config,

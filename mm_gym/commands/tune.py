@@ -86,8 +86,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--env-config",
         metavar="NAME|FILE",
-        help="the starting EnvConfig: a YAML file or a shipped env config "
-        f"({', '.join(shipped_configs('envs'))}; default: built-in defaults)",
+        help="the starting EnvConfig, its table the first trial: a YAML file or a shipped "
+        f"env config's name ({', '.join(shipped_configs('envs'))}); default: the built-in one",
     )
     b.add_argument(
         "--space",
@@ -186,7 +186,8 @@ def _baseline(args: argparse.Namespace) -> int:
     name = args.study or "baseline"
     out = out_path(args, name)
     options = study_options(args, name, out)
-    out.mkdir(parents=True, exist_ok=True)
+    if args.storage is None:  # the SQLite file lives in --out
+        out.mkdir(parents=True, exist_ok=True)
     print(f"tune baseline: study {name!r} in {display_url(options.storage)}")
     res = tune_baseline(start, space, options, episodes=episodes, holdout_episodes=holdout, out=out)
     if res.tuned is None:
