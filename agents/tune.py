@@ -72,7 +72,7 @@ class PairedEvalCallback(BaseCallback):
         res = run_policy(self.config.env_id, self.env_config, policy, self.seeds)
         self.diffs = res.episodes[self.metric].to_numpy(dtype=float) - self.reference
         self.last_step = int(self.model.num_timesteps)
-        mean = float(np.nanmean(self.diffs))
+        mean = float(self.diffs.mean())
         self.trial.report(mean, step=self.last_step)
         return mean
 
