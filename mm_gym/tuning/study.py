@@ -89,8 +89,8 @@ def display_url(url: str) -> str:
         return url.split("@")[-1] if "@" in url else url
 
 
-def make_sampler(name: str, seed: int | None, x0: Mapping[str, Any] | None = None) -> Any:
-    """TPE (default) or CMA-ES; ``x0`` (CMA-ES) is where the search starts."""
+def make_sampler(name: str, seed: int | None) -> Any:
+    """TPE (default) or CMA-ES (which starts from the middle of the space)."""
     check_choice("--sampler", name, SAMPLERS)
     optuna = require_optuna()
     if name == "tpe":
@@ -99,9 +99,7 @@ def make_sampler(name: str, seed: int | None, x0: Mapping[str, Any] | None = Non
         import cmaes  # noqa: F401 - CmaEsSampler needs it at the first trial
     except ModuleNotFoundError:
         raise ConfigError("--sampler cmaes needs cmaes: pip install 'mm-gym[tune]'") from None
-    return optuna.samplers.CmaEsSampler(
-        x0=dict(x0) if x0 else None, seed=seed, warn_independent_sampling=False
-    )
+    return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
 
 
 def make_pruner(name: str) -> Any:
@@ -219,10 +217,9 @@ class StudyOptions:
         self, direction: str, setup: Mapping[str, Any], x0: Mapping[str, Any] | None = None
     ) -> StudyHandle:
         """Load the study (checking direction and setup) or create it with them; ``x0`` (the
-        starting config's values, if inside the space) is a new study's first trial and where
-        CMA-ES starts."""
+        starting config's values, if inside the space) is a new study's first trial."""
         optuna = require_optuna()
-        sampler = make_sampler(self.sampler, self.seed, x0)
+        sampler = make_sampler(self.sampler, self.seed)
         pruner = make_pruner(self.pruner)
         storage = open_storage(self.storage, self.heartbeat_s)
         kwargs = {"study_name": self.name, "storage": storage, "sampler": sampler, "pruner": pruner}

@@ -118,3 +118,30 @@ def test_with_a_pruner_the_seeds_run_in_parts_reported_after_each(tmp_path):
         steps = sorted(trial.intermediate_values)
         assert steps == [2, 4, 6, 8][: len(steps)] and steps
     assert res.paired is None and (tmp_path / "baseline.yaml").is_file()
+
+
+def test_cma_es_with_two_trials_at_once(tmp_path):
+    options = StudyOptions(
+        default_storage(tmp_path),
+        "cma",
+        trials=4,
+        sampler="cmaes",
+        n_jobs=2,
+        seed=3,
+        progress=False,
+    )
+    space = SearchSpace.from_mapping(
+        {
+            "baseline.normal.spread_multiplier": {"low": 0.5, "high": 3.0},
+            "baseline.normal.inventory_skew": {"low": 0.0, "high": 2.0},
+        }
+    )
+    res = tune_baseline(
+        EnvConfig(session_s=30.0), space, options, episodes=2, holdout_episodes=0, out=tmp_path
+    )
+    trials = res.handle.study.trials
+    assert len(trials) == 4 and all(t.value is not None for t in trials)
+    assert trials[0].params == {
+        "baseline.normal.spread_multiplier": 1.0,
+        "baseline.normal.inventory_skew": 0.5,
+    }
