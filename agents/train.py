@@ -181,8 +181,12 @@ def train(
     progress_bar: bool = True,
     verbose: int = 0,
     log: Callable[[str], None] = print,
+    callbacks: Sequence[Any] = (),
 ) -> TrainResult:
-    """Train ``config`` into ``runs_dir/run_name`` (a new folder), or resume that run."""
+    """Train ``config`` into ``runs_dir/run_name`` (a new folder), or resume that run.
+
+    ``callbacks``: SB3 callbacks run after the run's own (metrics, checkpoints, evaluation).
+    """
     runs_dir = Path(runs_dir)
     if resume:
         if run_name is None:
@@ -217,7 +221,7 @@ def train(
 
     run.set_status(RUNNING, total_timesteps=config.total_timesteps)
     try:
-        result = _learn(config, run, ckpt, progress_bar, verbose, log)
+        result = _learn(config, run, ckpt, progress_bar, verbose, log, callbacks)
     except BaseException as err:
         latest = run.latest_checkpoint()
         reason = "interrupted" if isinstance(err, KeyboardInterrupt) else type(err).__name__
@@ -287,6 +291,7 @@ def _learn(
     progress_bar: bool,
     verbose: int,
     log: Callable[[str], None],
+    extra_callbacks: Sequence[Any] = (),
 ) -> TrainResult:
     """Build the env and the model (fresh, or from checkpoint ``ckpt``), learn, save."""
     if progress_bar and not progress_bar_available():
@@ -330,6 +335,7 @@ def _learn(
         )
     if config.eval_freq > 0:
         callbacks.append(HeldOutEvalCallback(run, config, config.eval_freq, config.eval_episodes))
+    callbacks.extend(extra_callbacks)
     started = int(model.num_timesteps)
     remaining = config.total_timesteps - started
     log(

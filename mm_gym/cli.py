@@ -24,6 +24,7 @@ COMMANDS = {
     "compare": "agents.commands",
     "demo": "agents.commands",
     "watch": "agents.watch",
+    "tune": "mm_gym.commands.tune",
 }
 
 

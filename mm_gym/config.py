@@ -111,11 +111,12 @@ class Config:
 
 
 SHIPPED_CONFIGS = Path(__file__).resolve().parent / "configs"
-CONFIG_KINDS = ("agents", "envs", "markets")
+CONFIG_KINDS = ("agents", "envs", "markets", "spaces")
 
 
 def shipped_configs(kind: str) -> list[str]:
-    """Names of the YAML configs of ``kind`` (agents, envs, markets) shipped in the package."""
+    """Names of the YAML configs of ``kind`` (agents, envs, markets, spaces: search spaces)
+    shipped in the package."""
     check_choice("config kind", kind, CONFIG_KINDS)
     return sorted(p.stem for p in (SHIPPED_CONFIGS / kind).glob("*.yaml"))
 

@@ -23,6 +23,7 @@ ALLOWED_BELOW = {
     "mm_gym.market": {"mm_gym.strategy"},
     "mm_gym.rendering": set(),  # draws snapshots of plain numbers; the envs fill them
     "mm_gym.envs": {"mm_gym.strategy", "mm_gym.market", "mm_gym.rendering"},
+    "mm_gym.tuning": {"mm_gym.strategy", "mm_gym.market", "mm_gym.envs"},
 }
 
 

@@ -1,0 +1,213 @@
+"""``mm-gym tune baseline|agent``: Optuna studies of the rule baseline's table or of an agent's
+hyperparameters, on a SQLite file (default) or a shared PostgreSQL database.
+
+``tune baseline`` needs the tune extra only; ``tune agent`` the agents extra too (it trains
+with Stable-Baselines3, imported when the subcommand runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+from mm_gym.commands.backtest import _float_arg, _int_arg
+from mm_gym.config import shipped_configs
+from mm_gym.errors import ConfigError
+
+__all__ = ["add_parser", "out_path", "parse_int", "study_options"]
+
+DEFAULT_BASELINE_TRIALS = 50
+DEFAULT_AGENT_TRIALS = 20
+AGENT_TUNING = "agents.tune"  # imported when `tune agent` runs (it needs the agents extra)
+parse_int = _int_arg
+
+
+def _common(p: argparse.ArgumentParser, trials: int, pruner: str) -> None:
+    from mm_gym.tuning.study import HEARTBEAT_S, PRUNERS, SAMPLERS
+
+    p.add_argument(
+        "--trials",
+        metavar="N",
+        default=str(trials),
+        help=f"finished trials the study should hold, all workers together (default {trials})",
+    )
+    p.add_argument(
+        "--storage",
+        metavar="URL",
+        help="study storage: sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DB "
+        "(default: sqlite file study.db in --out)",
+    )
+    p.add_argument("--study", metavar="NAME", help="study name (workers of one study share it)")
+    p.add_argument(
+        "--sampler", default="tpe", metavar="NAME", help=f"{', '.join(SAMPLERS)} (default tpe)"
+    )
+    p.add_argument(
+        "--pruner",
+        default=pruner,
+        metavar="NAME",
+        help=f"{', '.join(PRUNERS)} (default {pruner}; halving: successive halving)",
+    )
+    p.add_argument("--n-jobs", metavar="J", default="1", help="trials at once in this worker")
+    p.add_argument("--timeout", metavar="S", help="stop starting trials after S seconds")
+    p.add_argument(
+        "--seed", metavar="S", help="this worker's sampler seed (default: fresh; one per worker)"
+    )
+    p.add_argument(
+        "--heartbeat",
+        metavar="S",
+        default=str(HEARTBEAT_S),
+        help=f"seconds between a worker's heartbeats (default {HEARTBEAT_S}); a trial whose "
+        "worker missed 3 is failed and run again",
+    )
+    p.add_argument("--out", metavar="DIR", help="report folder (default runs/tune/<study>)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``tune`` with its subcommands ``baseline`` and ``agent``."""
+    p = subparsers.add_parser(
+        "tune",
+        help="search the baseline's table or an agent's hyperparameters (Optuna)",
+        description="Optuna studies on a SQLite file (default) or PostgreSQL (--storage): "
+        "workers on many machines can join one study.",
+    )
+    sub = p.add_subparsers(dest="target", metavar="TARGET")
+    sub.required = True
+
+    b = sub.add_parser(
+        "baseline",
+        help="tune the rule strategy's regime table and detector thresholds",
+        description="Search the rule baseline's table (spread, skew, size per detected "
+        "regime) and the detector's thresholds on training seeds (the same in every trial), "
+        "then compare the best table with the starting one on held-out seeds. Writes "
+        "baseline.yaml (an EnvConfig), trials.csv, holdout.csv and report.md with plots.",
+    )
+    b.add_argument(
+        "--env-config",
+        metavar="NAME|FILE",
+        help="the starting EnvConfig, its table the first trial: a YAML file or a shipped "
+        f"env config's name ({', '.join(shipped_configs('envs'))}); default: the built-in one",
+    )
+    b.add_argument(
+        "--space",
+        metavar="NAME|FILE",
+        default="baseline",
+        help=f"search space ({', '.join(shipped_configs('spaces'))} or a file; default baseline)",
+    )
+    b.add_argument(
+        "--episodes", metavar="E", default="64", help="training seeds per trial (default 64)"
+    )
+    b.add_argument(
+        "--holdout-episodes",
+        metavar="H",
+        default="64",
+        help="held-out seeds per condition after the study (default 64; 0: no check)",
+    )
+    _common(b, DEFAULT_BASELINE_TRIALS, "none")
+    b.set_defaults(func=_baseline)
+
+    a = sub.add_parser(
+        "agent",
+        help="tune an agent's hyperparameters against the baseline",
+        description="Search an agent's hyperparameters: each trial trains on the training "
+        "seeds, is evaluated on held-out seeds during training (the pruner's input) and "
+        "scored by the paired difference agent - baseline on those seeds. Writes "
+        "best_agent.yaml (for mm-gym train --config), trials.csv and report.md.",
+    )
+    a.add_argument(
+        "--config",
+        metavar="NAME|FILE",
+        required=True,
+        help=f"agent config ({', '.join(shipped_configs('agents'))} or a file)",
+    )
+    a.add_argument(
+        "--env-config",
+        metavar="NAME|FILE",
+        help="env overrides merged over the agent config's 'env' (e.g. a tuned baseline.yaml)",
+    )
+    a.add_argument(
+        "--space", metavar="NAME|FILE", help="search space (default: the algorithm's, e.g. ppo)"
+    )
+    a.add_argument(
+        "--timesteps", metavar="T", default="200000", help="training steps per trial (200000)"
+    )
+    a.add_argument(
+        "--eval-every",
+        metavar="T",
+        help="timesteps between held-out evaluations (default: a quarter of --timesteps)",
+    )
+    a.add_argument(
+        "--eval-episodes", metavar="E", default="16", help="held-out seeds per evaluation (16)"
+    )
+    _common(a, DEFAULT_AGENT_TRIALS, "median")
+    a.set_defaults(func=_agent)
+
+
+def study_options(args: argparse.Namespace, name: str, out: Path):
+    """The ``StudyOptions`` of the command's options (storage default: ``out/study.db``)."""
+    from mm_gym.tuning.study import StudyOptions, default_storage
+
+    return StudyOptions(
+        storage=args.storage or default_storage(out),
+        name=name,
+        trials=_int_arg("--trials", args.trials, 1),
+        sampler=args.sampler,
+        pruner=args.pruner,
+        seed=None if args.seed is None else _int_arg("--seed", args.seed, 0),
+        n_jobs=_int_arg("--n-jobs", args.n_jobs, 1),
+        timeout=None if args.timeout is None else _float_arg("--timeout", args.timeout),
+        heartbeat_s=_int_arg("--heartbeat", args.heartbeat, 1),
+        progress=not args.no_progress,
+    )
+
+
+def out_path(args: argparse.Namespace, study: str) -> Path:
+    """``--out``, or ``runs/tune/<study>`` (not created here)."""
+    out = Path(args.out) if args.out else Path("runs") / "tune" / study
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {str(out)!r}: exists and is not a folder")
+    return out
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    from mm_gym.config import resolve_config
+    from mm_gym.envs.core import make_config
+    from mm_gym.tuning.baseline import tune_baseline
+    from mm_gym.tuning.space import SearchSpace
+    from mm_gym.tuning.study import display_url
+
+    episodes = _int_arg("--episodes", args.episodes, 2)
+    holdout = _int_arg("--holdout-episodes", args.holdout_episodes, 0)
+    if holdout == 1:
+        raise ConfigError("--holdout-episodes=1: expected 0 (no check) or at least 2")
+    start = make_config(None, args.env_config)
+    space = SearchSpace.from_yaml(resolve_config("spaces", args.space))
+    name = args.study or "baseline"
+    out = out_path(args, name)
+    options = study_options(args, name, out)
+    if args.storage is None:  # the SQLite file lives in --out
+        out.mkdir(parents=True, exist_ok=True)
+    print(f"tune baseline: study {name!r} in {display_url(options.storage)}")
+    res = tune_baseline(start, space, options, episodes=episodes, holdout_episodes=holdout, out=out)
+    if res.tuned is None:
+        return 0
+    best = res.best_trial
+    se = best.user_attrs.get("se", float("nan"))
+    print(
+        f"best trial {best.number}: {best.value:.4g} ± {se:.2g} (starting table "
+        f"{res.start_values.mean():.4g}) on {episodes} training seeds; this worker finished "
+        f"{res.ran} trial(s)"
+    )
+    if res.paired is not None:
+        for r in res.paired.itertuples():
+            print(
+                f"held-out {r.condition:<14} {r.comparison:<28} {r.diff:+9.4g} "
+                f"[{r.ci_low:.4g}, {r.ci_high:.4g}]  (n={r.n})"
+            )
+    print(f"tuned config: {out / 'baseline.yaml'}; report: {out / 'report.md'}")
+    return 0
+
+
+def _agent(args: argparse.Namespace) -> int:
+    return importlib.import_module(AGENT_TUNING).run(args)
