@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if COMMANDS.get(args.command, "").startswith("agents."):
+            for name in AGENTS_EXTRA[:2]:  # before the command writes anything
+                importlib.import_module(name)
         return int(args.func(args) or 0)
     except ConfigError as err:
         print(f"mm-gym {args.command}: error: {err}", file=sys.stderr)

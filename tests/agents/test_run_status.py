@@ -140,7 +140,10 @@ def test_progress_bar_dependencies_are_installed():
 
 
 @pytest.mark.parametrize("missing", ["stable_baselines3", "torch"])
-def test_agent_commands_without_the_extra_say_what_to_install(cli, capsys, monkeypatch, missing):
+def test_agent_commands_without_the_extra_say_what_to_install(
+    cli, capsys, monkeypatch, tmp_path, missing
+):
+    monkeypatch.chdir(tmp_path)
     for name in [m for m in sys.modules if m.split(".")[0] in (missing, "agents")]:
         if name not in ("agents", "agents.commands"):
             monkeypatch.delitem(sys.modules, name)
@@ -149,6 +152,7 @@ def test_agent_commands_without_the_extra_say_what_to_install(cli, capsys, monke
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "pip install 'mm-gym[agents]'" in err and missing in err
+    assert list(tmp_path.iterdir()) == []  # no run folder was made
 
 
 def test_train_help_lists_the_shipped_configs(cli, capsys):
