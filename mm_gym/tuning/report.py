@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mm_gym.evaluation import PARAM_NAMES
-from mm_gym.plots import _save
+from mm_gym.plots import save_figure
 from mm_gym.tuning.study import display_url, require_optuna
 
 __all__ = [
@@ -90,7 +90,7 @@ def plot_history(study: Any, path: Path, title: str) -> Path:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_importances(importances: dict[str, float], path: Path) -> Path:
@@ -102,7 +102,7 @@ def plot_importances(importances: dict[str, float], path: Path) -> Path:
     ax.barh(names, [importances[n] for n in names], color="C0")
     ax.set_xlabel("importance (fANOVA, share of the objective's variance)")
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def study_lines(study: Any, url: str) -> list[str]:
@@ -142,7 +142,7 @@ def plot_table(start: dict, tuned: dict, path: Path) -> Path:
         ax.set_title(name)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_paired(paired: pd.DataFrame, path: Path) -> Path:
@@ -163,4 +163,4 @@ def plot_paired(paired: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("paired difference of the episode objective")
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -273,13 +273,21 @@ class StudyOptions:
                     bar.set_postfix(best=f"{study.best_value:.4g}")
                 bar.refresh()
 
+        callbacks = [optuna.study.MaxTrialsCallback(self.trials, states=finished), on_trial]
         try:
+            waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+            if self.n_jobs > 1 and waiting:
+                # enqueued trials first, one at a time: two threads popping the same waiting
+                # trial is a race on storages without row locks (SQLite)
+                study.optimize(
+                    timed, n_trials=len(waiting), timeout=self.timeout, callbacks=callbacks
+                )
             study.optimize(
                 timed,
-                n_trials=self.trials - before,
+                n_trials=max(self.trials - len(finished_trials(study)), 0),
                 timeout=self.timeout,
                 n_jobs=self.n_jobs,
-                callbacks=[optuna.study.MaxTrialsCallback(self.trials, states=finished), on_trial],
+                callbacks=callbacks,
             )
         finally:
             if bar is not None:
