@@ -465,8 +465,15 @@ def background_event(
         d = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_DIST]) - 1
         lots = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE])
         price = opp - 1 - d if side == 0 else opp + 1 + d
-        if add_volume(book, ints, i, side, price, lots):
-            ints[i, I_VOL_ADDED] += lots
+        if not add_volume(book, ints, i, side, price, lots):
+            if ints[i, I_VOL_BID] > 0 or ints[i, I_VOL_ASK] > 0:
+                return
+            # an empty book restarts around the fair value, even outside the window: the
+            # window moves there and the restart price is the mid until both sides are back
+            recentre(book, ints, orders, i, float(price))
+            fs[i, F_MID] = price
+            add_volume(book, ints, i, side, price, lots)
+        ints[i, I_VOL_ADDED] += lots
     elif k <= 3:  # cancellation: a level chosen in proportion to its volume
         side = k - 2
         vol = ints[i, I_VOL_BID] if side == 0 else ints[i, I_VOL_ASK]

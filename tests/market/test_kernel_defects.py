@@ -1,0 +1,48 @@
+"""Regression tests of kernel defects: each reproduces the reported scenario."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mm_gym.market import layout as L
+from mm_gym.market.config import MarketConfig
+from mm_gym.market.sim import MarketSim
+from tests.market.test_book import check_book, lab
+
+QUOTING = (1.0, 0.5, 1.0)
+
+
+def quoting(n: int, params: tuple[float, float, float] = QUOTING) -> np.ndarray:
+    return np.tile(params, (n, 1))
+
+
+# ----------------------------------------------------------------------------- 1: dead book
+def test_empty_book_restarts_around_a_fair_value_outside_the_window():
+    """Both sides empty and the fair value beyond the window: new orders re-centre it."""
+    sim = lab()
+    fair = L.F_FAIR
+    sim.fs[0, fair] = sim.ints[0, L.I_ORIGIN] + 100.0  # 84 ticks above the 32-level window
+    sim.advance(30.0, quoting(1, (1.0, 0.5, 0.0)))
+    bb, ba, origin = sim.ints[0, L.I_BEST_BID], sim.ints[0, L.I_BEST_ASK], sim.ints[0, L.I_ORIGIN]
+    assert sim.ints[0, L.I_VOL_ADDED] > 0
+    assert bb >= 0 and ba >= 0
+    assert origin <= sim.fs[0, fair] < origin + sim.book.shape[2]
+    assert abs(0.5 * (bb + ba) - sim.fs[0, fair]) < 10
+    assert sim.mid[0] == 0.5 * (bb + ba) * sim.market.tick_size
+    check_book(sim)
+
+
+def test_large_news_jumps_never_kill_a_market():
+    """The reported scenario: frequent 400 bp news jumps, baseline-normal quoting."""
+    n = 16
+    sim = MarketSim(n, MarketConfig(news={"rate_per_hour": 60, "jump_bps_mean": 400}), threads=1)
+    sim.reset(np.arange(n))
+    params = quoting(n)
+    for _ in range(20):
+        added = sim.ints[:, L.I_VOL_ADDED].copy()
+        sim.advance(60.0, params)
+        assert (sim.ints[:, L.I_VOL_ADDED] > added).all(), "a market added no volume in 60 s"
+    assert sim.ints[:, L.I_NEWS_COUNT].sum() > 100
+    # the mid follows the fair value (inventory is not marked at a frozen mid far from it)
+    gap_bps = np.abs(sim.mid - sim.fair_value) / sim.fair_value * 1e4
+    assert gap_bps.max() < 100, gap_bps
