@@ -196,6 +196,7 @@ def agent_fill(
     price,
     lots,
     maker,
+    mid,
     t,
     fs,
     ints,
@@ -211,7 +212,8 @@ def agent_fill(
     mp,
     sp,
 ):
-    """Book one fill of the agent: ``side`` +1 bought / -1 sold, ``price`` in ticks."""
+    """Book one fill of the agent: ``side`` +1 bought / -1 sold, ``price`` in ticks, with the
+    book's ``mid`` (ticks) when the order that filled arrived."""
     tick = mp[MP_TICK]
     notional = price * tick * lots
     fee = notional * (mp[MP_MAKER_FEE] if maker else mp[MP_TAKER_FEE])
@@ -230,7 +232,6 @@ def agent_fill(
         fs[i, F_MAX_ABS_INV] = abs(new_inv)
     ints[i, I_N_FILLS] += 1
     fs[i, F_VOLUME] += lots
-    mid = fs[i, F_MID]
     step[i, S_FILLS] += 1
     if side > 0:
         step[i, S_BUY_LOTS] += lots
@@ -351,6 +352,7 @@ def market_order(
         price = effective_best(ints, orders, i, hit_side)
     if price < 0:
         return remaining
+    mid = mid_ticks(ints, fs, i)  # before the order walks the book
     origin = ints[i, I_ORIGIN]
     n = book.shape[2]
     while remaining > 0:
@@ -398,6 +400,7 @@ def market_order(
                 price,
                 agent_lots,
                 not agent_taker,
+                mid,
                 t,
                 fs,
                 ints,

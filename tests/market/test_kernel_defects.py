@@ -7,7 +7,7 @@ import numpy as np
 from mm_gym.market import layout as L
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.sim import MarketSim
-from tests.market.test_book import check_book, lab
+from tests.market.test_book import check_book, lab, market_order, place, set_levels
 
 QUOTING = (1.0, 0.5, 1.0)
 
@@ -46,3 +46,21 @@ def test_large_news_jumps_never_kill_a_market():
     # the mid follows the fair value (inventory is not marked at a frozen mid far from it)
     gap_bps = np.abs(sim.mid - sim.fair_value) / sim.fair_value * 1e4
     assert gap_bps.max() < 100, gap_bps
+
+
+# ----------------------------------------------------------------------------- 2: mid at fill
+def test_fill_records_the_book_mid_at_the_fill_not_the_last_sampled_mid():
+    sim = lab()
+    tick = sim.market.tick_size
+    set_levels(sim, bids={1999: 2, 1998: 5}, asks={2002: 5, 2003: 4})
+    sim.fs[0, L.F_MID] = 1990.0  # the mid of the last sampling tick: stale
+    place(sim, 0, 2000, size=3, ahead=0)
+    market_order(sim, 0, 5)  # a background sell: the agent's bid first, then 1999
+    market_order(sim, 1, 6, agent_taker=True)  # the agent buys 6: 2002 then 2003
+    f = sim.fills(0)
+    book_mid = [2000.5, (1998 + 2002) / 2]  # before each market order
+    np.testing.assert_allclose(f["mid"], np.array([book_mid[0], book_mid[1], book_mid[1]]) * tick)
+    captured = 3 * (book_mid[0] - 2000) * tick  # maker fills only
+    assert sim.fs[0, L.F_SPREAD_CAPTURED] == captured
+    assert sim.step_stats[0, L.S_SPREAD_CAPTURED] == captured
+    assert sim.mq[0, 0, :3, L.MQ_MID].tolist() == [book_mid[0], book_mid[1], book_mid[1]]
