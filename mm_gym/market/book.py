@@ -14,6 +14,7 @@ from mm_gym.market.layout import (
     I_BEST_ASK,
     I_BEST_BID,
     I_ORIGIN,
+    I_QUOTES_OUTSIDE,
     I_VOL_ASK,
     I_VOL_BID,
     I_VOL_DROPPED,
@@ -133,7 +134,7 @@ def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid
     """Shift the window so that ``mid`` (ticks) sits in its middle, when near an edge.
 
     Volume that leaves the window is counted in ``I_VOL_DROPPED``; an agent order that leaves
-    the window is cancelled. Returns True if the window moved.
+    the window is cancelled (counted in ``I_QUOTES_OUTSIDE``). Returns True if the window moved.
     """
     n = book.shape[2]
     origin = ints[i, I_ORIGIN]
@@ -172,6 +173,7 @@ def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid
             j = orders[i, side, O_PRICE] - new_origin
             if j < 0 or j >= n:
                 orders[i, side, O_ACTIVE] = 0
+                ints[i, I_QUOTES_OUTSIDE] += 1
             elif orders[i, side, O_AHEAD] > book[i, side, j]:
                 orders[i, side, O_AHEAD] = book[i, side, j]
     return True

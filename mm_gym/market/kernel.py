@@ -67,6 +67,7 @@ from mm_gym.market.layout import (
     I_NEWS_COUNT,
     I_NEWS_SIGN,
     I_ORIGIN,
+    I_QUOTES_OUTSIDE,
     I_QUOTES_SENT,
     I_REGIME,
     I_RS_COUNT,
@@ -898,8 +899,9 @@ def activate(
         if bb >= 0 and price <= bb:
             price = bb + 1
     j = price - ints[i, I_ORIGIN]
-    if j < 0 or j >= book.shape[2]:
+    if j < 0 or j >= book.shape[2]:  # the price moved far beyond what the window was sized for
         orders[i, side, O_ACTIVE] = 0
+        ints[i, I_QUOTES_OUTSIDE] += 1
         return
     if (
         orders[i, side, O_ACTIVE] == 1
@@ -918,6 +920,17 @@ def activate(
 
 
 # ----------------------------------------------------------------------------- main loop
+@nb.njit(cache=True)
+def first_param_beyond(params: np.ndarray, max_mult: float, max_skew: float) -> int:
+    """Flat index of the first spread multiplier or inventory skew above its maximum, or -1."""
+    for i in range(params.shape[0]):
+        if params[i, A_SPREAD_MULT] > max_mult:
+            return i * params.shape[1] + A_SPREAD_MULT
+        if params[i, A_SKEW] > max_skew:
+            return i * params.shape[1] + A_SKEW
+    return -1
+
+
 @nb.njit(cache=True)
 def advance_one(
     i,

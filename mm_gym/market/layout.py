@@ -76,7 +76,8 @@ I_FEATURE_TICKS = 22  # feature samples taken
 I_NEWS_COUNT = 23  # news events so far
 I_QUOTES_SENT = 24  # order entries and replacements sent
 I_MO_DROPPED = 25  # fills with a markout horizon not tracked (its queue was full)
-NIS = 26
+I_QUOTES_OUTSIDE = 26  # quotes outside the price window: not placed, or cancelled as it moved
+NIS = 27
 
 # ---- agent orders: orders[N, 2, NORD] (side 0 bid, 1 ask), int64
 O_ACTIVE = 0

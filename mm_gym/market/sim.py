@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,8 +15,40 @@ from mm_gym.market.config import MarketConfig
 from mm_gym.market.regimes import LABEL_NAMES
 from mm_gym.market.rng import seed_states
 from mm_gym.strategy.config import StrategyConfig
+from mm_gym.strategy.quoting import widest_quote_bps
 
 PARALLEL_MIN_MARKETS = 32  # smaller batches run on the calling thread
+# quoting parameters MarketSim is sized for unless told: the env's default action ranges' tops
+MAX_SPREAD_MULTIPLIER = 3.0
+MAX_INVENTORY_SKEW = 2.0
+PRICE_HEADROOM = 1.25  # the widest quote stays in the window until the price has risen 25%
+MAX_WINDOW_LEVELS = 16_384  # 256 KiB of book per market
+
+
+def window_levels(
+    market: MarketConfig,
+    strategy: StrategyConfig,
+    max_spread_multiplier: float,
+    max_inventory_skew: float,
+) -> int:
+    """Price levels of the book window: ``market.window_levels``, or more so that the widest
+    quote the engine can send lies inside it wherever the window lets the mid sit (a quarter
+    of the window from either edge). Raises ConfigError when that needs too many levels."""
+    sp = lay.pack_strategy(strategy, market)
+    widest = widest_quote_bps(max_spread_multiplier, max_inventory_skew, sp)
+    reach = widest * 1e-4 * market.price_ticks * PRICE_HEADROOM + 2.0  # ticks, with rounding
+    need = 4 * math.ceil(reach)
+    cap = min(MAX_WINDOW_LEVELS, int(market.price_ticks))  # and no negative prices
+    if need > cap:
+        raise ConfigError(
+            f"initial_price/tick_size={market.price_ticks:g}: quotes up to {widest:.4g} bps "
+            f"from the mid (base_spread_bps={strategy.base_spread_bps:g}, spread multiplier up "
+            f"to {max_spread_multiplier:g}, inventory skew up to {max_inventory_skew:g}, "
+            f"skew_bps_per_lot={strategy.skew_bps_per_lot:g}, max_inventory="
+            f"{strategy.max_inventory}) need a window of {need} price levels; at most {cap} "
+            "are allowed: use a larger tick_size or narrower quotes"
+        )
+    return max(market.window_levels, need)
 
 
 class MarketSim:
@@ -24,6 +57,8 @@ class MarketSim:
     ``reset(seeds)`` lays out fresh markets; ``advance(dt, params)`` runs every market
     ``dt`` seconds of market time with the given quoting parameters (spread multiplier,
     inventory skew, size fraction) per market. Python touches the batch once per call.
+    The price window is sized for spread multipliers up to ``max_spread_multiplier`` and
+    inventory skews up to ``max_inventory_skew``; larger parameters are an error.
     """
 
     def __init__(
@@ -32,15 +67,20 @@ class MarketSim:
         market: MarketConfig | None = None,
         strategy: StrategyConfig | None = None,
         threads: int | None = None,
+        max_spread_multiplier: float = MAX_SPREAD_MULTIPLIER,
+        max_inventory_skew: float = MAX_INVENTORY_SKEW,
     ) -> None:
         if isinstance(num_markets, bool) or not isinstance(num_markets, int) or num_markets < 1:
             raise ConfigError(f"num_markets={num_markets!r}: expected an integer >= 1")
         self.market = market or MarketConfig()
         self.strategy = strategy or StrategyConfig()
         self.n = num_markets
+        self.max_params = (float(max_spread_multiplier), float(max_inventory_skew))
+        self.levels = window_levels(self.market, self.strategy, *self.max_params)
         self.mp, self.rp = lay.pack_market(self.market)
+        self.mp[lay.MP_L] = self.levels
         self.sp = lay.pack_strategy(self.strategy, self.market)
-        n, L = num_markets, self.market.window_levels
+        n, L = num_markets, self.levels
         self.book = np.zeros((n, 2, L), dtype=np.int64)
         self.fs = np.zeros((n, lay.NFS))
         self.ints = np.zeros((n, lay.NIS), dtype=np.int64)
@@ -104,6 +144,14 @@ class MarketSim:
         """Run ``dt`` seconds with quoting parameters ``params[N, 3]``; zero the step counters."""
         mask = self._all if mask is None else mask
         self.params[:] = params
+        bad = kernel.first_param_beyond(self.params, *self.max_params)
+        if bad >= 0:
+            i, k = divmod(bad, lay.NACT)
+            name = ("max_spread_multiplier", "max_inventory_skew")[k]
+            raise ConfigError(
+                f"params[{i}, {k}]={float(self.params[i, k])!r}: above {name}="
+                f"{self.max_params[k]!r}, which the price window is sized for"
+            )
         self.step_stats[:] = 0.0
         np.add(self.fs[:, lay.F_T], dt, out=self._t_end)
         if self._pool is None:
@@ -223,7 +271,7 @@ class MarketSim:
     def depth(self, levels: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Background lots on the best ``levels`` price levels of each side."""
         origin = self.ints[:, lay.I_ORIGIN]
-        L = self.market.window_levels
+        L = self.levels
         idx = np.arange(levels)
         bb = self.ints[:, lay.I_BEST_BID, None] - origin[:, None] - idx
         ba = self.ints[:, lay.I_BEST_ASK, None] - origin[:, None] + idx

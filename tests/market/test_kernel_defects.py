@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from mm_gym.errors import ConfigError
 from mm_gym.market import layout as L
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.sim import MarketSim
+from mm_gym.strategy.config import StrategyConfig
 from tests.market.test_book import check_book, lab, market_order, place, set_levels
 
 QUOTING = (1.0, 0.5, 1.0)
@@ -22,7 +25,7 @@ def test_empty_book_restarts_around_a_fair_value_outside_the_window():
     sim = lab()
     fair = L.F_FAIR
     sim.fs[0, fair] = sim.ints[0, L.I_ORIGIN] + 100.0  # 84 ticks above the 32-level window
-    sim.advance(30.0, quoting(1, (1.0, 0.5, 0.0)))
+    sim.advance(30.0, quoting(1, (1.0, 0.0, 0.0)))
     bb, ba, origin = sim.ints[0, L.I_BEST_BID], sim.ints[0, L.I_BEST_ASK], sim.ints[0, L.I_ORIGIN]
     assert sim.ints[0, L.I_VOL_ADDED] > 0
     assert bb >= 0 and ba >= 0
@@ -64,3 +67,57 @@ def test_fill_records_the_book_mid_at_the_fill_not_the_last_sampled_mid():
     assert sim.fs[0, L.F_SPREAD_CAPTURED] == captured
     assert sim.step_stats[0, L.S_SPREAD_CAPTURED] == captured
     assert sim.mq[0, 0, :3, L.MQ_MID].tolist() == [book_mid[0], book_mid[1], book_mid[1]]
+
+
+# ----------------------------------------------------------------------------- 3: the window
+def quoting_share(sim: MarketSim) -> np.ndarray:
+    """Share of each market's time with at least one quote resting."""
+    return sim.fs[:, L.F_QUOTING_TIME] / sim.time
+
+
+@pytest.mark.parametrize(
+    "price, params",
+    [(2000.0, QUOTING), (1000.0, (3.0, 2.0, 1.0))],  # the reported cliffs
+    ids=["price-2000", "price-1000-spread-3x"],
+)
+def test_quotes_far_from_the_mid_in_ticks_rest(price, params):
+    """A small tick puts the quotes hundreds of ticks from the mid: the window holds them."""
+    n = 4
+    market = MarketConfig(
+        initial_price=price, tick_size=0.01, pin_regime="ranging", news={"rate_per_hour": 0.0}
+    )
+    sim = MarketSim(n, market, threads=1)
+    sim.reset(np.arange(n))
+    sim.advance(600.0, quoting(n, params))
+    assert (quoting_share(sim) > 0.5).all(), quoting_share(sim)  # the rest: risk-rule pauses
+    assert (sim.ints[:, L.I_QUOTES_OUTSIDE] == 0).all()
+    assert sim.ints[:, L.I_N_MAKER_FILLS].sum() > 0
+    check_book(sim)
+
+
+def test_window_too_wide_for_memory_is_rejected_naming_the_fields():
+    market = MarketConfig(initial_price=10_000.0, tick_size=0.01)  # 1e6 ticks
+    with pytest.raises(ConfigError, match=r"initial_price/tick_size=1e\+06.*base_spread_bps=10"):
+        MarketSim(2, market)
+    # narrower quotes fit
+    sim = MarketSim(
+        2,
+        market,
+        StrategyConfig(base_spread_bps=1.0, skew_bps_per_lot=0.0),
+        max_spread_multiplier=1.0,
+    )
+    assert sim.book.shape[2] > market.window_levels
+
+
+def test_quoting_parameters_beyond_the_window_sizing_are_an_error():
+    sim = MarketSim(2, max_spread_multiplier=2.0, max_inventory_skew=1.0, threads=1)
+    sim.reset([0, 1])
+    sim.advance(1.0, quoting(2, (2.0, 1.0, 1.0)))
+    with pytest.raises(ConfigError, match=r"params\[1, 0\]=2\.5: above max_spread_multiplier=2"):
+        sim.advance(1.0, np.array([[1.0, 0.5, 1.0], [2.5, 0.5, 1.0]]))
+    with pytest.raises(ConfigError, match=r"params\[0, 1\]=1\.5: above max_inventory_skew=1"):
+        sim.advance(1.0, np.array([[1.0, 1.5, 1.0], [1.0, 0.5, 1.0]]))
+
+
+def test_default_window_unchanged():
+    assert MarketSim(1).book.shape[2] == MarketConfig().window_levels == 128
