@@ -135,7 +135,6 @@ from mm_gym.market.layout import (
     O_SIZE,
     P_PRICE,
     P_SIZE,
-    P_VALID,
     R_CANCEL,
     R_DRIFT,
     R_DURATION,
@@ -278,12 +277,7 @@ def agent_fill(
     if untracked:
         ints[i, I_MO_DROPPED] += 1
     if maker and sp[SP_CANCEL_ON_FILL] > 0.5:
-        other = 1 if side > 0 else 0
-        if orders[i, other, O_ACTIVE] == 1 or pend[i, other, P_VALID] == 1:
-            pend[i, other, P_VALID] = 1
-            pend[i, other, P_PRICE] = -1
-            pend[i, other, P_SIZE] = 0
-            pend_time[i, other] = t + mp[MP_LATENCY]
+        send_replace(i, 1 if side > 0 else 0, 0, 0, t, orders, pend, pend_time, ints, mp)
 
 
 @nb.njit(cache=True)
@@ -731,24 +725,62 @@ def signals(fs, ints, mp, label, trend, news):
 
 
 @nb.njit(cache=True)
+def in_flight(i: int, slot: int, pend_time: np.ndarray) -> int:
+    """Messages in flight on ``slot`` (0 bid, 1 ask, 2 market orders)."""
+    k = 0
+    while k < pend_time.shape[2] and pend_time[i, slot, k] < INF:
+        k += 1
+    return k
+
+
+@nb.njit(cache=True)
+def send(i, slot, price, lots, t, pend, pend_time, mp):
+    """Queue a message on ``slot``: it lands after the latency, after those already in flight
+    (the queues are sized for the most that can be in flight: ``sim.messages_in_flight``)."""
+    k = in_flight(i, slot, pend_time)
+    if k == pend_time.shape[2]:
+        raise RuntimeError("order message queue full")
+    pend[i, slot, k, P_PRICE] = price
+    pend[i, slot, k, P_SIZE] = lots
+    pend_time[i, slot, k] = t + mp[MP_LATENCY]
+
+
+@nb.njit(cache=True)
+def receive(i, slot, pend, pend_time):
+    """Take the first message off ``slot``: (price, lots)."""
+    price = pend[i, slot, 0, P_PRICE]
+    lots = pend[i, slot, 0, P_SIZE]
+    k = 1
+    while k < pend_time.shape[2] and pend_time[i, slot, k] < INF:
+        pend[i, slot, k - 1, P_PRICE] = pend[i, slot, k, P_PRICE]
+        pend[i, slot, k - 1, P_SIZE] = pend[i, slot, k, P_SIZE]
+        pend_time[i, slot, k - 1] = pend_time[i, slot, k]
+        k += 1
+    pend_time[i, slot, k - 1] = INF
+    return price, lots
+
+
+@nb.njit(cache=True)
 def send_replace(i, side, price, lots, t, orders, pend, pend_time, ints, mp):
-    """Ask for the order on ``side`` to become (price, lots); lots 0 cancels. Takes latency."""
-    active = orders[i, side, O_ACTIVE] == 1
-    if pend[i, side, P_VALID] == 1:
-        same = (pend[i, side, P_PRICE] == price and pend[i, side, P_SIZE] == lots) or (
-            lots == 0 and pend[i, side, P_PRICE] == -1
-        )
-        if same:
+    """Ask for the order on ``side`` to become (price, lots); lots 0 cancels. Nothing is sent
+    when that is what the order will be once the messages in flight have landed."""
+    k = in_flight(i, side, pend_time)
+    if k > 0:
+        last_lots = pend[i, side, k - 1, P_SIZE]
+        if lots == 0 and last_lots == 0:
+            return
+        if lots > 0 and last_lots == lots and pend[i, side, k - 1, P_PRICE] == price:
             return
     elif lots == 0:
-        if not active:
+        if orders[i, side, O_ACTIVE] == 0:
             return
-    elif active and orders[i, side, O_PRICE] == price and orders[i, side, O_SIZE] == lots:
+    elif (
+        orders[i, side, O_ACTIVE] == 1
+        and orders[i, side, O_PRICE] == price
+        and orders[i, side, O_SIZE] == lots
+    ):
         return
-    pend[i, side, P_VALID] = 1
-    pend[i, side, P_PRICE] = price if lots > 0 else -1
-    pend[i, side, P_SIZE] = lots
-    pend_time[i, side] = t + mp[MP_LATENCY]
+    send(i, side, price if lots > 0 else -1, lots, t, pend, pend_time, mp)
     ints[i, I_QUOTES_SENT] += 1
 
 
@@ -759,9 +791,7 @@ def send_flatten(i, t, orders, pend, pend_time, ints, mp):
         send_replace(i, side, 0, 0, t, orders, pend, pend_time, ints, mp)
     inv = ints[i, I_INV]
     if inv != 0:
-        pend[i, 2, P_VALID] = 1
-        pend[i, 2, P_SIZE] = -inv
-        pend_time[i, 2] = t + mp[MP_LATENCY]
+        send(i, 2, 0, -inv, t, pend, pend_time, mp)
 
 
 @nb.njit(cache=True)
@@ -769,7 +799,7 @@ def refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp):
     """A quote refresh: risk limits first, then the quoting engine."""
     mid = fs[i, F_MID]
     inv = ints[i, I_INV]
-    flattening = pend[i, 2, P_VALID] == 1
+    flattening = pend_time[i, 2, 0] < INF
     if ints[i, I_HALTED] == 0 and not flattening:
         eq = equity(fs, ints, i, mp[MP_TICK])
         if risk.daily_stop_hit(eq, sp):
@@ -824,78 +854,33 @@ def refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp):
 
 
 @nb.njit(cache=True)
-def activate(
-    i,
-    slot,
-    t,
-    book,
-    fs,
-    ints,
-    orders,
-    order_time,
-    pend,
-    pend_time,
-    step,
-    log,
-    mq,
-    mq_head,
-    mq_count,
-    mp,
-    sp,
-):
-    """An order action reaches the exchange after latency."""
-    pend[i, slot, P_VALID] = 0
-    pend_time[i, slot] = INF
-    if slot == 2:  # market order: never beyond what flattens the position
-        lots = pend[i, 2, P_SIZE]
-        inv = ints[i, I_INV]
-        lots = min(lots, max(-inv, 0)) if lots > 0 else -min(-lots, max(inv, 0))
-        if lots != 0:
-            market_order(
-                i,
-                1 if lots > 0 else 0,
-                abs(lots),
-                True,
-                t,
-                book,
-                fs,
-                ints,
-                orders,
-                order_time,
-                pend,
-                pend_time,
-                step,
-                log,
-                mq,
-                mq_head,
-                mq_count,
-                mp,
-                sp,
-            )
-        return
-    side = slot
-    price = pend[i, side, P_PRICE]
-    lots = pend[i, side, P_SIZE]
+def room_lots(i, side, lots, ints, sp):
+    """``lots`` cut to the room left under the hard inventory limit (checked on landing)."""
+    max_inv = int(sp[SP_MAX_INV])
+    inv = ints[i, I_INV]
+    return min(lots, max_inv - inv if side == 0 else max_inv + inv)
+
+
+@nb.njit(cache=True)
+def rest_quote(i, side, price, lots, other, t, book, ints, orders, order_time):
+    """A quote message lands: the order on ``side`` becomes (price, lots), lots <= 0 cancels.
+
+    Post-only: a quote that would cross slides to the touch of the background book or of
+    ``other``, the agent's resting opposite quote (-1: none), so the agent never trades with
+    itself."""
     if lots <= 0 or price < 0:
         orders[i, side, O_ACTIVE] = 0
         return
-    # hard inventory limit, checked again when the order lands
-    max_inv = int(sp[SP_MAX_INV])
-    inv = ints[i, I_INV]
-    room = max_inv - inv if side == 0 else max_inv + inv
-    lots = min(lots, room)
-    if lots <= 0:
-        orders[i, side, O_ACTIVE] = 0
-        return
-    # post-only: a quote that would cross the book slides to the touch. The agent's own
-    # opposite quote counts too (self-trade prevention): with latency longer than the
-    # refresh, one side can land before the other side's newer price does.
     if side == 0:
-        ba = effective_best(ints, orders, i, 1)
+        ba = ints[i, I_BEST_ASK]
+        if other >= 0 and (ba < 0 or other < ba):
+            ba = other
         if ba >= 0 and price >= ba:
             price = ba - 1
     else:
-        bb = effective_best(ints, orders, i, 0)
+        bb = ints[i, I_BEST_BID]
+        if other >= 0 and other > bb:
+            bb = other
         if bb >= 0 and price <= bb:
             price = bb + 1
     j = price - ints[i, I_ORIGIN]
@@ -917,6 +902,66 @@ def activate(
     orders[i, side, O_ORIG_SIZE] = lots
     orders[i, side, O_AHEAD] = book[i, side, j]
     order_time[i, side] = t
+
+
+@nb.njit(cache=True)
+def land_messages(
+    i,
+    t,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    mp,
+    sp,
+):
+    """The messages due at ``t`` reach the exchange, each side's in the order sent; then a
+    market order, never beyond what flattens the position. Returns True if one traded."""
+    while pend_time[i, 0, 0] <= t or pend_time[i, 1, 0] <= t:
+        for side in range(2):
+            if pend_time[i, side, 0] <= t:
+                price, lots = receive(i, side, pend, pend_time)
+                lots = room_lots(i, side, lots, ints, sp)
+                o = 1 - side
+                other = orders[i, o, O_PRICE] if orders[i, o, O_ACTIVE] == 1 else -1
+                rest_quote(i, side, price, lots, other, t, book, ints, orders, order_time)
+    if pend_time[i, 2, 0] > t:
+        return False
+    lots = receive(i, 2, pend, pend_time)[1]
+    inv = ints[i, I_INV]
+    lots = min(lots, max(-inv, 0)) if lots > 0 else -min(-lots, max(inv, 0))
+    if lots == 0:
+        return False
+    market_order(
+        i,
+        1 if lots > 0 else 0,
+        abs(lots),
+        True,
+        t,
+        book,
+        fs,
+        ints,
+        orders,
+        order_time,
+        pend,
+        pend_time,
+        step,
+        log,
+        mq,
+        mq_head,
+        mq_count,
+        mp,
+        sp,
+    )
+    return True
 
 
 # ----------------------------------------------------------------------------- main loop
@@ -969,8 +1014,8 @@ def advance_one(
                 fs[i, F_NEXT_NEWS],
                 fs[i, F_NEWS_END],
             )
-        # order activations can be scheduled by a fill (cancel on fill): always looked at
-        t_s = min(t_clock, min(pend_time[i, 0], min(pend_time[i, 1], pend_time[i, 2])))
+        # order messages can be sent by a fill (cancel on fill): always looked at
+        t_s = min(t_clock, min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])))
         if t_next < t_s:
             t = t_next
             background_event(
@@ -1002,49 +1047,24 @@ def advance_one(
             break
         # Scheduled events. The pending background draw stays valid (the flow is memoryless)
         # unless an event changed the background rates: then it is drawn again.
-        rates_changed = False
-        if pend_time[i, 2] <= t:
-            activate(
-                i,
-                2,
-                t,
-                book,
-                fs,
-                ints,
-                orders,
-                order_time,
-                pend,
-                pend_time,
-                step,
-                log,
-                mq,
-                mq_head,
-                mq_count,
-                mp,
-                sp,
-            )
-            rates_changed = True
-        for side in range(2):
-            if pend_time[i, side] <= t:
-                activate(
-                    i,
-                    side,
-                    t,
-                    book,
-                    fs,
-                    ints,
-                    orders,
-                    order_time,
-                    pend,
-                    pend_time,
-                    step,
-                    log,
-                    mq,
-                    mq_head,
-                    mq_count,
-                    mp,
-                    sp,
-                )
+        rates_changed = land_messages(
+            i,
+            t,
+            book,
+            fs,
+            ints,
+            orders,
+            order_time,
+            pend,
+            pend_time,
+            step,
+            log,
+            mq,
+            mq_head,
+            mq_count,
+            mp,
+            sp,
+        )
         if fs[i, F_NEXT_SAMPLE] <= t:
             if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
                 fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
@@ -1152,8 +1172,8 @@ def reset_market(
     book[i, :, :] = 0
     orders[i, :, :] = 0
     order_time[i, :] = 0.0
-    pend[i, :, :] = 0
-    pend_time[i, :] = INF
+    pend[i] = 0
+    pend_time[i] = INF
     step[i, :] = 0.0
     mq_head[i, :] = 0
     mq_count[i, :] = 0

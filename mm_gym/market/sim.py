@@ -23,6 +23,7 @@ MAX_SPREAD_MULTIPLIER = 3.0
 MAX_INVENTORY_SKEW = 2.0
 PRICE_HEADROOM = 1.25  # the widest quote stays in the window until the price has risen 25%
 MAX_WINDOW_LEVELS = 16_384  # 256 KiB of book per market
+MAX_MESSAGES = 4096  # order messages in flight per side (96 KiB per market)
 
 
 def window_levels(
@@ -49,6 +50,21 @@ def window_levels(
             "are allowed: use a larger tick_size or narrower quotes"
         )
     return max(market.window_levels, need)
+
+
+def messages_in_flight(market: MarketConfig, strategy: StrategyConfig) -> int:
+    """The most order messages that can be in flight on one side: each quote refresh sends at
+    most one, and a fill at most one cancel after it, for as long as the latency lasts.
+    Raises ConfigError when that needs more than ``MAX_MESSAGES``."""
+    refreshes = math.floor(market.latency_ms / strategy.quote_refresh_ms)
+    need = 2 * refreshes + 5
+    if need > MAX_MESSAGES:
+        raise ConfigError(
+            f"latency_ms={market.latency_ms!r} with quote_refresh_ms="
+            f"{strategy.quote_refresh_ms!r}: up to {need} order messages in flight per side; "
+            f"at most {MAX_MESSAGES} are allowed: refresh less often or lower the latency"
+        )
+    return need
 
 
 class MarketSim:
@@ -86,8 +102,9 @@ class MarketSim:
         self.ints = np.zeros((n, lay.NIS), dtype=np.int64)
         self.orders = np.zeros((n, 2, lay.NORD), dtype=np.int64)
         self.order_time = np.zeros((n, 2))
-        self.pend = np.zeros((n, 3, lay.NPEND), dtype=np.int64)
-        self.pend_time = np.full((n, 3), kernel.INF)
+        cap = messages_in_flight(self.market, self.strategy)
+        self.pend = np.zeros((n, 3, cap, lay.NPEND), dtype=np.int64)
+        self.pend_time = np.full((n, 3, cap), kernel.INF)
         self.step_stats = np.zeros((n, lay.NSTEP))
         self.log = np.zeros((n, self.market.fill_log_capacity, lay.NLOG))
         self.mq = np.zeros((n, 3, self.market.markout_queue, lay.NMQ))

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from mm_gym.errors import ConfigError
+from mm_gym.market import kernel
 from mm_gym.market import layout as L
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.config import StrategyConfig
-from tests.market.test_book import check_book, lab, market_order, place, set_levels
+from tests.market.test_book import ORIGIN, check_book, lab, market_order, place, set_levels
 
 QUOTING = (1.0, 0.5, 1.0)
 
@@ -121,3 +122,98 @@ def test_quoting_parameters_beyond_the_window_sizing_are_an_error():
 
 def test_default_window_unchanged():
     assert MarketSim(1).book.shape[2] == MarketConfig().window_levels == 128
+
+
+# ----------------------------------------------------------------------------- 4: in flight
+def background_order(sim: MarketSim, hit_side: int, lots: int) -> None:
+    """A background market order into market 0 at its current time."""
+    kernel.market_order(
+        0,
+        hit_side,
+        lots,
+        False,
+        sim.time[0],
+        sim.book,
+        sim.fs,
+        sim.ints,
+        sim.orders,
+        sim.order_time,
+        sim.pend,
+        sim.pend_time,
+        sim.step_stats,
+        sim.log,
+        sim.mq,
+        sim.mq_head,
+        sim.mq_count,
+        sim.mp,
+        sim.sp,
+    )
+
+
+def test_cancel_in_flight_lands_although_a_refresh_wants_the_same_quote():
+    """Cancel on fill at 0.7 s (lands at 0.8 s); the refresh at 0.75 s wants the same ask."""
+    still = {"limit_rate": 1e-9, "cancel_rate": 1e-9, "market_rate": 0.0, "informed_rate": 0.0}
+    cfg = MarketConfig(
+        window_levels=32,
+        initial_depth=0,
+        initial_levels=1,
+        latency_ms=100.0,
+        fill_log_capacity=100,
+        pin_regime="ranging",
+        news={"rate_per_hour": 0.0},
+        **still,
+    )
+    strategy = StrategyConfig(cancel_on_fill=True)
+    sim = MarketSim(1, cfg, strategy, threads=1, max_spread_multiplier=1.0, max_inventory_skew=0)
+    sim.reset([0])
+    assert sim.ints[0, L.I_ORIGIN] == ORIGIN
+    set_levels(sim, bids={1998: 5, 1999: 3}, asks={2001: 3, 2002: 5})
+    params = quoting(1, (1.0, 0.0, 1.0))
+    sim.advance(0.7, params)
+    assert sim.orders[0, :, L.O_PRICE].tolist() == [1999, 2001]
+    assert sim.orders[0, :, L.O_ACTIVE].tolist() == [1, 1]
+    placed = sim.order_time[0, 1]
+    background_order(sim, 0, 4)  # 3 ahead, then 1 lot of the agent's bid: cancels the ask
+    assert sim.inventory[0] == 1
+    sim.advance(0.11, params)  # t = 0.81: the refresh at 0.75 s came and went
+    assert sim.orders[0, 1, L.O_ACTIVE] == 0, "the cancel did not land"
+    background_order(sim, 1, 2)  # would have filled the old ask (nothing ahead of it now)
+    assert sim.inventory[0] == 1
+    sim.advance(0.09, params)  # t = 0.9: the refresh's ask landed at 0.85 s, a new order
+    assert sim.orders[0, 1, L.O_ACTIVE] == 1 and sim.orders[0, 1, L.O_PRICE] == 2001
+    assert sim.order_time[0, 1] > placed and sim.order_time[0, 1] >= 0.8
+    assert sim.orders[0, 1, L.O_AHEAD] == 1  # behind what was left at 2001
+    check_book(sim)
+
+
+@pytest.mark.parametrize("latency_ms", [100.0, 300.0])
+def test_no_maker_fill_after_a_cancel_on_fill_has_landed(latency_ms):
+    """After a quote fills, the other side's quote then resting is cancelled ``latency`` later:
+    any later fill on that side comes from an order placed after the cancel landed."""
+    cfg = MarketConfig(latency_ms=latency_ms, fill_log_capacity=20_000)
+    n = 8
+    sim = MarketSim(n, cfg, threads=1)
+    sim.reset(np.arange(n))
+    sim.advance(900.0, quoting(n))
+    lat = latency_ms / 1000.0
+    checked = 0
+    for i in range(n):
+        f = sim.fills(i)
+        f = f[f["maker"] == 1.0]
+        for side in (1.0, -1.0):
+            other = f[f["side"] == -side]
+            mine = f[f["side"] == side]
+            placed = mine["time"] - mine["queue_wait"]
+            for t in other["time"]:
+                later = mine["time"] > t + lat
+                assert (placed[later] >= t + lat - 1e-9).all(), (i, t)
+                checked += later.any()
+    assert checked > 100
+
+
+def test_more_messages_in_flight_than_the_queues_hold_is_rejected():
+    market = MarketConfig(latency_ms=3000.0)
+    with pytest.raises(ConfigError, match=r"latency_ms=3000\.0 with quote_refresh_ms=1\.0"):
+        MarketSim(1, market, StrategyConfig(quote_refresh_ms=1.0))
+    sim = MarketSim(1, market, StrategyConfig(quote_refresh_ms=50.0))
+    assert sim.pend_time.shape == (1, 3, 2 * 60 + 5)
