@@ -866,8 +866,8 @@ def rest_quote(i, side, price, lots, other, t, book, ints, orders, order_time):
     """A quote message lands: the order on ``side`` becomes (price, lots), lots <= 0 cancels.
 
     Post-only: a quote that would cross slides to the touch of the background book or of
-    ``other``, the agent's resting opposite quote (-1: none), so the agent never trades with
-    itself."""
+    ``other``, the agent's opposite quote as it stands after this instant (-1: none), so the
+    agent never trades with itself."""
     if lots <= 0 or price < 0:
         orders[i, side, O_ACTIVE] = 0
         return
@@ -923,16 +923,33 @@ def land_messages(
     mp,
     sp,
 ):
-    """The messages due at ``t`` reach the exchange, each side's in the order sent; then a
-    market order, never beyond what flattens the position. Returns True if one traded."""
+    """The messages due at ``t`` reach the exchange, each side's in the order sent; a bid and
+    an ask landing at the same instant land together (neither sees the other's stale quote).
+    Then a market order, never beyond what flattens the position. Returns True if one traded.
+    """
     while pend_time[i, 0, 0] <= t or pend_time[i, 1, 0] <= t:
-        for side in range(2):
-            if pend_time[i, side, 0] <= t:
-                price, lots = receive(i, side, pend, pend_time)
-                lots = room_lots(i, side, lots, ints, sp)
-                o = 1 - side
-                other = orders[i, o, O_PRICE] if orders[i, o, O_ACTIVE] == 1 else -1
-                rest_quote(i, side, price, lots, other, t, book, ints, orders, order_time)
+        bid = pend_time[i, 0, 0] <= t
+        ask = pend_time[i, 1, 0] <= t
+        bid_price = ask_price = -1
+        bid_lots = ask_lots = 0
+        if bid:
+            bid_price, bid_lots = receive(i, 0, pend, pend_time)
+            bid_lots = room_lots(i, 0, bid_lots, ints, sp)
+        if ask:
+            ask_price, ask_lots = receive(i, 1, pend, pend_time)
+            ask_lots = room_lots(i, 1, ask_lots, ints, sp)
+        # each side's post-only check sees the other side's quote as it stands after this
+        # instant: the one landing with it, or the one resting
+        if bid:
+            other = ask_price if ask_lots > 0 else -1
+            if not ask and orders[i, 1, O_ACTIVE] == 1:
+                other = orders[i, 1, O_PRICE]
+            rest_quote(i, 0, bid_price, bid_lots, other, t, book, ints, orders, order_time)
+        if ask:
+            other = bid_price if bid_lots > 0 else -1
+            if not bid and orders[i, 0, O_ACTIVE] == 1:
+                other = orders[i, 0, O_PRICE]
+            rest_quote(i, 1, ask_price, ask_lots, other, t, book, ints, orders, order_time)
     if pend_time[i, 2, 0] > t:
         return False
     lots = receive(i, 2, pend, pend_time)[1]

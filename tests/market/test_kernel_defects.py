@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from mm_gym.errors import ConfigError
 from mm_gym.market import kernel
@@ -217,3 +219,104 @@ def test_more_messages_in_flight_than_the_queues_hold_is_rejected():
         MarketSim(1, market, StrategyConfig(quote_refresh_ms=1.0))
     sim = MarketSim(1, market, StrategyConfig(quote_refresh_ms=50.0))
     assert sim.pend_time.shape == (1, 3, 2 * 60 + 5)
+
+
+# ----------------------------------------------------------------------------- 5: same instant
+MIRROR = 2 * ORIGIN + 31  # p -> MIRROR - p reflects the lab's window onto itself
+
+
+def land(sim: MarketSim, bid: tuple[int, int] | None, ask: tuple[int, int] | None) -> None:
+    """Quote messages (price, lots; lots 0 cancels) landing together at t = 2."""
+    for side, msg in ((0, bid), (1, ask)):
+        if msg is not None:
+            sim.pend[0, side, 0] = msg
+            sim.pend_time[0, side, 0] = 2.0
+    kernel.land_messages(
+        0,
+        2.0,
+        sim.book,
+        sim.fs,
+        sim.ints,
+        sim.orders,
+        sim.order_time,
+        sim.pend,
+        sim.pend_time,
+        sim.step_stats,
+        sim.log,
+        sim.mq,
+        sim.mq_head,
+        sim.mq_count,
+        sim.mp,
+        sim.sp,
+    )
+
+
+def test_quote_pair_landing_together_is_not_displaced_by_its_own_stale_quote():
+    """A refresh moves both quotes up (or down) by two ticks; both land at the same instant."""
+    for bid, ask in (((2001, 5), (2003, 5)), ((1997, 5), (1999, 5))):
+        sim = lab()
+        set_levels(sim, bids={1995: 5}, asks={2005: 5})
+        place(sim, 0, 1999, size=5, ahead=0)
+        place(sim, 1, 2001, size=5, ahead=0)
+        land(sim, bid, ask)
+        assert sim.orders[0, :, L.O_PRICE].tolist() == [bid[0], ask[0]]
+        check_book(sim)
+
+
+@st.composite
+def landings(draw):
+    """A book, the agent's resting quotes, inventory and the quote messages landing now."""
+    bids = draw(st.dictionaries(st.integers(ORIGIN, 1999), st.integers(1, 6), max_size=4))
+    asks = draw(st.dictionaries(st.integers(2000, ORIGIN + 31), st.integers(1, 6), max_size=4))
+    best_bid, best_ask = max(bids, default=ORIGIN - 1), min(asks, default=ORIGIN + 32)
+    resting = [None, None]
+    if draw(st.booleans()):
+        p = draw(st.integers(ORIGIN, best_ask - 1))
+        resting[0] = (p, draw(st.integers(1, 5)), draw(st.integers(0, bids.get(p, 0))))
+    low = max(best_bid, resting[0][0] if resting[0] else ORIGIN - 1) + 1
+    if low <= ORIGIN + 31 and draw(st.booleans()):
+        p = draw(st.integers(low, ORIGIN + 31))
+        resting[1] = (p, draw(st.integers(1, 5)), draw(st.integers(0, asks.get(p, 0))))
+    message = st.one_of(
+        st.none(),
+        st.just((-1, 0)),
+        st.tuples(st.integers(ORIGIN, ORIGIN + 31), st.integers(1, 6)),
+    )
+    msgs = [draw(message), draw(message)]
+    if msgs[0] and msgs[1] and msgs[0][1] > 0 and msgs[1][1] > 0:  # a pair from one refresh
+        assume(msgs[0][0] < msgs[1][0])
+    return bids, asks, resting, draw(st.integers(-50, 50)), msgs
+
+
+def mirrored(p: int) -> int:
+    return MIRROR - p if p >= 0 else p
+
+
+@settings(max_examples=300, deadline=None)
+@given(landings())
+def test_landing_is_symmetric_between_bid_and_ask(case):
+    """The mirror image of a landing (prices reflected, sides and inventory swapped) lands as
+    the mirror image of its outcome."""
+    bids, asks, resting, inv, msgs = case
+    sims = []
+    for mirror in (False, True):
+        sim = lab()
+        f = mirrored if mirror else (lambda p: p)
+        levels = ({f(p): q for p, q in bids.items()}, {f(p): q for p, q in asks.items()})
+        set_levels(sim, *(levels[::-1] if mirror else levels))
+        for side in range(2):
+            r = resting[1 - side if mirror else side]
+            if r is not None:
+                place(sim, side, f(r[0]), size=r[1], ahead=r[2])
+        sim.ints[0, L.I_INV] = -inv if mirror else inv
+        m = [None if x is None else (f(x[0]), x[1]) for x in msgs]
+        land(sim, *(m[::-1] if mirror else m))
+        check_book(sim)
+        sims.append(sim)
+    a, b = sims
+    for side in range(2):
+        x, y = a.orders[0, side], b.orders[0, 1 - side]
+        assert x[L.O_ACTIVE] == y[L.O_ACTIVE]
+        if x[L.O_ACTIVE]:
+            assert x[L.O_PRICE] == MIRROR - y[L.O_PRICE]
+            assert (x[L.O_SIZE], x[L.O_AHEAD]) == (y[L.O_SIZE], y[L.O_AHEAD])
