@@ -11,6 +11,7 @@ from mm_gym.errors import ConfigError
 from mm_gym.market import kernel
 from mm_gym.market import layout as L
 from mm_gym.market.config import MarketConfig
+from mm_gym.market.rng import seed_states
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.config import StrategyConfig
 from tests.market.test_book import ORIGIN, check_book, lab, market_order, place, set_levels
@@ -44,14 +45,17 @@ def test_large_news_jumps_never_kill_a_market():
     sim = MarketSim(n, MarketConfig(news={"rate_per_hour": 60, "jump_bps_mean": 400}), threads=1)
     sim.reset(np.arange(n))
     params = quoting(n)
+    gap_bps = []
     for _ in range(20):
         added = sim.ints[:, L.I_VOL_ADDED].copy()
-        sim.advance(60.0, params)
+        for _ in range(6):
+            sim.advance(10.0, params)
+            gap_bps.append(np.abs(sim.mid - sim.fair_value) / sim.fair_value * 1e4)
         assert (sim.ints[:, L.I_VOL_ADDED] > added).all(), "a market added no volume in 60 s"
     assert sim.ints[:, L.I_NEWS_COUNT].sum() > 100
     # the mid follows the fair value (inventory is not marked at a frozen mid far from it)
-    gap_bps = np.abs(sim.mid - sim.fair_value) / sim.fair_value * 1e4
-    assert gap_bps.max() < 100, gap_bps
+    typical = np.median(gap_bps, axis=0)
+    assert typical.max() < 30, typical
 
 
 # ----------------------------------------------------------------------------- 2: mid at fill
@@ -320,3 +324,20 @@ def test_landing_is_symmetric_between_bid_and_ask(case):
         if x[L.O_ACTIVE]:
             assert x[L.O_PRICE] == MIRROR - y[L.O_PRICE]
             assert (x[L.O_SIZE], x[L.O_AHEAD]) == (y[L.O_SIZE], y[L.O_AHEAD])
+
+
+# ----------------------------------------------------------------------------- 6: seeds
+def test_seed_episode_stream_triples_give_distinct_states_across_2_to_the_32():
+    big = 2**32
+    seeds = [0, 1, 7, big - 1, big, big + 1, big + 7, 2 * big + 7, 2**63 - 1, -1, -(2**63)]
+    episodes = [0, 1, 2, big - 1, big, big + 1]
+    states = {}
+    for stream in (0, 1, 2):
+        for episode in episodes:
+            out = seed_states(np.array(seeds), np.full(len(seeds), episode), stream)
+            for seed, state in zip(seeds, out, strict=True):
+                assert state not in states, (seed, episode, stream, states.get(state))
+                states[state] = (seed, episode, stream)
+    # the reported collision: seed 7 episode 1 and seed 2^32 + 7 episode 0
+    first, second = seed_states(np.array([7, big + 7]), np.array([1, 0]))
+    assert first != second
