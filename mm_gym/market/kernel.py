@@ -1,9 +1,10 @@
 """The batched event loop: background flow, regimes, news, the agent's orders and quoting.
 
 ``advance`` moves every market of the batch to ``t_end`` (in parallel over markets). Within a
-market, time runs event by event: Poisson background events (limit orders, cancellations,
-noise and informed market orders) are drawn by the Gillespie method between scheduled events
-(the sampling clock, quote refreshes, order activations after latency, regime switches, news).
+market, time runs event by event: Poisson background events (limit orders, noise and informed
+market orders from the flow clock; cancellations from their own clock) happen between
+scheduled events (the sampling clock, quote refreshes, order messages landing after latency,
+regime switches, news).
 """
 
 from __future__ import annotations
@@ -162,11 +163,22 @@ from mm_gym.strategy import risk
 INF = 1e18
 
 
+# Three random streams per market (``rng[i]``, ``rng[N + i]``, ``rng[2N + i]``): the flow
+# (arrival times, kinds, sizes and distances of limit, market and informed orders); the
+# exogenous path; and the cancellations. The agent never advances the first two, so two
+# policies on the same seed see the same arrivals and the same regimes, news and fair value.
 @nb.njit(cache=True, inline="always")
 def exo(i: int, fs: np.ndarray) -> int:
     """Index of market ``i``'s second random stream, which drives only what the agent cannot
     change (regime switches, news, the fair value), so those are the same under any policy."""
     return i + fs.shape[0]
+
+
+@nb.njit(cache=True, inline="always")
+def cancels(i: int, fs: np.ndarray) -> int:
+    """Index of market ``i``'s third random stream: cancellations, whose rate, level and queue
+    share depend on the book, which the agent's orders change."""
+    return i + 2 * fs.shape[0]
 
 
 LN2 = 0.6931471805599453
@@ -426,8 +438,13 @@ def market_order(
 
 
 # ----------------------------------------------------------------------------- background
+# rates[]: limit bid, limit ask, market buy, market sell, informed, then the cancel rate per lot
+R_FLOW = 5  # number of flow kinds
+R_CANCEL_PER_LOT = 5
+
+
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
-def background_event(
+def flow_event(
     i,
     t,
     rates,
@@ -448,20 +465,21 @@ def background_event(
     mp,
     sp,
 ):
-    """Draw which background event happens and apply it."""
+    """An arrival of the flow: which kind, its size and distance, all from the flow stream
+    (the same draws whatever the book); where it lands and what it takes depend on the book."""
     u = R.uniform(rng, i) * total
     ints[i, I_EVENTS] += 1
     k = 0
-    while k < 6 and u >= rates[k]:
+    while k < R_FLOW - 1 and u >= rates[k]:
         u -= rates[k]
         k += 1
     if k <= 1:  # limit order: side k, at a distance from the opposite best
         side = k
+        d = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_DIST]) - 1
+        lots = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE])
         opp = effective_best(ints, orders, i, 1 - side)
         if opp < 0:
             opp = int(np.floor(fs[i, F_FAIR])) + (1 if side == 0 else 0)
-        d = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_DIST]) - 1
-        lots = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE])
         price = opp - 1 - d if side == 0 else opp + 1 + d
         if not add_volume(book, ints, i, side, price, lots):
             if ints[i, I_VOL_BID] > 0 or ints[i, I_VOL_ASK] > 0:
@@ -472,79 +490,86 @@ def background_event(
             fs[i, F_MID] = price
             add_volume(book, ints, i, side, price, lots)
         ints[i, I_VOL_ADDED] += lots
-    elif k <= 3:  # cancellation: a level chosen in proportion to its volume
-        side = k - 2
-        vol = ints[i, I_VOL_BID] if side == 0 else ints[i, I_VOL_ASK]
-        if vol <= 0:
-            return
-        target = R.uniform(rng, i) * vol
-        n = book.shape[2]
-        origin = ints[i, I_ORIGIN]
-        if side == 0:
-            j = ints[i, I_BEST_BID] - origin
-            step_j = -1
-        else:
-            j = ints[i, I_BEST_ASK] - origin
-            step_j = 1
-        acc = 0.0
-        while 0 <= j < n:
-            acc += book[i, side, j]
-            if acc > target:
-                break
-            j += step_j
-        if j < 0 or j >= n:
-            return
-        level = book[i, side, j]
-        lots = min(R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE]), level)
-        ahead = lots_ahead_removed(orders, i, side, origin + j, level, lots, R.uniform(rng, i))
-        ints[i, I_VOL_CANCELLED] += lots
-        remove_volume(book, ints, orders, i, side, j, lots, ahead)
-    else:  # k == 4 noise buy, 5 noise sell, 6 informed: trades toward the fair value
-        if k == 4:
+        return
+    # 2 noise buy, 3 noise sell, 4 informed: trades toward the fair value
+    if k == 2:
+        hit_side = 1
+        lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
+    elif k == 3:
+        hit_side = 0
+        lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
+    else:
+        lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
+        fair = fs[i, F_FAIR]
+        edge = mp[MP_INFORMED_EDGE]
+        ask = effective_best(ints, orders, i, 1)
+        bid = effective_best(ints, orders, i, 0)
+        if ask >= 0 and fair > ask + edge:
             hit_side = 1
-            lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
-        elif k == 5:
+        elif bid >= 0 and fair < bid - edge:
             hit_side = 0
-            lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
         else:
-            fair = fs[i, F_FAIR]
-            edge = mp[MP_INFORMED_EDGE]
-            ask = effective_best(ints, orders, i, 1)
-            bid = effective_best(ints, orders, i, 0)
-            lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
-            if ask >= 0 and fair > ask + edge:
-                hit_side = 1
-            elif bid >= 0 and fair < bid - edge:
-                hit_side = 0
-            else:
-                return
-        market_order(
-            i,
-            hit_side,
-            lots,
-            False,
-            t,
-            book,
-            fs,
-            ints,
-            orders,
-            order_time,
-            pend,
-            pend_time,
-            step,
-            log,
-            mq,
-            mq_head,
-            mq_count,
-            mp,
-            sp,
-        )
+            return
+    market_order(
+        i,
+        hit_side,
+        lots,
+        False,
+        t,
+        book,
+        fs,
+        ints,
+        orders,
+        order_time,
+        pend,
+        pend_time,
+        step,
+        log,
+        mq,
+        mq_head,
+        mq_count,
+        mp,
+        sp,
+    )
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
-def event_rates(i, t, fs, ints, rp, mp, rates):
-    """Fill ``rates`` (limit bid/ask, cancel bid/ask, market buy/sell, informed; then the
-    per-lot cancel rate and the sum of the volume-free rates); return the total."""
+def cancel_event(i, book, fs, ints, orders, rng, mp):
+    """A background cancellation: a resting lot chosen uniformly, and a block at its level."""
+    c = cancels(i, fs)
+    ints[i, I_EVENTS] += 1
+    vol_bid = ints[i, I_VOL_BID]
+    target = R.uniform(rng, c) * (vol_bid + ints[i, I_VOL_ASK])
+    n = book.shape[2]
+    origin = ints[i, I_ORIGIN]
+    if target < vol_bid:
+        side = 0
+        j = ints[i, I_BEST_BID] - origin
+        step_j = -1
+    else:
+        side = 1
+        target -= vol_bid
+        j = ints[i, I_BEST_ASK] - origin
+        step_j = 1
+    acc = 0.0
+    while 0 <= j < n:
+        acc += book[i, side, j]
+        if acc > target:
+            break
+        j += step_j
+    if j < 0 or j >= n:
+        return
+    level = book[i, side, j]
+    lots = min(R.geometric(rng, c, mp[MP_LOGQ_LIMIT_SIZE]), level)
+    ahead = lots_ahead_removed(orders, i, side, origin + j, level, lots, R.uniform(rng, c))
+    ints[i, I_VOL_CANCELLED] += lots
+    remove_volume(book, ints, orders, i, side, j, lots, ahead)
+
+
+@nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
+def event_rates(i, fs, ints, rp, mp, rates):
+    """Fill ``rates`` (flow kinds, then the cancel rate per lot) for the regime and news in
+    effect; return the total rate of the flow."""
     reg = ints[i, I_REGIME]
     news = fs[i, F_NEWS_END] < INF
     lim = mp[MP_LIMIT_RATE] * rp[reg, R_LIMIT]
@@ -557,22 +582,22 @@ def event_rates(i, t, fs, ints, rp, mp, rates):
     mkt = mp[MP_MARKET_RATE] * rp[reg, R_MARKET]
     rates[0] = lim
     rates[1] = lim
-    rates[4] = mkt
-    rates[5] = mkt
-    rates[6] = inf_rate
-    rates[7] = can
-    rates[8] = 2.0 * lim + 2.0 * mkt + inf_rate
-    return cancel_rates(i, ints, rates)
+    rates[2] = mkt
+    rates[3] = mkt
+    rates[4] = inf_rate
+    rates[R_CANCEL_PER_LOT] = can
+    return 2.0 * lim + 2.0 * mkt + inf_rate
 
 
 @nb.njit(cache=True, inline="always")
-def cancel_rates(i, ints, rates):
-    """Refresh the volume-proportional cancel rates after an event; return the total rate.
-
-    Only they change with the book between scheduled events; ``event_rates`` set the rest."""
-    rates[2] = rates[7] * ints[i, I_VOL_BID]
-    rates[3] = rates[7] * ints[i, I_VOL_ASK]
-    return rates[8] + rates[2] + rates[3]
+def rescaled(t, t_next, old_rate, new_rate, rng, k):
+    """The next event of a Poisson clock whose rate changes at ``t``: the remaining wait is
+    rescaled (memoryless), or drawn from stream ``k`` when the clock was stopped."""
+    if new_rate <= 0.0:
+        return INF
+    if old_rate > 0.0:
+        return t + (t_next - t) * (old_rate / new_rate)
+    return t + R.exponential(rng, k, new_rate)
 
 
 # ----------------------------------------------------------------------------- scheduled
@@ -664,9 +689,7 @@ def end_news(i, t, fs, rng, mp):
 
 @nb.njit(cache=True)
 def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp):
-    """The sampling clock: fair-value diffusion, markouts, time integrals, features.
-
-    Returns True when the window re-centred (background volume may have left it)."""
+    """The sampling clock: fair-value diffusion, markouts, time integrals, features."""
     dt = mp[MP_SAMPLE_DT]
     reg = ints[i, I_REGIME]
     fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + rp[reg, R_VOL] * np.sqrt(dt) * R.normal(
@@ -674,7 +697,7 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
     )
     mid = mid_ticks(ints, fs, i)
     fs[i, F_MID] = mid
-    moved = recentre(book, ints, orders, i, mid)
+    recentre(book, ints, orders, i, mid)
     resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp)
     inv = ints[i, I_INV]
     fs[i, F_INV_SQ_TIME] += inv * inv * dt
@@ -691,7 +714,6 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
         fs[i, F_FEAT_MID] = mid
         fs[i, F_NEXT_FEATURE] += fdt
         ints[i, I_FEATURE_TICKS] += 1
-    return moved
 
 
 @nb.njit(cache=True)
@@ -925,8 +947,7 @@ def land_messages(
 ):
     """The messages due at ``t`` reach the exchange, each side's in the order sent; a bid and
     an ask landing at the same instant land together (neither sees the other's stale quote).
-    Then a market order, never beyond what flattens the position. Returns True if one traded.
-    """
+    Then a market order, never beyond what flattens the position."""
     while pend_time[i, 0, 0] <= t or pend_time[i, 1, 0] <= t:
         bid = pend_time[i, 0, 0] <= t
         ask = pend_time[i, 1, 0] <= t
@@ -951,12 +972,12 @@ def land_messages(
                 other = orders[i, 0, O_PRICE]
             rest_quote(i, 1, ask_price, ask_lots, other, t, book, ints, orders, order_time)
     if pend_time[i, 2, 0] > t:
-        return False
+        return
     lots = receive(i, 2, pend, pend_time)[1]
     inv = ints[i, I_INV]
     lots = min(lots, max(-inv, 0)) if lots > 0 else -min(-lots, max(inv, 0))
     if lots == 0:
-        return False
+        return
     market_order(
         i,
         1 if lots > 0 else 0,
@@ -978,7 +999,6 @@ def land_messages(
         mp,
         sp,
     )
-    return True
 
 
 # ----------------------------------------------------------------------------- main loop
@@ -1015,11 +1035,18 @@ def advance_one(
     rp,
     sp,
 ):
-    """Advance market ``i`` to ``t_end``."""
-    rates = np.empty(9)
+    """Advance market ``i`` to ``t_end``.
+
+    Two Poisson clocks run between scheduled events: the flow (its rate changes only with the
+    regime and news) and the cancellations (rate proportional to the resting volume, so it
+    changes with every event). A clock whose rate changes keeps its remaining wait, rescaled.
+    """
+    rates = np.empty(R_FLOW + 1)
     t = fs[i, F_T]
-    total = event_rates(i, t, fs, ints, rp, mp, rates)
-    t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
+    flow = event_rates(i, fs, ints, rp, mp, rates)
+    t_flow = t + R.exponential(rng, i, flow)
+    cancel = rates[R_CANCEL_PER_LOT] * (ints[i, I_VOL_BID] + ints[i, I_VOL_ASK])
+    t_cancel = rescaled(t, INF, 0.0, cancel, rng, cancels(i, fs))
     t_clock = -INF  # the next clock, regime or news event; recomputed after scheduled events
     while True:
         if t_clock <= t:
@@ -1033,13 +1060,44 @@ def advance_one(
             )
         # order messages can be sent by a fill (cancel on fill): always looked at
         t_s = min(t_clock, min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])))
-        if t_next < t_s:
-            t = t_next
-            background_event(
+        if t_flow < t_s or t_cancel < t_s:
+            if t_flow <= t_cancel:
+                t = t_flow
+                flow_event(
+                    i,
+                    t,
+                    rates,
+                    flow,
+                    book,
+                    fs,
+                    ints,
+                    orders,
+                    order_time,
+                    pend,
+                    pend_time,
+                    step,
+                    log,
+                    mq,
+                    mq_head,
+                    mq_count,
+                    rng,
+                    mp,
+                    sp,
+                )
+                t_flow = t + R.exponential(rng, i, flow)
+            else:
+                t = t_cancel
+                cancel_event(i, book, fs, ints, orders, rng, mp)
+                t_cancel = INF  # drawn anew below
+                cancel = 0.0
+        else:
+            t = t_s
+            if t >= t_end:
+                break
+            # scheduled events
+            land_messages(
                 i,
                 t,
-                rates,
-                total,
                 book,
                 fs,
                 ints,
@@ -1052,60 +1110,39 @@ def advance_one(
                 mq,
                 mq_head,
                 mq_count,
-                rng,
                 mp,
                 sp,
             )
-            total = cancel_rates(i, ints, rates)
-            t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
-            continue
-        t = t_s
-        if t >= t_end:
-            break
-        # Scheduled events. The pending background draw stays valid (the flow is memoryless)
-        # unless an event changed the background rates: then it is drawn again.
-        rates_changed = land_messages(
-            i,
-            t,
-            book,
-            fs,
-            ints,
-            orders,
-            order_time,
-            pend,
-            pend_time,
-            step,
-            log,
-            mq,
-            mq_head,
-            mq_count,
-            mp,
-            sp,
-        )
-        if fs[i, F_NEXT_SAMPLE] <= t:
-            if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
-                fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-                step[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-            if sample_tick(
-                i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp
-            ):
-                rates_changed = True
-            fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
-        if fs[i, F_NEXT_REGIME] <= t:
-            switch_regime(i, t, fs, ints, rng, rp, mp)
-            rates_changed = True
-        if fs[i, F_NEWS_END] <= t:
-            end_news(i, t, fs, rng, mp)
-            rates_changed = True
-        if fs[i, F_NEXT_NEWS] <= t:
-            start_news(i, t, book, fs, ints, orders, rng, mp)
-            rates_changed = True
-        if fs[i, F_NEXT_REFRESH] <= t:
-            refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp)
-            fs[i, F_NEXT_REFRESH] += sp[SP_REFRESH]
-        if rates_changed:
-            total = event_rates(i, t, fs, ints, rp, mp, rates)
-            t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
+            if fs[i, F_NEXT_SAMPLE] <= t:
+                if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
+                    fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
+                    step[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
+                sample_tick(
+                    i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp
+                )
+                fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
+            flow_changed = False
+            if fs[i, F_NEXT_REGIME] <= t:
+                switch_regime(i, t, fs, ints, rng, rp, mp)
+                flow_changed = True
+            if fs[i, F_NEWS_END] <= t:
+                end_news(i, t, fs, rng, mp)
+                flow_changed = True
+            if fs[i, F_NEXT_NEWS] <= t:
+                start_news(i, t, book, fs, ints, orders, rng, mp)
+                flow_changed = True
+            if fs[i, F_NEXT_REFRESH] <= t:
+                refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp)
+                fs[i, F_NEXT_REFRESH] += sp[SP_REFRESH]
+            if flow_changed:
+                new_flow = event_rates(i, fs, ints, rp, mp, rates)
+                t_flow = rescaled(t, t_flow, flow, new_flow, rng, i)
+                flow = new_flow
+        # the cancel rate follows the resting volume
+        new_cancel = rates[R_CANCEL_PER_LOT] * (ints[i, I_VOL_BID] + ints[i, I_VOL_ASK])
+        if new_cancel != cancel:
+            t_cancel = rescaled(t, t_cancel, cancel, new_cancel, rng, cancels(i, fs))
+            cancel = new_cancel
     fs[i, F_T] = t_end
     fs[i, F_MID] = mid_ticks(ints, fs, i)
 

@@ -1,7 +1,7 @@
 """Per-market random streams: splitmix64 inside numba kernels.
 
-Every market owns one uint64 state, so a market draws the same numbers whether it runs
-alone or inside a batch of any size.
+Every market owns its uint64 states (one per stream), so a market draws the same numbers
+whether it runs alone or inside a batch of any size.
 """
 
 from __future__ import annotations

@@ -110,9 +110,10 @@ class MarketSim:
         self.mq = np.zeros((n, 3, self.market.markout_queue, lay.NMQ))
         self.mq_head = np.zeros((n, 3), dtype=np.int64)
         self.mq_count = np.zeros((n, 3), dtype=np.int64)
-        # two generator states per market: the flow and the agent's fills (rng[i]), and the
-        # exogenous regime, news and fair value (rng[n + i]), the same under any policy
-        self.rng = np.zeros(2 * n, dtype=np.uint64)
+        # three generator states per market: the flow (rng[i]) and the exogenous regime, news
+        # and fair value (rng[n + i]), both the same under any policy, and the cancellations
+        # (rng[2n + i]), which depend on the book
+        self.rng = np.zeros(3 * n, dtype=np.uint64)
         self.params = np.zeros((n, lay.NACT))
         self._all = np.ones(n, dtype=np.bool_)
         self._t_end = np.zeros(n)
@@ -137,8 +138,8 @@ class MarketSim:
         if seeds.shape != (self.n,):
             raise ConfigError(f"seeds shape {seeds.shape}: expected ({self.n},)")
         ep = None if episodes is None else episodes[mask]
-        self.rng[: self.n][mask] = seed_states(seeds[mask], ep)
-        self.rng[self.n :][mask] = seed_states(seeds[mask], ep, stream=1)
+        for k in range(3):
+            self.rng[k * self.n : (k + 1) * self.n][mask] = seed_states(seeds[mask], ep, k)
         kernel.reset_markets(
             mask,
             self.book,

@@ -341,3 +341,23 @@ def test_seed_episode_stream_triples_give_distinct_states_across_2_to_the_32():
     # the reported collision: seed 7 episode 1 and seed 2^32 + 7 episode 0
     first, second = seed_states(np.array([7, big + 7]), np.array([1, 0]))
     assert first != second
+
+
+# ----------------------------------------------------------------------------- 7: pairing
+def test_flow_arrivals_do_not_depend_on_the_policy():
+    """Two policies on the same seeds: the same limit orders arrive (count and sizes) at every
+    step, though their fills make the books, and so the cancellations, differ."""
+    n = 8
+    sims = []
+    for params in ((1.0, 0.5, 1.0), (2.0, 1.0, 0.5)):
+        sim = MarketSim(n, MarketConfig(news={"rate_per_hour": 30.0}), threads=1)
+        sim.reset(np.arange(n))
+        sims.append((sim, quoting(n, params)))
+    for _ in range(300):
+        for sim, params in sims:
+            sim.advance(1.0, params)
+        a, b = (sim.ints[:, L.I_VOL_ADDED] for sim, _ in sims)
+        np.testing.assert_array_equal(a, b)
+    a, b = (sim for sim, _ in sims)
+    assert (a.ints[:, L.I_N_FILLS] > 0).all() and (b.ints[:, L.I_N_FILLS] > 0).all()
+    assert (a.ints[:, L.I_VOL_CANCELLED] != b.ints[:, L.I_VOL_CANCELLED]).all()
