@@ -23,7 +23,7 @@ MAX_SPREAD_MULTIPLIER = 3.0
 MAX_INVENTORY_SKEW = 2.0
 PRICE_HEADROOM = 1.25  # the widest quote stays in the window until the price has risen 25%
 MAX_WINDOW_LEVELS = 16_384  # 256 KiB of book per market
-MAX_MESSAGES = 4096  # order messages in flight per side (96 KiB per market)
+MAX_MESSAGES = 4096  # order messages in flight per side (288 KiB per market)
 
 
 def window_levels(
@@ -41,13 +41,18 @@ def window_levels(
     need = 4 * math.ceil(reach)
     cap = min(MAX_WINDOW_LEVELS, int(market.price_ticks))  # and no negative prices
     if need > cap:
+        fix = (
+            "a larger tick_size or narrower quotes"
+            if cap == MAX_WINDOW_LEVELS
+            else "narrower quotes"
+        )
         raise ConfigError(
             f"initial_price/tick_size={market.price_ticks:g}: quotes up to {widest:.4g} bps "
             f"from the mid (base_spread_bps={strategy.base_spread_bps:g}, spread multiplier up "
             f"to {max_spread_multiplier:g}, inventory skew up to {max_inventory_skew:g}, "
             f"skew_bps_per_lot={strategy.skew_bps_per_lot:g}, max_inventory="
             f"{strategy.max_inventory}) need a window of {need} price levels; at most {cap} "
-            "are allowed: use a larger tick_size or narrower quotes"
+            f"are allowed: use {fix}"
         )
     return max(market.window_levels, need)
 
