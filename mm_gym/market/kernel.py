@@ -589,17 +589,6 @@ def event_rates(i, fs, ints, rp, mp, rates):
     return 2.0 * lim + 2.0 * mkt + inf_rate
 
 
-@nb.njit(cache=True, inline="always")
-def rescaled(t, t_next, old_rate, new_rate, rng, k):
-    """The next event of a Poisson clock whose rate changes at ``t``: the remaining wait is
-    rescaled (memoryless), or drawn from stream ``k`` when the clock was stopped."""
-    if new_rate <= 0.0:
-        return INF
-    if old_rate > 0.0:
-        return t + (t_next - t) * (old_rate / new_rate)
-    return t + R.exponential(rng, k, new_rate)
-
-
 # ----------------------------------------------------------------------------- scheduled
 @nb.njit(cache=True)
 def draw_next_regime(i, t, fs, ints, rng, rp, mp):
@@ -1037,16 +1026,17 @@ def advance_one(
 ):
     """Advance market ``i`` to ``t_end``.
 
-    Two Poisson clocks run between scheduled events: the flow (its rate changes only with the
-    regime and news) and the cancellations (rate proportional to the resting volume, so it
-    changes with every event). A clock whose rate changes keeps its remaining wait, rescaled.
+    Two Poisson clocks run between scheduled events: the flow, whose rate changes only with
+    the regime and news (the remaining wait is then rescaled), and the cancellations, whose
+    rate follows the resting volume and so changes with every event: their clock runs in
+    units of expected cancellations (``left``: how many until the next one), which a rate
+    change leaves as it is.
     """
     rates = np.empty(R_FLOW + 1)
     t = fs[i, F_T]
     flow = event_rates(i, fs, ints, rp, mp, rates)
     t_flow = t + R.exponential(rng, i, flow)
-    cancel = rates[R_CANCEL_PER_LOT] * (ints[i, I_VOL_BID] + ints[i, I_VOL_ASK])
-    t_cancel = rescaled(t, INF, 0.0, cancel, rng, cancels(i, fs))
+    left = R.exponential(rng, cancels(i, fs), 1.0)
     t_clock = -INF  # the next clock, regime or news event; recomputed after scheduled events
     while True:
         if t_clock <= t:
@@ -1060,37 +1050,38 @@ def advance_one(
             )
         # order messages can be sent by a fill (cancel on fill): always looked at
         t_s = min(t_clock, min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])))
-        if t_flow < t_s or t_cancel < t_s:
-            if t_flow <= t_cancel:
-                t = t_flow
-                flow_event(
-                    i,
-                    t,
-                    rates,
-                    flow,
-                    book,
-                    fs,
-                    ints,
-                    orders,
-                    order_time,
-                    pend,
-                    pend_time,
-                    step,
-                    log,
-                    mq,
-                    mq_head,
-                    mq_count,
-                    rng,
-                    mp,
-                    sp,
-                )
-                t_flow = t + R.exponential(rng, i, flow)
-            else:
-                t = t_cancel
-                cancel_event(i, book, fs, ints, orders, rng, mp)
-                t_cancel = INF  # drawn anew below
-                cancel = 0.0
+        cancel = rates[R_CANCEL_PER_LOT] * (ints[i, I_VOL_BID] + ints[i, I_VOL_ASK])
+        if cancel * (min(t_flow, t_s) - t) > left:
+            t += left / cancel
+            cancel_event(i, book, fs, ints, orders, rng, mp)
+            left = R.exponential(rng, cancels(i, fs), 1.0)
+        elif t_flow < t_s:
+            left -= cancel * (t_flow - t)
+            t = t_flow
+            flow_event(
+                i,
+                t,
+                rates,
+                flow,
+                book,
+                fs,
+                ints,
+                orders,
+                order_time,
+                pend,
+                pend_time,
+                step,
+                log,
+                mq,
+                mq_head,
+                mq_count,
+                rng,
+                mp,
+                sp,
+            )
+            t_flow = t + R.exponential(rng, i, flow)
         else:
+            left -= cancel * (t_s - t)
             t = t_s
             if t >= t_end:
                 break
@@ -1136,13 +1127,8 @@ def advance_one(
                 fs[i, F_NEXT_REFRESH] += sp[SP_REFRESH]
             if flow_changed:
                 new_flow = event_rates(i, fs, ints, rp, mp, rates)
-                t_flow = rescaled(t, t_flow, flow, new_flow, rng, i)
+                t_flow = t + (t_flow - t) * (flow / new_flow)
                 flow = new_flow
-        # the cancel rate follows the resting volume
-        new_cancel = rates[R_CANCEL_PER_LOT] * (ints[i, I_VOL_BID] + ints[i, I_VOL_ASK])
-        if new_cancel != cancel:
-            t_cancel = rescaled(t, t_cancel, cancel, new_cancel, rng, cancels(i, fs))
-            cancel = new_cancel
     fs[i, F_T] = t_end
     fs[i, F_MID] = mid_ticks(ints, fs, i)
 

@@ -359,5 +359,6 @@ def test_flow_arrivals_do_not_depend_on_the_policy():
         a, b = (sim.ints[:, L.I_VOL_ADDED] for sim, _ in sims)
         np.testing.assert_array_equal(a, b)
     a, b = (sim for sim, _ in sims)
-    assert (a.ints[:, L.I_N_FILLS] > 0).all() and (b.ints[:, L.I_N_FILLS] > 0).all()
-    assert (a.ints[:, L.I_VOL_CANCELLED] != b.ints[:, L.I_VOL_CANCELLED]).all()
+    traded = (a.ints[:, L.I_N_FILLS] > 0) & (b.ints[:, L.I_N_FILLS] > 0)
+    assert traded.sum() >= n // 2
+    assert (a.ints[traded, L.I_VOL_CANCELLED] != b.ints[traded, L.I_VOL_CANCELLED]).all()
