@@ -1086,24 +1086,25 @@ def advance_one(
             if t >= t_end:
                 break
             # scheduled events
-            land_messages(
-                i,
-                t,
-                book,
-                fs,
-                ints,
-                orders,
-                order_time,
-                pend,
-                pend_time,
-                step,
-                log,
-                mq,
-                mq_head,
-                mq_count,
-                mp,
-                sp,
-            )
+            if min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])) <= t:
+                land_messages(
+                    i,
+                    t,
+                    book,
+                    fs,
+                    ints,
+                    orders,
+                    order_time,
+                    pend,
+                    pend_time,
+                    step,
+                    log,
+                    mq,
+                    mq_head,
+                    mq_count,
+                    mp,
+                    sp,
+                )
             if fs[i, F_NEXT_SAMPLE] <= t:
                 if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
                     fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
