@@ -95,7 +95,14 @@ class MarketMakingCore:
     def __init__(self, num_envs: int, config: EnvConfig, threads: int | None = None) -> None:
         self.config = config
         self.n = num_envs
-        self.sim = MarketSim(num_envs, config.market, config.strategy, threads=threads)
+        self.sim = MarketSim(
+            num_envs,
+            config.market,
+            config.strategy,
+            threads=threads,
+            max_spread_multiplier=config.spread_multiplier_range[1],
+            max_inventory_skew=config.inventory_skew_range[1],
+        )
         self.dt = config.decision_interval_ms / 1000.0
         self.max_steps = config.steps_per_episode
         self.low, self.high = param_bounds(config)

@@ -14,6 +14,7 @@ from mm_gym.market.layout import (
     I_BEST_ASK,
     I_BEST_BID,
     I_ORIGIN,
+    I_QUOTES_OUTSIDE,
     I_VOL_ASK,
     I_VOL_BID,
     I_VOL_DROPPED,
@@ -129,17 +130,17 @@ def lots_ahead_removed(
 
 
 @nb.njit(cache=True)
-def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid: float) -> bool:
+def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid: float) -> None:
     """Shift the window so that ``mid`` (ticks) sits in its middle, when near an edge.
 
     Volume that leaves the window is counted in ``I_VOL_DROPPED``; an agent order that leaves
-    the window is cancelled. Returns True if the window moved.
+    the window is cancelled (counted in ``I_QUOTES_OUTSIDE``).
     """
     n = book.shape[2]
     origin = ints[i, I_ORIGIN]
     pos = mid - origin
     if n // 4 <= pos <= n - n // 4:
-        return False
+        return
     new_origin = int(mid) - n // 2
     shift = new_origin - origin
     dropped = 0
@@ -172,6 +173,6 @@ def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid
             j = orders[i, side, O_PRICE] - new_origin
             if j < 0 or j >= n:
                 orders[i, side, O_ACTIVE] = 0
+                ints[i, I_QUOTES_OUTSIDE] += 1
             elif orders[i, side, O_AHEAD] > book[i, side, j]:
                 orders[i, side, O_AHEAD] = book[i, side, j]
-    return True

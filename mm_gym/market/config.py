@@ -102,7 +102,8 @@ class MarketConfig(Config):
 
     tick_size: float = 0.05
     initial_price: float = 100.0
-    window_levels: int = 128
+    window_levels: int = 128  # price levels kept, at least: MarketSim widens the window to
+    # hold the widest quote the engine can send (``mm_gym.market.sim.window_levels``)
     initial_depth: int = 6
     initial_levels: int = 20
     limit_rate: float = 10.0

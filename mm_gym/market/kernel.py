@@ -1,9 +1,10 @@
 """The batched event loop: background flow, regimes, news, the agent's orders and quoting.
 
 ``advance`` moves every market of the batch to ``t_end`` (in parallel over markets). Within a
-market, time runs event by event: Poisson background events (limit orders, cancellations,
-noise and informed market orders) are drawn by the Gillespie method between scheduled events
-(the sampling clock, quote refreshes, order activations after latency, regime switches, news).
+market, time runs event by event: Poisson background events (limit orders, noise and informed
+market orders from the flow clock; cancellations from their own clock) happen between
+scheduled events (the sampling clock, quote refreshes, order messages landing after latency,
+regime switches, news).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from mm_gym.market.layout import (
     I_NEWS_COUNT,
     I_NEWS_SIGN,
     I_ORIGIN,
+    I_QUOTES_OUTSIDE,
     I_QUOTES_SENT,
     I_REGIME,
     I_RS_COUNT,
@@ -134,7 +136,6 @@ from mm_gym.market.layout import (
     O_SIZE,
     P_PRICE,
     P_SIZE,
-    P_VALID,
     R_CANCEL,
     R_DRIFT,
     R_DURATION,
@@ -164,11 +165,22 @@ from mm_gym.strategy.layout import (
 INF = 1e18
 
 
+# Three random streams per market (``rng[i]``, ``rng[N + i]``, ``rng[2N + i]``): the flow
+# (arrival times, kinds, sizes and distances of limit, market and informed orders); the
+# exogenous path; and the cancellations. The agent never advances the first two, so two
+# policies on the same seed see the same arrivals and the same regimes, news and fair value.
 @nb.njit(cache=True, inline="always")
 def exo(i: int, fs: np.ndarray) -> int:
     """Index of market ``i``'s second random stream, which drives only what the agent cannot
     change (regime switches, news, the fair value), so those are the same under any policy."""
     return i + fs.shape[0]
+
+
+@nb.njit(cache=True, inline="always")
+def cancels(i: int, fs: np.ndarray) -> int:
+    """Index of market ``i``'s third random stream: cancellations, whose rate, level and queue
+    share depend on the book, which the agent's orders change."""
+    return i + 2 * fs.shape[0]
 
 
 LN2 = 0.6931471805599453
@@ -198,6 +210,7 @@ def agent_fill(
     price,
     lots,
     maker,
+    mid,
     t,
     fs,
     ints,
@@ -213,7 +226,8 @@ def agent_fill(
     mp,
     sp,
 ):
-    """Book one fill of the agent: ``side`` +1 bought / -1 sold, ``price`` in ticks."""
+    """Book one fill of the agent: ``side`` +1 bought / -1 sold, ``price`` in ticks, with the
+    book's ``mid`` (ticks) when the order that filled arrived."""
     tick = mp[MP_TICK]
     notional = price * tick * lots
     fee = notional * (mp[MP_MAKER_FEE] if maker else mp[MP_TAKER_FEE])
@@ -232,7 +246,6 @@ def agent_fill(
         fs[i, F_MAX_ABS_INV] = abs(new_inv)
     ints[i, I_N_FILLS] += 1
     fs[i, F_VOLUME] += lots
-    mid = fs[i, F_MID]
     step[i, S_FILLS] += 1
     if side > 0:
         step[i, S_BUY_LOTS] += lots
@@ -278,12 +291,7 @@ def agent_fill(
     if untracked:
         ints[i, I_MO_DROPPED] += 1
     if maker and sp[SP_CANCEL_ON_FILL] > 0.5:
-        other = 1 if side > 0 else 0
-        if orders[i, other, O_ACTIVE] == 1 or pend[i, other, P_VALID] == 1:
-            pend[i, other, P_VALID] = 1
-            pend[i, other, P_PRICE] = -1
-            pend[i, other, P_SIZE] = 0
-            pend_time[i, other] = t + mp[MP_LATENCY]
+        send_replace(i, 1 if side > 0 else 0, 0, 0, t, orders, pend, pend_time, ints, mp)
 
 
 @nb.njit(cache=True)
@@ -353,6 +361,7 @@ def market_order(
         price = effective_best(ints, orders, i, hit_side)
     if price < 0:
         return remaining
+    mid = mid_ticks(ints, fs, i)  # before the order walks the book
     origin = ints[i, I_ORIGIN]
     n = book.shape[2]
     while remaining > 0:
@@ -400,6 +409,7 @@ def market_order(
                 price,
                 agent_lots,
                 not agent_taker,
+                mid,
                 t,
                 fs,
                 ints,
@@ -430,8 +440,13 @@ def market_order(
 
 
 # ----------------------------------------------------------------------------- background
+# rates[]: limit bid, limit ask, market buy, market sell, informed, then the cancel rate per lot
+R_FLOW = 5  # number of flow kinds
+R_CANCEL_PER_LOT = 5
+
+
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
-def background_event(
+def flow_event(
     i,
     t,
     rates,
@@ -452,96 +467,111 @@ def background_event(
     mp,
     sp,
 ):
-    """Draw which background event happens and apply it."""
+    """An arrival of the flow: which kind, its size and distance, all from the flow stream
+    (the same draws whatever the book); where it lands and what it takes depend on the book."""
     u = R.uniform(rng, i) * total
     ints[i, I_EVENTS] += 1
     k = 0
-    while k < 6 and u >= rates[k]:
+    while k < R_FLOW - 1 and u >= rates[k]:
         u -= rates[k]
         k += 1
     if k <= 1:  # limit order: side k, at a distance from the opposite best
         side = k
+        d = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_DIST]) - 1
+        lots = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE])
         opp = effective_best(ints, orders, i, 1 - side)
         if opp < 0:
             opp = int(np.floor(fs[i, F_FAIR])) + (1 if side == 0 else 0)
-        d = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_DIST]) - 1
-        lots = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE])
         price = opp - 1 - d if side == 0 else opp + 1 + d
-        if add_volume(book, ints, i, side, price, lots):
-            ints[i, I_VOL_ADDED] += lots
-    elif k <= 3:  # cancellation: a level chosen in proportion to its volume
-        side = k - 2
-        vol = ints[i, I_VOL_BID] if side == 0 else ints[i, I_VOL_ASK]
-        if vol <= 0:
-            return
-        target = R.uniform(rng, i) * vol
-        n = book.shape[2]
-        origin = ints[i, I_ORIGIN]
-        if side == 0:
-            j = ints[i, I_BEST_BID] - origin
-            step_j = -1
-        else:
-            j = ints[i, I_BEST_ASK] - origin
-            step_j = 1
-        acc = 0.0
-        while 0 <= j < n:
-            acc += book[i, side, j]
-            if acc > target:
-                break
-            j += step_j
-        if j < 0 or j >= n:
-            return
-        level = book[i, side, j]
-        lots = min(R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE]), level)
-        ahead = lots_ahead_removed(orders, i, side, origin + j, level, lots, R.uniform(rng, i))
-        ints[i, I_VOL_CANCELLED] += lots
-        remove_volume(book, ints, orders, i, side, j, lots, ahead)
-    else:  # k == 4 noise buy, 5 noise sell, 6 informed: trades toward the fair value
-        if k == 4:
-            hit_side = 1
-            lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
-        elif k == 5:
-            hit_side = 0
-            lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
-        else:
-            fair = fs[i, F_FAIR]
-            edge = mp[MP_INFORMED_EDGE]
-            ask = effective_best(ints, orders, i, 1)
-            bid = effective_best(ints, orders, i, 0)
-            lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
-            if ask >= 0 and fair > ask + edge:
-                hit_side = 1
-            elif bid >= 0 and fair < bid - edge:
-                hit_side = 0
-            else:
+        if not add_volume(book, ints, i, side, price, lots):
+            if ints[i, I_VOL_BID] > 0 or ints[i, I_VOL_ASK] > 0:
                 return
-        market_order(
-            i,
-            hit_side,
-            lots,
-            False,
-            t,
-            book,
-            fs,
-            ints,
-            orders,
-            order_time,
-            pend,
-            pend_time,
-            step,
-            log,
-            mq,
-            mq_head,
-            mq_count,
-            mp,
-            sp,
-        )
+            # an empty book restarts around the fair value, even outside the window: the
+            # window moves there and the restart price is the mid until both sides are back
+            recentre(book, ints, orders, i, float(price))
+            fs[i, F_MID] = price
+            add_volume(book, ints, i, side, price, lots)
+        ints[i, I_VOL_ADDED] += lots
+        return
+    # 2 noise buy, 3 noise sell, 4 informed: trades toward the fair value
+    if k == 2:
+        hit_side = 1
+        lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
+    elif k == 3:
+        hit_side = 0
+        lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
+    else:
+        lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
+        fair = fs[i, F_FAIR]
+        edge = mp[MP_INFORMED_EDGE]
+        ask = effective_best(ints, orders, i, 1)
+        bid = effective_best(ints, orders, i, 0)
+        if ask >= 0 and fair > ask + edge:
+            hit_side = 1
+        elif bid >= 0 and fair < bid - edge:
+            hit_side = 0
+        else:
+            return
+    market_order(
+        i,
+        hit_side,
+        lots,
+        False,
+        t,
+        book,
+        fs,
+        ints,
+        orders,
+        order_time,
+        pend,
+        pend_time,
+        step,
+        log,
+        mq,
+        mq_head,
+        mq_count,
+        mp,
+        sp,
+    )
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
-def event_rates(i, t, fs, ints, rp, mp, rates):
-    """Fill ``rates`` (limit bid/ask, cancel bid/ask, market buy/sell, informed; then the
-    per-lot cancel rate and the sum of the volume-free rates); return the total."""
+def cancel_event(i, book, fs, ints, orders, rng, mp):
+    """A background cancellation: a resting lot chosen uniformly, and a block at its level."""
+    c = cancels(i, fs)
+    ints[i, I_EVENTS] += 1
+    vol_bid = ints[i, I_VOL_BID]
+    target = R.uniform(rng, c) * (vol_bid + ints[i, I_VOL_ASK])
+    n = book.shape[2]
+    origin = ints[i, I_ORIGIN]
+    if target < vol_bid:
+        side = 0
+        j = ints[i, I_BEST_BID] - origin
+        step_j = -1
+    else:
+        side = 1
+        target -= vol_bid
+        j = ints[i, I_BEST_ASK] - origin
+        step_j = 1
+    acc = 0.0
+    while 0 <= j < n:
+        acc += book[i, side, j]
+        if acc > target:
+            break
+        j += step_j
+    if j < 0 or j >= n:
+        return
+    level = book[i, side, j]
+    lots = min(R.geometric(rng, c, mp[MP_LOGQ_LIMIT_SIZE]), level)
+    ahead = lots_ahead_removed(orders, i, side, origin + j, level, lots, R.uniform(rng, c))
+    ints[i, I_VOL_CANCELLED] += lots
+    remove_volume(book, ints, orders, i, side, j, lots, ahead)
+
+
+@nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
+def event_rates(i, fs, ints, rp, mp, rates):
+    """Fill ``rates`` (flow kinds, then the cancel rate per lot) for the regime and news in
+    effect; return the total rate of the flow."""
     reg = ints[i, I_REGIME]
     news = fs[i, F_NEWS_END] < INF
     lim = mp[MP_LIMIT_RATE] * rp[reg, R_LIMIT]
@@ -554,22 +584,11 @@ def event_rates(i, t, fs, ints, rp, mp, rates):
     mkt = mp[MP_MARKET_RATE] * rp[reg, R_MARKET]
     rates[0] = lim
     rates[1] = lim
-    rates[4] = mkt
-    rates[5] = mkt
-    rates[6] = inf_rate
-    rates[7] = can
-    rates[8] = 2.0 * lim + 2.0 * mkt + inf_rate
-    return cancel_rates(i, ints, rates)
-
-
-@nb.njit(cache=True, inline="always")
-def cancel_rates(i, ints, rates):
-    """Refresh the volume-proportional cancel rates after an event; return the total rate.
-
-    Only they change with the book between scheduled events; ``event_rates`` set the rest."""
-    rates[2] = rates[7] * ints[i, I_VOL_BID]
-    rates[3] = rates[7] * ints[i, I_VOL_ASK]
-    return rates[8] + rates[2] + rates[3]
+    rates[2] = mkt
+    rates[3] = mkt
+    rates[4] = inf_rate
+    rates[R_CANCEL_PER_LOT] = can
+    return 2.0 * lim + 2.0 * mkt + inf_rate
 
 
 # ----------------------------------------------------------------------------- scheduled
@@ -661,9 +680,7 @@ def end_news(i, t, fs, rng, mp):
 
 @nb.njit(cache=True)
 def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp):
-    """The sampling clock: fair-value diffusion, markouts, time integrals, features.
-
-    Returns True when the window re-centred (background volume may have left it)."""
+    """The sampling clock: fair-value diffusion, markouts, time integrals, features."""
     dt = mp[MP_SAMPLE_DT]
     reg = ints[i, I_REGIME]
     fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + rp[reg, R_VOL] * np.sqrt(dt) * R.normal(
@@ -671,7 +688,7 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
     )
     mid = mid_ticks(ints, fs, i)
     fs[i, F_MID] = mid
-    moved = recentre(book, ints, orders, i, mid)
+    recentre(book, ints, orders, i, mid)
     resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp)
     inv = ints[i, I_INV]
     fs[i, F_INV_SQ_TIME] += inv * inv * dt
@@ -688,7 +705,6 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
         fs[i, F_FEAT_MID] = mid
         fs[i, F_NEXT_FEATURE] += fdt
         ints[i, I_FEATURE_TICKS] += 1
-    return moved
 
 
 @nb.njit(cache=True)
@@ -722,24 +738,62 @@ def signals(fs, ints, mp, label, trend, news):
 
 
 @nb.njit(cache=True)
+def in_flight(i: int, slot: int, pend_time: np.ndarray) -> int:
+    """Messages in flight on ``slot`` (0 bid, 1 ask, 2 market orders)."""
+    k = 0
+    while k < pend_time.shape[2] and pend_time[i, slot, k] < INF:
+        k += 1
+    return k
+
+
+@nb.njit(cache=True)
+def send(i, slot, price, lots, t, pend, pend_time, mp):
+    """Queue a message on ``slot``: it lands after the latency, after those already in flight
+    (the queues are sized for the most that can be in flight: ``sim.messages_in_flight``)."""
+    k = in_flight(i, slot, pend_time)
+    if k == pend_time.shape[2]:
+        raise RuntimeError("order message queue full")
+    pend[i, slot, k, P_PRICE] = price
+    pend[i, slot, k, P_SIZE] = lots
+    pend_time[i, slot, k] = t + mp[MP_LATENCY]
+
+
+@nb.njit(cache=True)
+def receive(i, slot, pend, pend_time):
+    """Take the first message off ``slot``: (price, lots)."""
+    price = pend[i, slot, 0, P_PRICE]
+    lots = pend[i, slot, 0, P_SIZE]
+    k = 1
+    while k < pend_time.shape[2] and pend_time[i, slot, k] < INF:
+        pend[i, slot, k - 1, P_PRICE] = pend[i, slot, k, P_PRICE]
+        pend[i, slot, k - 1, P_SIZE] = pend[i, slot, k, P_SIZE]
+        pend_time[i, slot, k - 1] = pend_time[i, slot, k]
+        k += 1
+    pend_time[i, slot, k - 1] = INF
+    return price, lots
+
+
+@nb.njit(cache=True)
 def send_replace(i, side, price, lots, t, orders, pend, pend_time, ints, mp):
-    """Ask for the order on ``side`` to become (price, lots); lots 0 cancels. Takes latency."""
-    active = orders[i, side, O_ACTIVE] == 1
-    if pend[i, side, P_VALID] == 1:
-        same = (pend[i, side, P_PRICE] == price and pend[i, side, P_SIZE] == lots) or (
-            lots == 0 and pend[i, side, P_PRICE] == -1
-        )
-        if same:
+    """Ask for the order on ``side`` to become (price, lots); lots 0 cancels. Nothing is sent
+    when that is what the order will be once the messages in flight have landed."""
+    k = in_flight(i, side, pend_time)
+    if k > 0:
+        last_lots = pend[i, side, k - 1, P_SIZE]
+        if lots == 0 and last_lots == 0:
+            return
+        if lots > 0 and last_lots == lots and pend[i, side, k - 1, P_PRICE] == price:
             return
     elif lots == 0:
-        if not active:
+        if orders[i, side, O_ACTIVE] == 0:
             return
-    elif active and orders[i, side, O_PRICE] == price and orders[i, side, O_SIZE] == lots:
+    elif (
+        orders[i, side, O_ACTIVE] == 1
+        and orders[i, side, O_PRICE] == price
+        and orders[i, side, O_SIZE] == lots
+    ):
         return
-    pend[i, side, P_VALID] = 1
-    pend[i, side, P_PRICE] = price if lots > 0 else -1
-    pend[i, side, P_SIZE] = lots
-    pend_time[i, side] = t + mp[MP_LATENCY]
+    send(i, side, price if lots > 0 else -1, lots, t, pend, pend_time, mp)
     ints[i, I_QUOTES_SENT] += 1
 
 
@@ -750,9 +804,7 @@ def send_flatten(i, t, orders, pend, pend_time, ints, mp):
         send_replace(i, side, 0, 0, t, orders, pend, pend_time, ints, mp)
     inv = ints[i, I_INV]
     if inv != 0:
-        pend[i, 2, P_VALID] = 1
-        pend[i, 2, P_SIZE] = -inv
-        pend_time[i, 2] = t + mp[MP_LATENCY]
+        send(i, 2, 0, -inv, t, pend, pend_time, mp)
 
 
 @nb.njit(cache=True)
@@ -760,7 +812,7 @@ def refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp):
     """A quote refresh: risk limits first, then the quoting engine."""
     mid = fs[i, F_MID]
     inv = ints[i, I_INV]
-    flattening = pend[i, 2, P_VALID] == 1
+    flattening = pend_time[i, 2, 0] < INF
     if ints[i, I_HALTED] == 0 and not flattening:
         eq = equity(fs, ints, i, mp[MP_TICK])
         if risk.daily_stop_hit(eq, sp):
@@ -815,83 +867,39 @@ def refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp):
 
 
 @nb.njit(cache=True)
-def activate(
-    i,
-    slot,
-    t,
-    book,
-    fs,
-    ints,
-    orders,
-    order_time,
-    pend,
-    pend_time,
-    step,
-    log,
-    mq,
-    mq_head,
-    mq_count,
-    mp,
-    sp,
-):
-    """An order action reaches the exchange after latency."""
-    pend[i, slot, P_VALID] = 0
-    pend_time[i, slot] = INF
-    if slot == 2:  # market order: never beyond what flattens the position
-        lots = pend[i, 2, P_SIZE]
-        inv = ints[i, I_INV]
-        lots = min(lots, max(-inv, 0)) if lots > 0 else -min(-lots, max(inv, 0))
-        if lots != 0:
-            market_order(
-                i,
-                1 if lots > 0 else 0,
-                abs(lots),
-                True,
-                t,
-                book,
-                fs,
-                ints,
-                orders,
-                order_time,
-                pend,
-                pend_time,
-                step,
-                log,
-                mq,
-                mq_head,
-                mq_count,
-                mp,
-                sp,
-            )
-        return
-    side = slot
-    price = pend[i, side, P_PRICE]
-    lots = pend[i, side, P_SIZE]
+def room_lots(i, side, lots, ints, sp):
+    """``lots`` cut to the room left under the hard inventory limit (checked on landing)."""
+    max_inv = int(sp[SP_MAX_INV])
+    inv = ints[i, I_INV]
+    return min(lots, max_inv - inv if side == 0 else max_inv + inv)
+
+
+@nb.njit(cache=True)
+def rest_quote(i, side, price, lots, other, t, book, ints, orders, order_time):
+    """A quote message lands: the order on ``side`` becomes (price, lots), lots <= 0 cancels.
+
+    Post-only: a quote that would cross slides to the touch of the background book or of
+    ``other``, the agent's opposite quote as it stands after this instant (-1: none), so the
+    agent never trades with itself."""
     if lots <= 0 or price < 0:
         orders[i, side, O_ACTIVE] = 0
         return
-    # hard inventory limit, checked again when the order lands
-    max_inv = int(sp[SP_MAX_INV])
-    inv = ints[i, I_INV]
-    room = max_inv - inv if side == 0 else max_inv + inv
-    lots = min(lots, room)
-    if lots <= 0:
-        orders[i, side, O_ACTIVE] = 0
-        return
-    # post-only: a quote that would cross the book slides to the touch. The agent's own
-    # opposite quote counts too (self-trade prevention): with latency longer than the
-    # refresh, one side can land before the other side's newer price does.
     if side == 0:
-        ba = effective_best(ints, orders, i, 1)
+        ba = ints[i, I_BEST_ASK]
+        if other >= 0 and (ba < 0 or other < ba):
+            ba = other
         if ba >= 0 and price >= ba:
             price = ba - 1
     else:
-        bb = effective_best(ints, orders, i, 0)
+        bb = ints[i, I_BEST_BID]
+        if other >= 0 and other > bb:
+            bb = other
         if bb >= 0 and price <= bb:
             price = bb + 1
     j = price - ints[i, I_ORIGIN]
-    if j < 0 or j >= book.shape[2]:
+    if j < 0 or j >= book.shape[2]:  # the price moved far beyond what the window was sized for
         orders[i, side, O_ACTIVE] = 0
+        ints[i, I_QUOTES_OUTSIDE] += 1
         return
     if (
         orders[i, side, O_ACTIVE] == 1
@@ -909,7 +917,93 @@ def activate(
     order_time[i, side] = t
 
 
+@nb.njit(cache=True)
+def land_messages(
+    i,
+    t,
+    book,
+    fs,
+    ints,
+    orders,
+    order_time,
+    pend,
+    pend_time,
+    step,
+    log,
+    mq,
+    mq_head,
+    mq_count,
+    mp,
+    sp,
+):
+    """The messages due at ``t`` reach the exchange, each side's in the order sent; a bid and
+    an ask landing at the same instant land together (neither sees the other's stale quote).
+    Then a market order, never beyond what flattens the position."""
+    while pend_time[i, 0, 0] <= t or pend_time[i, 1, 0] <= t:
+        bid = pend_time[i, 0, 0] <= t
+        ask = pend_time[i, 1, 0] <= t
+        bid_price = ask_price = -1
+        bid_lots = ask_lots = 0
+        if bid:
+            bid_price, bid_lots = receive(i, 0, pend, pend_time)
+            bid_lots = room_lots(i, 0, bid_lots, ints, sp)
+        if ask:
+            ask_price, ask_lots = receive(i, 1, pend, pend_time)
+            ask_lots = room_lots(i, 1, ask_lots, ints, sp)
+        # each side's post-only check sees the other side's quote as it stands after this
+        # instant: the one landing with it, or the one resting
+        if bid:
+            other = ask_price if ask_lots > 0 else -1
+            if not ask and orders[i, 1, O_ACTIVE] == 1:
+                other = orders[i, 1, O_PRICE]
+            rest_quote(i, 0, bid_price, bid_lots, other, t, book, ints, orders, order_time)
+        if ask:
+            other = bid_price if bid_lots > 0 else -1
+            if not bid and orders[i, 0, O_ACTIVE] == 1:
+                other = orders[i, 0, O_PRICE]
+            rest_quote(i, 1, ask_price, ask_lots, other, t, book, ints, orders, order_time)
+    if pend_time[i, 2, 0] > t:
+        return
+    lots = receive(i, 2, pend, pend_time)[1]
+    inv = ints[i, I_INV]
+    lots = min(lots, max(-inv, 0)) if lots > 0 else -min(-lots, max(inv, 0))
+    if lots == 0:
+        return
+    market_order(
+        i,
+        1 if lots > 0 else 0,
+        abs(lots),
+        True,
+        t,
+        book,
+        fs,
+        ints,
+        orders,
+        order_time,
+        pend,
+        pend_time,
+        step,
+        log,
+        mq,
+        mq_head,
+        mq_count,
+        mp,
+        sp,
+    )
+
+
 # ----------------------------------------------------------------------------- main loop
+@nb.njit(cache=True)
+def first_param_beyond(params: np.ndarray, max_mult: float, max_skew: float) -> int:
+    """Flat index of the first spread multiplier or inventory skew above its maximum, or -1."""
+    for i in range(params.shape[0]):
+        if params[i, A_SPREAD_MULT] > max_mult:
+            return i * params.shape[1] + A_SPREAD_MULT
+        if params[i, A_SKEW] > max_skew:
+            return i * params.shape[1] + A_SKEW
+    return -1
+
+
 @nb.njit(cache=True)
 def advance_one(
     i,
@@ -932,11 +1026,19 @@ def advance_one(
     rp,
     sp,
 ):
-    """Advance market ``i`` to ``t_end``."""
-    rates = np.empty(9)
+    """Advance market ``i`` to ``t_end``.
+
+    Two Poisson clocks run between scheduled events: the flow, whose rate changes only with
+    the regime and news (the remaining wait is then rescaled), and the cancellations, whose
+    rate follows the resting volume and so changes with every event: their clock runs in
+    units of expected cancellations (``left``: how many until the next one), which a rate
+    change leaves as it is.
+    """
+    rates = np.empty(R_FLOW + 1)
     t = fs[i, F_T]
-    total = event_rates(i, t, fs, ints, rp, mp, rates)
-    t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
+    flow = event_rates(i, fs, ints, rp, mp, rates)
+    t_flow = t + R.exponential(rng, i, flow)
+    left = R.exponential(rng, cancels(i, fs), 1.0)
     t_clock = -INF  # the next clock, regime or news event; recomputed after scheduled events
     while True:
         if t_clock <= t:
@@ -948,15 +1050,21 @@ def advance_one(
                 fs[i, F_NEXT_NEWS],
                 fs[i, F_NEWS_END],
             )
-        # order activations can be scheduled by a fill (cancel on fill): always looked at
-        t_s = min(t_clock, min(pend_time[i, 0], min(pend_time[i, 1], pend_time[i, 2])))
-        if t_next < t_s:
-            t = t_next
-            background_event(
+        # order messages can be sent by a fill (cancel on fill): always looked at
+        t_s = min(t_clock, min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])))
+        cancel = rates[R_CANCEL_PER_LOT] * (ints[i, I_VOL_BID] + ints[i, I_VOL_ASK])
+        if cancel * (min(t_flow, t_s) - t) > left:
+            t += left / cancel
+            cancel_event(i, book, fs, ints, orders, rng, mp)
+            left = R.exponential(rng, cancels(i, fs), 1.0)
+        elif t_flow < t_s:
+            left -= cancel * (t_flow - t)
+            t = t_flow
+            flow_event(
                 i,
                 t,
                 rates,
-                total,
+                flow,
                 book,
                 fs,
                 ints,
@@ -973,41 +1081,16 @@ def advance_one(
                 mp,
                 sp,
             )
-            total = cancel_rates(i, ints, rates)
-            t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
-            continue
-        t = t_s
-        if t >= t_end:
-            break
-        # Scheduled events. The pending background draw stays valid (the flow is memoryless)
-        # unless an event changed the background rates: then it is drawn again.
-        rates_changed = False
-        if pend_time[i, 2] <= t:
-            activate(
-                i,
-                2,
-                t,
-                book,
-                fs,
-                ints,
-                orders,
-                order_time,
-                pend,
-                pend_time,
-                step,
-                log,
-                mq,
-                mq_head,
-                mq_count,
-                mp,
-                sp,
-            )
-            rates_changed = True
-        for side in range(2):
-            if pend_time[i, side] <= t:
-                activate(
+            t_flow = t + R.exponential(rng, i, flow)
+        else:
+            left -= cancel * (t_s - t)
+            t = t_s
+            if t >= t_end:
+                break
+            # scheduled events
+            if min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])) <= t:
+                land_messages(
                     i,
-                    side,
                     t,
                     book,
                     fs,
@@ -1024,30 +1107,31 @@ def advance_one(
                     mp,
                     sp,
                 )
-        if fs[i, F_NEXT_SAMPLE] <= t:
-            if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
-                fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-                step[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-            if sample_tick(
-                i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp
-            ):
-                rates_changed = True
-            fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
-        if fs[i, F_NEXT_REGIME] <= t:
-            switch_regime(i, t, fs, ints, rng, rp, mp)
-            rates_changed = True
-        if fs[i, F_NEWS_END] <= t:
-            end_news(i, t, fs, rng, mp)
-            rates_changed = True
-        if fs[i, F_NEXT_NEWS] <= t:
-            start_news(i, t, book, fs, ints, orders, rng, mp)
-            rates_changed = True
-        if fs[i, F_NEXT_REFRESH] <= t:
-            refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp)
-            fs[i, F_NEXT_REFRESH] += sp[SP_REFRESH]
-        if rates_changed:
-            total = event_rates(i, t, fs, ints, rp, mp, rates)
-            t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
+            if fs[i, F_NEXT_SAMPLE] <= t:
+                if orders[i, 0, O_ACTIVE] == 1 or orders[i, 1, O_ACTIVE] == 1:
+                    fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
+                    step[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
+                sample_tick(
+                    i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp
+                )
+                fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
+            flow_changed = False
+            if fs[i, F_NEXT_REGIME] <= t:
+                switch_regime(i, t, fs, ints, rng, rp, mp)
+                flow_changed = True
+            if fs[i, F_NEWS_END] <= t:
+                end_news(i, t, fs, rng, mp)
+                flow_changed = True
+            if fs[i, F_NEXT_NEWS] <= t:
+                start_news(i, t, book, fs, ints, orders, rng, mp)
+                flow_changed = True
+            if fs[i, F_NEXT_REFRESH] <= t:
+                refresh(i, t, fs, ints, orders, pend, pend_time, act, mp, sp)
+                fs[i, F_NEXT_REFRESH] += sp[SP_REFRESH]
+            if flow_changed:
+                new_flow = event_rates(i, fs, ints, rp, mp, rates)
+                t_flow = t + (t_flow - t) * (flow / new_flow)
+                flow = new_flow
     fs[i, F_T] = t_end
     fs[i, F_MID] = mid_ticks(ints, fs, i)
 
@@ -1131,8 +1215,8 @@ def reset_market(
     book[i, :, :] = 0
     orders[i, :, :] = 0
     order_time[i, :] = 0.0
-    pend[i, :, :] = 0
-    pend_time[i, :] = INF
+    pend[i] = 0
+    pend_time[i] = INF
     step[i, :] = 0.0
     mq_head[i, :] = 0
     mq_count[i, :] = 0

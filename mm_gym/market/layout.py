@@ -75,7 +75,8 @@ I_FEATURE_TICKS = 22  # feature samples taken
 I_NEWS_COUNT = 23  # news events so far
 I_QUOTES_SENT = 24  # order entries and replacements sent
 I_MO_DROPPED = 25  # fills with a markout horizon not tracked (its queue was full)
-NIS = 26
+I_QUOTES_OUTSIDE = 26  # quotes outside the price window: not placed, or cancelled as it moved
+NIS = 27
 
 # ---- agent orders: orders[N, 2, NORD] (side 0 bid, 1 ask), int64
 O_ACTIVE = 0
@@ -86,12 +87,12 @@ O_ORIG_SIZE = 4
 NORD = 5
 # order placement time lives in order_time[N, 2]
 
-# ---- pending order actions (latency): pend[N, 3, NPEND] int64; pend_time[N, 3]
-# slot 0: bid replace, 1: ask replace, 2: market order
-P_VALID = 0
-P_PRICE = 1  # for replaces: absolute tick; -1 means cancel
-P_SIZE = 2  # lots; for the market order: signed (+buy, -sell)
-NPEND = 3
+# ---- order messages in flight (latency): pend[N, 3, C, NPEND] int64; pend_time[N, 3, C]
+# slot 0: bid, 1: ask (replace or cancel), 2: market order. Each slot is a queue of up to C
+# messages in the order sent, entry 0 first; pend_time is the landing time, inf when unused.
+P_PRICE = 0  # for quotes: absolute tick; -1 means cancel
+P_SIZE = 1  # lots; for the market order: signed (+buy, -sell)
+NPEND = 2
 
 # ---- fill log: log[N, C, NLOG] float64
 L_TIME = 0

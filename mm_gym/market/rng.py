@@ -1,7 +1,7 @@
 """Per-market random streams: splitmix64 inside numba kernels.
 
-Every market owns one uint64 state, so a market draws the same numbers whether it runs
-alone or inside a batch of any size.
+Every market owns its uint64 states (one per stream), so a market draws the same numbers
+whether it runs alone or inside a batch of any size.
 """
 
 from __future__ import annotations
@@ -26,18 +26,16 @@ def seed_states(
 
     ``episodes`` (optional) numbers the episodes drawn from one seed: episode k of seed s has
     its own stream, the same wherever market s runs. ``stream`` > 0 gives further independent
-    streams of the same seed and episode.
+    streams of the same seed and episode. Distinct (seed, episode, stream) triples of 64-bit
+    integers give distinct inputs to the hash: the seed is the entropy, and the episode's two
+    32-bit halves and the stream are the spawn key.
     """
     seeds = np.asarray(seeds, dtype=np.int64)
     out = np.empty(seeds.shape[0], dtype=np.uint64)
     for i, s in enumerate(seeds):
-        entropy = [int(s) % (2**63)]
-        episode = 0 if episodes is None else int(episodes[i])
-        if stream > 0:
-            entropy += [episode, stream]
-        elif episode > 0:
-            entropy.append(episode)
-        ss = np.random.SeedSequence(entropy)
+        episode = 0 if episodes is None else int(episodes[i]) % 2**64
+        key = (episode & 0xFFFFFFFF, episode >> 32, stream)
+        ss = np.random.SeedSequence(int(s) % 2**64, spawn_key=key)
         out[i] = ss.generate_state(1, dtype=np.uint64)[0]
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,8 +16,61 @@ from mm_gym.market.regimes import LABEL_NAMES
 from mm_gym.market.rng import seed_states
 from mm_gym.strategy.config import StrategyConfig
 from mm_gym.strategy.layout import pack_strategy
+from mm_gym.strategy.quoting import widest_quote_bps
 
 PARALLEL_MIN_MARKETS = 32  # smaller batches run on the calling thread
+# quoting parameters MarketSim is sized for unless told: the env's default action ranges' tops
+MAX_SPREAD_MULTIPLIER = 3.0
+MAX_INVENTORY_SKEW = 2.0
+PRICE_HEADROOM = 1.25  # the widest quote stays in the window until the price has risen 25%
+MAX_WINDOW_LEVELS = 16_384  # 256 KiB of book per market
+MAX_MESSAGES = 4096  # order messages in flight per side (288 KiB per market)
+
+
+def window_levels(
+    market: MarketConfig,
+    strategy: StrategyConfig,
+    max_spread_multiplier: float,
+    max_inventory_skew: float,
+) -> int:
+    """Price levels of the book window: ``market.window_levels``, or more so that the widest
+    quote the engine can send lies inside it wherever the window lets the mid sit (a quarter
+    of the window from either edge). Raises ConfigError when that needs too many levels."""
+    sp = pack_strategy(strategy, market.maker_fee_bps)
+    widest = widest_quote_bps(max_spread_multiplier, max_inventory_skew, sp)
+    reach = widest * 1e-4 * market.price_ticks * PRICE_HEADROOM + 2.0  # ticks, with rounding
+    need = 4 * math.ceil(reach)
+    cap = min(MAX_WINDOW_LEVELS, int(market.price_ticks))  # and no negative prices
+    if need > cap:
+        fix = (
+            "a larger tick_size or narrower quotes"
+            if cap == MAX_WINDOW_LEVELS
+            else "narrower quotes"
+        )
+        raise ConfigError(
+            f"initial_price/tick_size={market.price_ticks:g}: quotes up to {widest:.4g} bps "
+            f"from the mid (base_spread_bps={strategy.base_spread_bps:g}, spread multiplier up "
+            f"to {max_spread_multiplier:g}, inventory skew up to {max_inventory_skew:g}, "
+            f"skew_bps_per_lot={strategy.skew_bps_per_lot:g}, max_inventory="
+            f"{strategy.max_inventory}) need a window of {need} price levels; at most {cap} "
+            f"are allowed: use {fix}"
+        )
+    return max(market.window_levels, need)
+
+
+def messages_in_flight(market: MarketConfig, strategy: StrategyConfig) -> int:
+    """The most order messages that can be in flight on one side: each quote refresh sends at
+    most one, and a fill at most one cancel after it, for as long as the latency lasts.
+    Raises ConfigError when that needs more than ``MAX_MESSAGES``."""
+    refreshes = math.floor(market.latency_ms / strategy.quote_refresh_ms)
+    need = 2 * refreshes + 5
+    if need > MAX_MESSAGES:
+        raise ConfigError(
+            f"latency_ms={market.latency_ms!r} with quote_refresh_ms="
+            f"{strategy.quote_refresh_ms!r}: up to {need} order messages in flight per side; "
+            f"at most {MAX_MESSAGES} are allowed: refresh less often or lower the latency"
+        )
+    return need
 
 
 class MarketSim:
@@ -25,6 +79,8 @@ class MarketSim:
     ``reset(seeds)`` lays out fresh markets; ``advance(dt, params)`` runs every market
     ``dt`` seconds of market time with the given quoting parameters (spread multiplier,
     inventory skew, size fraction) per market. Python touches the batch once per call.
+    The price window is sized for spread multipliers up to ``max_spread_multiplier`` and
+    inventory skews up to ``max_inventory_skew``; larger parameters are an error.
     """
 
     def __init__(
@@ -33,30 +89,37 @@ class MarketSim:
         market: MarketConfig | None = None,
         strategy: StrategyConfig | None = None,
         threads: int | None = None,
+        max_spread_multiplier: float = MAX_SPREAD_MULTIPLIER,
+        max_inventory_skew: float = MAX_INVENTORY_SKEW,
     ) -> None:
         if isinstance(num_markets, bool) or not isinstance(num_markets, int) or num_markets < 1:
             raise ConfigError(f"num_markets={num_markets!r}: expected an integer >= 1")
         self.market = market or MarketConfig()
         self.strategy = strategy or StrategyConfig()
         self.n = num_markets
+        self.max_params = (float(max_spread_multiplier), float(max_inventory_skew))
+        self.levels = window_levels(self.market, self.strategy, *self.max_params)
         self.mp, self.rp = lay.pack_market(self.market)
+        self.mp[lay.MP_L] = self.levels
         self.sp = pack_strategy(self.strategy, self.market.maker_fee_bps)
-        n, L = num_markets, self.market.window_levels
+        n, L = num_markets, self.levels
         self.book = np.zeros((n, 2, L), dtype=np.int64)
         self.fs = np.zeros((n, lay.NFS))
         self.ints = np.zeros((n, lay.NIS), dtype=np.int64)
         self.orders = np.zeros((n, 2, lay.NORD), dtype=np.int64)
         self.order_time = np.zeros((n, 2))
-        self.pend = np.zeros((n, 3, lay.NPEND), dtype=np.int64)
-        self.pend_time = np.full((n, 3), kernel.INF)
+        cap = messages_in_flight(self.market, self.strategy)
+        self.pend = np.zeros((n, 3, cap, lay.NPEND), dtype=np.int64)
+        self.pend_time = np.full((n, 3, cap), kernel.INF)
         self.step_stats = np.zeros((n, lay.NSTEP))
         self.log = np.zeros((n, self.market.fill_log_capacity, lay.NLOG))
         self.mq = np.zeros((n, 3, self.market.markout_queue, lay.NMQ))
         self.mq_head = np.zeros((n, 3), dtype=np.int64)
         self.mq_count = np.zeros((n, 3), dtype=np.int64)
-        # two generator states per market: the flow and the agent's fills (rng[i]), and the
-        # exogenous regime, news and fair value (rng[n + i]), the same under any policy
-        self.rng = np.zeros(2 * n, dtype=np.uint64)
+        # three generator states per market: the flow (rng[i]) and the exogenous regime, news
+        # and fair value (rng[n + i]), both the same under any policy, and the cancellations
+        # (rng[2n + i]), which depend on the book
+        self.rng = np.zeros(3 * n, dtype=np.uint64)
         self.params = np.zeros((n, lay.NACT))
         self._all = np.ones(n, dtype=np.bool_)
         self._t_end = np.zeros(n)
@@ -81,8 +144,8 @@ class MarketSim:
         if seeds.shape != (self.n,):
             raise ConfigError(f"seeds shape {seeds.shape}: expected ({self.n},)")
         ep = None if episodes is None else episodes[mask]
-        self.rng[: self.n][mask] = seed_states(seeds[mask], ep)
-        self.rng[self.n :][mask] = seed_states(seeds[mask], ep, stream=1)
+        for k in range(3):
+            self.rng[k * self.n : (k + 1) * self.n][mask] = seed_states(seeds[mask], ep, k)
         kernel.reset_markets(
             mask,
             self.book,
@@ -105,6 +168,14 @@ class MarketSim:
         """Run ``dt`` seconds with quoting parameters ``params[N, 3]``; zero the step counters."""
         mask = self._all if mask is None else mask
         self.params[:] = params
+        bad = kernel.first_param_beyond(self.params, *self.max_params)
+        if bad >= 0:
+            i, k = divmod(bad, lay.NACT)
+            name = ("max_spread_multiplier", "max_inventory_skew")[k]
+            raise ConfigError(
+                f"params[{i}, {k}]={float(self.params[i, k])!r}: above {name}="
+                f"{self.max_params[k]!r}, which the price window is sized for"
+            )
         self.step_stats[:] = 0.0
         np.add(self.fs[:, lay.F_T], dt, out=self._t_end)
         if self._pool is None:
@@ -224,7 +295,7 @@ class MarketSim:
     def depth(self, levels: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Background lots on the best ``levels`` price levels of each side."""
         origin = self.ints[:, lay.I_ORIGIN]
-        L = self.market.window_levels
+        L = self.levels
         idx = np.arange(levels)
         bb = self.ints[:, lay.I_BEST_BID, None] - origin[:, None] - idx
         ba = self.ints[:, lay.I_BEST_ASK, None] - origin[:, None] + idx

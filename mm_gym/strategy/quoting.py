@@ -159,3 +159,14 @@ def compute_quotes(
     bid_size = min(size, int(max_inv - inventory))
     ask_size = min(size, int(max_inv + inventory))
     return bid, max(bid_size, 0), ask, max(ask_size, 0)
+
+
+@nb.njit(cache=True)
+def widest_quote_bps(spread_multiplier: float, inventory_skew: float, sp: np.ndarray) -> float:
+    """Farthest a quote of ``compute_quotes`` lies from the mid, in bps, with parameters up to
+    these: the widest half-spread, widened and shifted by a trend, plus the largest skew (the
+    hard inventory limit, against the trend). Rounding to ticks adds at most one tick."""
+    half = 0.5 * quoted_spread_bps(spread_multiplier, sp)
+    excess = max(sp[SP_MAX_INV] - sp[SP_SOFT_LIMIT], 0.0)
+    skew = excess * sp[SP_SKEW_PER_LOT] * inventory_skew * sp[SP_TREND_REDUCTION]
+    return half * (1.0 + sp[SP_TREND_WIDEN] + sp[SP_TREND_SHIFT]) + skew

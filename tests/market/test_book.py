@@ -6,7 +6,7 @@ import collections
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mm_gym.market import book as B
@@ -23,7 +23,7 @@ NO_NEWS = {"rate_per_hour": 0.0}
 def check_book(sim: MarketSim, max_size_lots: int | None = None) -> None:
     """Assert every structural invariant of every market of ``sim`` (state between calls)."""
     cfg = sim.market
-    n_lv = cfg.window_levels
+    n_lv = sim.book.shape[2]
     ints, book, orders = sim.ints, sim.book, sim.orders
     max_inv = sim.strategy.max_inventory
     initial = 2 * cfg.initial_depth * cfg.initial_levels
@@ -147,19 +147,35 @@ STRATEGIES = st.fixed_dictionaries(
         "stop_loss_fraction": st.sampled_from([0.0005, 0.025]),
     }
 )
-SPREAD_MULTS = np.array([0.0, 0.01, 0.5, 1.0, 3.0, 1000.0])
-SKEWS = np.array([0.0, 0.5, 1.0, 50.0])
+# quoting parameters: narrow ones keep the small windows; wide ones make the window grow
+PARAMS = {
+    "narrow": (np.array([0.0, 0.01, 0.5, 1.0]), np.array([0.0, 0.5])),
+    "wide": (np.array([0.0, 0.5, 3.0, 20.0]), np.array([0.0, 1.0, 5.0])),
+}
 SIZE_FRACS = np.array([0.0, 0.2, 1.0, 3.0, 40.0])
 DTS = np.array([0.0005, 0.01, 0.3, 2.0, 7.0])
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(market=MARKETS, strategy=STRATEGIES, seed=st.integers(0, 2**32 - 1))
-def test_book_invariants_random_sequences(market, strategy, seed):
+@given(
+    market=MARKETS,
+    strategy=STRATEGIES,
+    quotes=st.sampled_from(sorted(PARAMS)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_book_invariants_random_sequences(market, strategy, quotes, seed):
+    # more messages in flight than that is rejected (test_kernel_defects)
+    assume(market["latency_ms"] < 2000 * strategy["quote_refresh_ms"])
     market = {**market, "fill_log_capacity": 20_000}
     strategy["quote_size"] = min(strategy["quote_size"], strategy["max_inventory"])
+    spread_mults, skews = PARAMS[quotes]
     sim = MarketSim(
-        3, market=MarketConfig(**market), strategy=StrategyConfig(**strategy), threads=1
+        3,
+        market=MarketConfig(**market),
+        strategy=StrategyConfig(**strategy),
+        threads=1,
+        max_spread_multiplier=spread_mults.max(),
+        max_inventory_skew=skews.max(),
     )
     rng = np.random.default_rng(seed)
     sim.reset(rng.integers(0, 2**62, size=3))
@@ -170,7 +186,7 @@ def test_book_invariants_random_sequences(market, strategy, seed):
     check_book(sim, max_size)
     for _ in range(25):
         params = np.column_stack(
-            [rng.choice(SPREAD_MULTS, 3), rng.choice(SKEWS, 3), rng.choice(SIZE_FRACS, 3)]
+            [rng.choice(spread_mults, 3), rng.choice(skews, 3), rng.choice(SIZE_FRACS, 3)]
         )
         sim.advance(float(rng.choice(DTS)), params)
         check_book(sim, max_size)
@@ -188,6 +204,7 @@ def test_book_invariants_default_market_long_run():
     check_fills_vs_orders(sim, sim.strategy.quote_size)
     assert sim.ints[:, L.I_N_FILLS].sum() > 100  # the agent traded: the checks had teeth
     assert sim.ints[:, L.I_NEWS_COUNT].sum() > 0
+    assert (sim.ints[:, L.I_QUOTES_OUTSIDE] == 0).all()
 
 
 # ----------------------------------------------------------------------------- a small lab
@@ -204,9 +221,9 @@ def lab(cancel_on_fill: bool = False) -> MarketSim:
         fill_log_capacity=100,
         news=NO_NEWS,
     )
-    sim = MarketSim(
-        1, market=cfg, strategy=StrategyConfig(cancel_on_fill=cancel_on_fill), threads=1
-    )
+    strategy = StrategyConfig(cancel_on_fill=cancel_on_fill)
+    # quotes no wider than 1x spread and no skew: the window stays at 32 levels
+    sim = MarketSim(1, cfg, strategy, threads=1, max_spread_multiplier=1.0, max_inventory_skew=0.0)
     sim.reset([0])
     assert sim.ints[0, L.I_ORIGIN] == ORIGIN
     return sim
@@ -351,8 +368,8 @@ def test_cancel_on_fill_cancels_the_other_quote():
     place(sim, 0, 1999, size=3, ahead=0)
     place(sim, 1, 2001, size=3, ahead=0)
     market_order(sim, 0, 1)
-    assert sim.pend[0, 1, L.P_VALID] == 1 and sim.pend[0, 1, L.P_PRICE] == -1
-    assert sim.pend[0, 0, L.P_VALID] == 0
+    assert kernel.in_flight(0, 1, sim.pend_time) == 1 and sim.pend[0, 1, 0, L.P_PRICE] == -1
+    assert kernel.in_flight(0, 0, sim.pend_time) == 0
 
 
 def test_lots_ahead_removed():
@@ -404,12 +421,12 @@ def test_cancellations_reduce_queue_ahead():
 
 
 def activate(sim: MarketSim, side: int, price: int, lots: int, t: float = 2.0) -> None:
-    sim.pend[0, side, L.P_VALID] = 1
-    sim.pend[0, side, L.P_PRICE] = price
-    sim.pend[0, side, L.P_SIZE] = lots
-    kernel.activate(
+    """A quote message (cancel: price -1, lots 0) lands at ``t``."""
+    sim.pend[0, side, 0, L.P_PRICE] = price
+    sim.pend[0, side, 0, L.P_SIZE] = lots
+    sim.pend_time[0, side, 0] = t
+    kernel.land_messages(
         0,
-        side,
         t,
         sim.book,
         sim.fs,

@@ -90,8 +90,9 @@ def test_cancel_on_fill_cancels_the_opposite_quote_after_latency(cancel_on_fill)
     assert background_market_order(sim, 0, lots_to_fill_bid(sim)) == 0
     assert sim.inventory[0] == size and not active(sim, 0)
     if cancel_on_fill:
-        assert sim.pend[0, 1, lay.P_VALID] == 1 and sim.pend[0, 1, lay.P_PRICE] == -1
-        assert sim.pend_time[0, 1] == pytest.approx(1.1 + LATENCY_S)
+        assert kernel.in_flight(0, 1, sim.pend_time) == 1
+        assert sim.pend[0, 1, 0, lay.P_PRICE] == -1
+        assert sim.pend_time[0, 1, 0] == pytest.approx(1.1 + LATENCY_S)
     sim.advance(0.5 * LATENCY_S, NORMAL)
     assert active(sim, 1)  # the cancel is still on its way
     sim.advance(0.05, NORMAL)  # past the latency, before the next refresh

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mm_gym.market.config import MarketConfig
 from mm_gym.strategy import quoting as Q
@@ -187,6 +189,61 @@ def test_trend_reduction_shows_in_the_quotes():
     b_up, _, _, _ = quotes(sp, inventory=-35, skew=1.0, trend=2.0)
     assert b_flat == MID - 50 + 40
     assert b_up == MID - 50 + 120
+
+
+# ----------------------------------------------------------------------------- widest quote
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.floats(0.1, 500.0),
+    max_inventory=st.integers(1, 200),
+    soft=st.floats(0.0, 1.0),
+    skew_per_lot=st.floats(0.0, 5.0),
+    widen=st.floats(0.0, 3.0),
+    shift=st.floats(0.0, 1.0),
+    reduction=st.floats(1.0, 5.0),
+    max_mult=st.floats(0.01, 10.0),
+    max_skew=st.floats(0.0, 5.0),
+    u=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(-1.0, 1.0)),
+    trend=st.floats(-5.0, 5.0),
+    mid=st.floats(1000.0, 1e6),
+)
+def test_widest_quote_bounds_every_quote(
+    base,
+    max_inventory,
+    soft,
+    skew_per_lot,
+    widen,
+    shift,
+    reduction,
+    max_mult,
+    max_skew,
+    u,
+    trend,
+    mid,
+):
+    sp = sp_of(
+        base_spread_bps=base,
+        max_inventory=max_inventory,
+        soft_limit_fraction=soft,
+        skew_bps_per_lot=skew_per_lot,
+        quote_size=1,
+        trend_widen_fraction=widen,
+        trend_shift_fraction=shift,
+        trend_reduction_multiplier=reduction,
+    )
+    reach = Q.widest_quote_bps(max_mult, max_skew, sp) * mid * 1e-4 + 1.0  # ticks
+    inventory = round(u[2] * max_inventory)
+    bid, _, ask, _ = quotes(sp, inventory, u[0] * max_mult, u[1] * max_skew, 1.0, trend, mid)
+    assert abs(bid - mid) <= reach + 1e-6
+    assert abs(ask - mid) <= reach + 1e-6
+
+
+def test_widest_quote_is_reached():
+    sp = sp_of(max_inventory=50, soft_limit_fraction=0.5, skew_bps_per_lot=0.4)
+    # long at the hard limit in a down-trend: the bid is the widest quote
+    bid, _, _, _ = quotes(sp, inventory=50, mult=3.0, skew=2.0, trend=-2.0)
+    assert MID - bid == pytest.approx(Q.widest_quote_bps(3.0, 2.0, sp) * MID * 1e-4, abs=1.0)
+    assert Q.widest_quote_bps(3.0, 2.0, sp) == pytest.approx(15.0 * 1.75 + 25 * 0.4 * 2 * 2)
 
 
 # ----------------------------------------------------------------------------- pauses
