@@ -22,12 +22,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mm_gym.commands.output import fmt, int_arg, md_table, out_dir, text_table
+from mm_gym.commands.output import fmt, int_arg, md_table, out_dir, seconds_arg, text_table
 from mm_gym.config import shipped_configs
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import make_config
-from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
 DEFAULT_EPISODES = 32
@@ -89,16 +88,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 # ----------------------------------------------------------------------------- inputs
-def _float_arg(name: str, text: str) -> float:
-    try:
-        value = float(str(text).strip())
-    except ValueError:
-        raise ConfigError(f"{name}={text!r}: expected a number of seconds > 0") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name}={text!r}: expected a number of seconds > 0")
-    return value
-
-
 def backtest_config(
     config_path: str | None, regime: str | None, session_s: float | None
 ) -> EnvConfig:
@@ -116,7 +105,7 @@ def backtest_config(
 def run(args: argparse.Namespace) -> int:
     episodes = int_arg("--episodes", args.episodes, 1)
     seed = int_arg("--seed", args.seed, 0)
-    session_s = None if args.session_s is None else _float_arg("--session-s", args.session_s)
+    session_s = None if args.session_s is None else seconds_arg("--session-s", args.session_s)
     cfg = backtest_config(args.config, args.regime, session_s)
     out = out_dir(args.out, "backtest")
 
