@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
-from mm_gym.config import Config, check_range
+from mm_gym.config import Config, check_range, resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
@@ -188,6 +189,12 @@ class MarketConfig(Config):
             check_range(name, getattr(self, name), 0.0, 1e5, low_open=True)
         _check_int("fill_log_capacity", self.fill_log_capacity, 0, 10_000_000)
         _check_int("markout_queue", self.markout_queue, 8, 1_000_000)
+
+    @classmethod
+    def preset(cls, name: str | Path) -> MarketConfig:
+        """A shipped market by name (``configs/markets/<name>.yaml``: ``default``, ``legacy``,
+        ``small_tick``, the regime-pinned ones) or a MarketConfig YAML file."""
+        return cls.from_yaml(resolve_config("markets", name))
 
     @property
     def price_ticks(self) -> float:
