@@ -9,6 +9,8 @@ from mm_gym.config import Config, check_range, resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
+MIN_RESTING_LOTS = 1.0  # the least mean resting volume per side of a market that holds
+
 
 @dataclasses.dataclass(frozen=True)
 class RegimeParams(Config):
@@ -26,6 +28,8 @@ class RegimeParams(Config):
     market_rate_mult: float = 1.0
     informed_rate_mult: float = 1.0
     weight: float = 1.0
+    trend_flow_rate: float = 0.0
+    trend_flow_size_mean: float = 1.0
 
     def validate(self) -> None:
         check_range("mean_duration_s", self.mean_duration_s, 0.0, None, low_open=True)
@@ -35,6 +39,13 @@ class RegimeParams(Config):
             check_range(name, getattr(self, name), 0.0, 100.0, low_open=True)
         check_range("informed_rate_mult", self.informed_rate_mult, 0.0, 100.0)
         check_range("weight", self.weight, 0.0, None)
+        check_range("trend_flow_rate", self.trend_flow_rate, 0.0, 1e5)
+        check_range("trend_flow_size_mean", self.trend_flow_size_mean, 1.0, 1e4)
+        if self.trend_flow_rate > 0 and self.drift_bps_per_s == 0:
+            raise ConfigError(
+                f"trend_flow_rate={self.trend_flow_rate!r}: needs a nonzero drift_bps_per_s "
+                "(the trend flow trades in the drift's direction)"
+            )
 
 
 def _default_regimes() -> dict[str, RegimeParams]:
@@ -93,6 +104,28 @@ class NewsConfig(Config):
 
 
 @dataclasses.dataclass(frozen=True)
+class VolatilityConfig(Config):
+    """Stochastic volatility of the fair value: two log-volatility factors, fast and slow.
+
+    Each factor is a stationary Ornstein-Uhlenbeck process with the given half-life and
+    standard deviation; the regime's volatility is multiplied by ``exp(X_fast + X_slow - var)``
+    (``var`` their summed variance), which keeps the mean variance. A standard deviation of 0
+    turns a factor off.
+    """
+
+    fast_halflife_s: float = 300.0
+    fast_sd: float = 0.0
+    slow_halflife_s: float = 3600.0
+    slow_sd: float = 0.0
+
+    def validate(self) -> None:
+        check_range("fast_halflife_s", self.fast_halflife_s, 1.0, 1e6)
+        check_range("fast_sd", self.fast_sd, 0.0, 2.0)
+        check_range("slow_halflife_s", self.slow_halflife_s, 1.0, 1e6)
+        check_range("slow_sd", self.slow_sd, 0.0, 2.0)
+
+
+@dataclasses.dataclass(frozen=True)
 class MarketConfig(Config):
     """The simulated limit order book: price grid, background flow, regimes, costs.
 
@@ -106,15 +139,22 @@ class MarketConfig(Config):
     window_levels: int = 128
     initial_depth: int = 6
     initial_levels: int = 20
+    initial_spread_ticks: int = 2
     limit_rate: float = 10.0
     limit_size_mean: float = 2.0
     limit_distance_mean: float = 2.0
+    limit_fair_fraction: float = 0.0
+    limit_fair_offset_ticks: float = 0.0
+    limit_pull_ticks: float | None = None
     cancel_rate: float = 0.3
     market_rate: float = 1.5
     market_size_mean: float = 3.0
     informed_rate: float = 1.0
     informed_size_mean: float = 5.0
     informed_edge_ticks: float = 0.5
+    metaorder_alpha: float = 0.0
+    metaorder_max_orders: int = 1000
+    volatility: VolatilityConfig = dataclasses.field(default_factory=VolatilityConfig)
     regimes: dict = dataclasses.field(default_factory=_default_regimes)
     news: NewsConfig = dataclasses.field(default_factory=NewsConfig)
     pin_regime: str | None = None
@@ -165,19 +205,35 @@ class MarketConfig(Config):
         _check_int("window_levels", self.window_levels, 32, 4096)
         _check_int("initial_depth", self.initial_depth, 0, 10_000)
         _check_int("initial_levels", self.initial_levels, 1, self.window_levels // 4)
+        if isinstance(self.initial_spread_ticks, int) and self.initial_spread_ticks < 1:
+            raise ConfigError(
+                f"initial_spread_ticks={self.initial_spread_ticks!r}: the initial book would be "
+                "locked or crossed; needs at least 1 tick"
+            )
+        _check_int("initial_spread_ticks", self.initial_spread_ticks, 1, self.window_levels // 4)
         check_range("limit_rate", self.limit_rate, 0.0, 1e5, low_open=True)
         check_range("limit_size_mean", self.limit_size_mean, 1.0, 1e4)
         check_range("limit_distance_mean", self.limit_distance_mean, 1.0, self.window_levels / 8)
+        check_range("limit_fair_fraction", self.limit_fair_fraction, 0.0, 1.0)
+        check_range(
+            "limit_fair_offset_ticks", self.limit_fair_offset_ticks, 0.0, self.window_levels / 8
+        )
+        if self.limit_pull_ticks is not None:
+            check_range("limit_pull_ticks", self.limit_pull_ticks, 0.0, self.window_levels / 8)
         check_range("cancel_rate", self.cancel_rate, 0.0, 1e3, low_open=True)
         check_range("market_rate", self.market_rate, 0.0, 1e5)
         check_range("market_size_mean", self.market_size_mean, 1.0, 1e4)
         check_range("informed_rate", self.informed_rate, 0.0, 1e5)
         check_range("informed_size_mean", self.informed_size_mean, 1.0, 1e4)
         check_range("informed_edge_ticks", self.informed_edge_ticks, 0.0, 1e3)
+        if self.metaorder_alpha != 0:
+            check_range("metaorder_alpha", self.metaorder_alpha, 1.0, 5.0, low_open=True)
+        _check_int("metaorder_max_orders", self.metaorder_max_orders, 1, 10_000_000)
         if self.pin_regime is not None:
             regime_index(self.pin_regime, field="pin_regime")
         if sum(r.weight for r in self.regimes.values()) <= 0:
             raise ConfigError("regimes.*.weight: at least one regime needs a positive weight")
+        self._check_liquidity()
         check_range("latency_ms", self.latency_ms, 0.0, 10_000.0)
         check_range("maker_fee_bps", self.maker_fee_bps, -100.0, 100.0)
         check_range("taker_fee_bps", self.taker_fee_bps, -100.0, 100.0)
@@ -189,6 +245,24 @@ class MarketConfig(Config):
             check_range(name, getattr(self, name), 0.0, 1e5, low_open=True)
         _check_int("fill_log_capacity", self.fill_log_capacity, 0, 10_000_000)
         _check_int("markout_queue", self.markout_queue, 8, 1_000_000)
+
+    def _check_liquidity(self) -> None:
+        """The book must hold: in each regime the market can be in, limit orders arrive
+        fast enough against cancellations that at least one lot rests per side on average
+        (``limit_rate * limit_size_mean / cancel_rate``, with the regime's multipliers)."""
+        for name in REGIME_NAMES:
+            r = self.regimes[name]
+            if (self.pin_regime or name) != name or (self.pin_regime is None and r.weight == 0):
+                continue
+            resting = (self.limit_rate * r.limit_rate_mult * self.limit_size_mean) / (
+                self.cancel_rate * r.cancel_rate_mult
+            )
+            if resting < MIN_RESTING_LOTS:
+                raise ConfigError(
+                    f"limit_rate={self.limit_rate!r}: the book cannot hold: in regime {name}, "
+                    f"limit orders against cancellations (cancel_rate={self.cancel_rate!r}) leave "
+                    f"{resting:.3g} lots resting per side; needs >= {MIN_RESTING_LOTS}"
+                )
 
     @classmethod
     def preset(cls, name: str | Path) -> MarketConfig:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from mm_gym.market import flow
 from mm_gym.market import rng as R
+from mm_gym.market import volatility as V
 from mm_gym.market.book import (
     add_volume,
     effective_best,
@@ -98,6 +100,7 @@ from mm_gym.market.layout import (
     MP_INFORMED_RATE,
     MP_INIT_DEPTH,
     MP_INIT_LEVELS,
+    MP_INIT_SPREAD,
     MP_LATENCY,
     MP_LIMIT_RATE,
     MP_LIMIT_SIZE,
@@ -141,6 +144,8 @@ from mm_gym.market.layout import (
     R_INFORMED,
     R_LIMIT,
     R_MARKET,
+    R_TREND_LOGQ,
+    R_TREND_RATE,
     R_VOL,
     R_WEIGHT,
     S_BUY_LOTS,
@@ -149,6 +154,9 @@ from mm_gym.market.layout import (
     S_QUOTING_TIME,
     S_SELL_LOTS,
     S_SPREAD_CAPTURED,
+    TAPE_INFORMED,
+    TAPE_NOISE,
+    TAPE_TREND,
 )
 from mm_gym.market.regimes import NEWS
 from mm_gym.strategy import quoting as Q
@@ -448,7 +456,9 @@ def background_event(
     mq,
     mq_head,
     mq_count,
+    tape,
     rng,
+    rp,
     mp,
     sp,
 ):
@@ -466,7 +476,7 @@ def background_event(
             opp = int(np.floor(fs[i, F_FAIR])) + (1 if side == 0 else 0)
         d = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_DIST]) - 1
         lots = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE])
-        price = opp - 1 - d if side == 0 else opp + 1 + d
+        price = flow.limit_price(rng, i, side, opp, d, fs[i, F_FAIR], mp)
         if add_volume(book, ints, i, side, price, lots):
             ints[i, I_VOL_ADDED] += lots
     elif k <= 3:  # cancellation: a level chosen in proportion to its volume
@@ -496,26 +506,30 @@ def background_event(
         ahead = lots_ahead_removed(orders, i, side, origin + j, level, lots, R.uniform(rng, i))
         ints[i, I_VOL_CANCELLED] += lots
         remove_volume(book, ints, orders, i, side, j, lots, ahead)
-    else:  # k == 4 noise buy, 5 noise sell, 6 informed: trades toward the fair value
-        if k == 4:
-            hit_side = 1
+    else:  # k == 4 noise buy, 5 noise sell, 6 trend flow or informed: toward the fair value
+        if k <= 5:
+            hit_side = flow.noise_side(ints, rng, i, 1 if k == 4 else 0, mp)
             lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
-        elif k == 5:
-            hit_side = 0
-            lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
+            kind = TAPE_NOISE
         else:
             fair = fs[i, F_FAIR]
             edge = mp[MP_INFORMED_EDGE]
             ask = effective_best(ints, orders, i, 1)
             bid = effective_best(ints, orders, i, 0)
-            lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
-            if ask >= 0 and fair > ask + edge:
-                hit_side = 1
-            elif bid >= 0 and fair < bid - edge:
-                hit_side = 0
+            if u < rates[9]:  # the regime's trend flow: informed, on its drift's side only
+                reg = ints[i, I_REGIME]
+                lots = R.geometric(rng, i, rp[reg, R_TREND_LOGQ])
+                only = 1 if rp[reg, R_DRIFT] > 0.0 else 0
+                kind = TAPE_TREND
             else:
+                lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
+                only = -1
+                kind = TAPE_INFORMED
+            hit_side = flow.informed_side(fair, bid, ask, edge, only)
+            if hit_side < 0:
                 return
-        market_order(
+        first = effective_best(ints, orders, i, hit_side) if tape.shape[1] > 0 else -1
+        left = market_order(
             i,
             hit_side,
             lots,
@@ -536,12 +550,14 @@ def background_event(
             mp,
             sp,
         )
+        flow.record_trade(tape, ints, i, t, hit_side, lots - left, first, kind)
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
 def event_rates(i, t, fs, ints, rp, mp, rates):
-    """Fill ``rates`` (limit bid/ask, cancel bid/ask, market buy/sell, informed; then the
-    per-lot cancel rate and the sum of the volume-free rates); return the total."""
+    """Fill ``rates`` (limit bid/ask, cancel bid/ask, market buy/sell, trend flow plus
+    informed; then the per-lot cancel rate, the sum of the volume-free rates and the trend
+    flow's rate); return the total."""
     reg = ints[i, I_REGIME]
     news = fs[i, F_NEWS_END] < INF
     lim = mp[MP_LIMIT_RATE] * rp[reg, R_LIMIT]
@@ -556,9 +572,10 @@ def event_rates(i, t, fs, ints, rp, mp, rates):
     rates[1] = lim
     rates[4] = mkt
     rates[5] = mkt
-    rates[6] = inf_rate
+    rates[9] = rp[reg, R_TREND_RATE]
+    rates[6] = rates[9] + inf_rate
     rates[7] = can
-    rates[8] = 2.0 * lim + 2.0 * mkt + inf_rate
+    rates[8] = 2.0 * lim + 2.0 * mkt + rates[6]
     return cancel_rates(i, ints, rates)
 
 
@@ -661,17 +678,19 @@ def end_news(i, t, fs, rng, mp):
 
 @nb.njit(cache=True)
 def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp):
-    """The sampling clock: fair-value diffusion, markouts, time integrals, features.
+    """The sampling clock: fair-value diffusion, stale quotes pulled, markouts, time
+    integrals, features.
 
-    Returns True when the window re-centred (background volume may have left it)."""
+    Returns True when background volume changed (pulled, or left the re-centred window)."""
     dt = mp[MP_SAMPLE_DT]
     reg = ints[i, I_REGIME]
-    fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + rp[reg, R_VOL] * np.sqrt(dt) * R.normal(
-        rng, exo(i, fs)
-    )
+    V.step_vol_factors(i, fs, rng, exo(i, fs), mp)
+    vol = rp[reg, R_VOL] * V.vol_multiplier(i, fs, mp)
+    fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + vol * np.sqrt(dt) * R.normal(rng, exo(i, fs))
+    pulled = flow.pull_stale(book, fs, ints, orders, i, mp)
     mid = mid_ticks(ints, fs, i)
     fs[i, F_MID] = mid
-    moved = recentre(book, ints, orders, i, mid)
+    moved = recentre(book, ints, orders, i, mid) or pulled
     resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp)
     inv = ints[i, I_INV]
     fs[i, F_INV_SQ_TIME] += inv * inv * dt
@@ -926,6 +945,7 @@ def advance_one(
     mq,
     mq_head,
     mq_count,
+    tape,
     rng,
     act,
     mp,
@@ -933,7 +953,7 @@ def advance_one(
     sp,
 ):
     """Advance market ``i`` to ``t_end``."""
-    rates = np.empty(9)
+    rates = np.empty(10)
     t = fs[i, F_T]
     total = event_rates(i, t, fs, ints, rp, mp, rates)
     t_next = t + R.exponential(rng, i, total) if total > 0.0 else INF
@@ -969,7 +989,9 @@ def advance_one(
                 mq,
                 mq_head,
                 mq_count,
+                tape,
                 rng,
+                rp,
                 mp,
                 sp,
             )
@@ -1069,6 +1091,7 @@ def advance(
     mq,
     mq_head,
     mq_count,
+    tape,
     rng,
     act,
     mp,
@@ -1096,6 +1119,7 @@ def advance(
                 mq,
                 mq_head,
                 mq_count,
+                tape,
                 rng,
                 act,
                 mp,
@@ -1141,10 +1165,11 @@ def reset_market(
     ints[i, I_BEST_BID] = -1
     ints[i, I_BEST_ASK] = -1
     depth = int(mp[MP_INIT_DEPTH])
+    spread = int(mp[MP_INIT_SPREAD])
     if depth > 0:
         for k in range(int(mp[MP_INIT_LEVELS])):
-            add_volume(book, ints, i, 0, p0 - 1 - k, depth)
-            add_volume(book, ints, i, 1, p0 + 1 + k, depth)
+            add_volume(book, ints, i, 0, p0 - spread // 2 - k, depth)
+            add_volume(book, ints, i, 1, p0 + spread - spread // 2 + k, depth)
     fs[i, F_T] = t0
     fs[i, F_FAIR] = p0
     fs[i, F_MID] = p0
@@ -1177,6 +1202,7 @@ def reset_market(
     fs[i, F_VAR_LONG] = vol_bps * vol_bps
     draw_next_regime(i, t0, fs, ints, rng, rp, mp)
     draw_next_news(i, t0, fs, rng, mp)
+    V.init_vol_factors(i, fs, rng, exo(i, fs), mp)
 
 
 @nb.njit(cache=True)
