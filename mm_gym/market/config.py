@@ -17,7 +17,9 @@ class RegimeParams(Config):
     """What one hidden regime does to the fair value and to the order flow.
 
     Rates are multipliers of the market's base rates; drift and volatility are of the latent
-    fair value, in basis points of the initial price.
+    fair value, in basis points of the initial price. ``trend_flow_rate`` (per second) and
+    ``trend_flow_size_mean`` (lots) are a trend's own informed flow: market orders on the
+    drift's side only, sent when the fair value lies beyond the touch by the informed edge.
     """
 
     mean_duration_s: float = 600.0
@@ -52,22 +54,26 @@ def _default_regimes() -> dict[str, RegimeParams]:
     return {
         "ranging": RegimeParams(mean_duration_s=900.0, vol_bps_per_sqrt_s=0.8, weight=0.45),
         "trending_up": RegimeParams(
-            mean_duration_s=600.0,
-            drift_bps_per_s=0.1,
+            mean_duration_s=300.0,
+            drift_bps_per_s=0.025,
             vol_bps_per_sqrt_s=1.0,
             informed_rate_mult=1.5,
             weight=0.2,
+            trend_flow_rate=4.0,
+            trend_flow_size_mean=10.0,
         ),
         "trending_down": RegimeParams(
-            mean_duration_s=600.0,
-            drift_bps_per_s=-0.1,
+            mean_duration_s=300.0,
+            drift_bps_per_s=-0.025,
             vol_bps_per_sqrt_s=1.0,
             informed_rate_mult=1.5,
             weight=0.2,
+            trend_flow_rate=4.0,
+            trend_flow_size_mean=10.0,
         ),
         "high_vol": RegimeParams(
             mean_duration_s=400.0,
-            vol_bps_per_sqrt_s=2.4,
+            vol_bps_per_sqrt_s=1.8,
             limit_rate_mult=1.2,
             cancel_rate_mult=1.5,
             market_rate_mult=1.5,
@@ -84,7 +90,7 @@ class NewsConfig(Config):
     rate_per_hour: float = 2.0
     announced_fraction: float = 0.5
     announce_lead_s: float = 60.0
-    jump_bps_mean: float = 25.0
+    jump_bps_mean: float = 12.0
     duration_s: float = 30.0
     informed_rate_mult: float = 6.0
     limit_rate_mult: float = 0.4
@@ -113,10 +119,10 @@ class VolatilityConfig(Config):
     turns a factor off.
     """
 
-    fast_halflife_s: float = 300.0
-    fast_sd: float = 0.0
-    slow_halflife_s: float = 3600.0
-    slow_sd: float = 0.0
+    fast_halflife_s: float = 60.0
+    fast_sd: float = 0.3
+    slow_halflife_s: float = 28_800.0
+    slow_sd: float = 0.35
 
     def validate(self) -> None:
         check_range("fast_halflife_s", self.fast_halflife_s, 1.0, 1e6)
@@ -131,7 +137,15 @@ class MarketConfig(Config):
 
     Sizes are in lots; prices in currency; rates per second per side unless said.
     The default looks like a liquid large-tick instrument: a 5 bp tick, a spread of one or two
-    ticks, about 40 background events a second.
+    ticks, about 40 background events a second; ``preset(name)`` gives the shipped others.
+
+    Background flow: limit orders rest a geometric distance behind the opposite best, or, for
+    a fraction ``limit_fair_fraction``, behind the fair value less (bids) or plus (asks)
+    ``limit_fair_offset_ticks``; with ``limit_pull_ticks`` set, background quotes nearer the
+    fair value than that are withdrawn on the sampling clock. Noise market orders come in runs
+    of one sign whose lengths have a power-law tail (``P(L >= l) = l**-metaorder_alpha``, at
+    most ``metaorder_max_orders``; 0 gives independent signs), as split metaorders do.
+    ``volatility`` adds slow and fast stochastic volatility to the fair value.
     """
 
     tick_size: float = 0.05
@@ -143,17 +157,17 @@ class MarketConfig(Config):
     limit_rate: float = 10.0
     limit_size_mean: float = 2.0
     limit_distance_mean: float = 2.0
-    limit_fair_fraction: float = 0.0
+    limit_fair_fraction: float = 0.5
     limit_fair_offset_ticks: float = 0.0
     limit_pull_ticks: float | None = None
     cancel_rate: float = 0.3
     market_rate: float = 1.5
-    market_size_mean: float = 3.0
+    market_size_mean: float = 2.0
     informed_rate: float = 1.0
     informed_size_mean: float = 5.0
     informed_edge_ticks: float = 0.5
-    metaorder_alpha: float = 0.0
-    metaorder_max_orders: int = 1000
+    metaorder_alpha: float = 1.6
+    metaorder_max_orders: int = 50
     volatility: VolatilityConfig = dataclasses.field(default_factory=VolatilityConfig)
     regimes: dict = dataclasses.field(default_factory=_default_regimes)
     news: NewsConfig = dataclasses.field(default_factory=NewsConfig)

@@ -88,7 +88,7 @@ def test_noise_orders_come_in_runs_of_one_sign():
     expected = run_length_acf(1.6, 50, lags)
     np.testing.assert_allclose(measured, expected, atol=0.05)
     assert measured[0] > 0.5
-    coin = run(MarketConfig(**base), 8, 900, tape=100_000, params=NOT_QUOTING)
+    coin = run(MarketConfig(**base, metaorder_alpha=0.0), 8, 900, tape=100_000, params=NOT_QUOTING)
     assert np.all(np.abs(sign_acf([coin.trades(i)["sign"] for i in range(8)], lags)) < 0.03)
 
 

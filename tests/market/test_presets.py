@@ -116,9 +116,16 @@ def mid_path_hash(cfg: MarketConfig) -> str:
 
 
 def test_legacy_preset_is_the_old_default_field_by_field():
-    legacy = _flatten(MarketConfig.preset("legacy").to_dict())
+    cfg = MarketConfig.preset("legacy")
+    legacy = _flatten(cfg.to_dict())
     for field, value in _flatten(OLD_DEFAULT).items():
         assert legacy[field] == value, field
+    # and every model option added since is off
+    assert cfg.initial_spread_ticks == 2 and cfg.limit_fair_fraction == 0.0
+    assert cfg.limit_pull_ticks is None and cfg.metaorder_alpha == 0.0
+    assert cfg.volatility.fast_sd == cfg.volatility.slow_sd == 0.0
+    assert all(r.trend_flow_rate == 0.0 for r in cfg.regimes.values())
+    assert cfg != MarketConfig()
 
 
 def test_legacy_preset_reproduces_the_old_mid_path():
@@ -127,7 +134,7 @@ def test_legacy_preset_reproduces_the_old_mid_path():
 
 def test_default_preset_is_the_dataclass_default():
     assert MarketConfig.preset("default") == MarketConfig()
-    assert {"default", "legacy"} <= set(shipped_configs("markets"))
+    assert {"default", "legacy", "small_tick"} <= set(shipped_configs("markets"))
 
 
 def test_preset_takes_a_name_or_a_file(tmp_path):
@@ -174,7 +181,7 @@ def test_bench_takes_a_market(monkeypatch, capsys):
         return {"lob_events_per_s": 1.0}
 
     monkeypatch.setattr(bench, "run_all", fake_run_all)
-    assert cli.main(["bench", "--quick", "--json", "--market", "legacy"]) == 0
-    assert seen["market"] == MarketConfig.preset("legacy")
+    assert cli.main(["bench", "--quick", "--json", "--market", "small_tick"]) == 0
+    assert seen["market"] == MarketConfig.preset("small_tick")
     assert cli.main(["bench", "--quick", "--market", "nope"]) == 2
     assert "market config 'nope'" in capsys.readouterr().err
