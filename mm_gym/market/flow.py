@@ -35,20 +35,20 @@ from mm_gym.market.layout import (
 
 
 @nb.njit(cache=True)
-def limit_price(
-    rng: np.ndarray, i: int, side: int, opp: int, d: int, fair: float, mp: np.ndarray
+def fair_anchored(
+    rng: np.ndarray, i: int, side: int, opp: int, d: int, fair: float, price: int, mp: np.ndarray
 ) -> int:
-    """Price (ticks) of a background limit order on ``side`` (0 bid), ``d`` ticks behind its
-    anchor: the opposite best ``opp``, or, for a fraction ``limit_fair_fraction`` of orders,
-    the fair value less (bids) or plus (asks) ``limit_fair_offset_ticks``; it never crosses
-    the opposite best. No draw when the fraction is 0 or 1."""
+    """For a fraction ``limit_fair_fraction`` of background limit orders (no draw when it is
+    1), the price ``d`` ticks behind the fair value less (bids) or plus (asks)
+    ``limit_fair_offset_ticks``, never crossing the opposite best ``opp``; for the others
+    ``price``, the one behind the opposite best."""
     frac = mp[MP_FAIR_FRAC]
-    if frac > 0.0 and (frac >= 1.0 or R.uniform(rng, i) < frac):
-        h = mp[MP_FAIR_OFFSET]
-        if side == 0:
-            return min(int(np.floor(fair - h)) - d, opp - 1)
-        return max(int(np.ceil(fair + h)) + d, opp + 1)
-    return opp - 1 - d if side == 0 else opp + 1 + d
+    if frac < 1.0 and R.uniform(rng, i) >= frac:
+        return price
+    h = mp[MP_FAIR_OFFSET]
+    if side == 0:
+        return min(int(np.floor(fair - h)) - d, opp - 1)
+    return max(int(np.ceil(fair + h)) + d, opp + 1)
 
 
 @nb.njit(cache=True)
@@ -59,8 +59,6 @@ def pull_stale(
     ``fair - limit_pull_ticks``, ask levels below ``fair + limit_pull_ticks`` (liquidity
     providers cancel their stale quotes at once). Returns True if any volume left."""
     pull = mp[MP_PULL]
-    if pull != pull:  # nan: off
-        return False
     fair = fs[i, F_FAIR]
     pulled = False
     for side in range(2):
@@ -99,20 +97,15 @@ def run_length(rng: np.ndarray, i: int, alpha: float, longest: float) -> int:
 
 @nb.njit(cache=True)
 def noise_side(ints: np.ndarray, rng: np.ndarray, i: int, drawn: int, mp: np.ndarray) -> int:
-    """The side a noise market order takes (1 buys, 0 sells).
-
-    Without runs (``metaorder_alpha`` 0) it is ``drawn``, a fair coin. With runs, an order
-    continues the current run of one sign; when the run is spent, ``drawn`` starts a new run
-    whose length follows ``run_length``: the child orders of a split metaorder.
-    """
-    alpha = mp[MP_RUN_ALPHA]
-    if alpha <= 0.0:
-        return drawn
+    """The side a noise market order takes (1 buys, 0 sells) when orders come in runs
+    (``metaorder_alpha`` > 0): it continues the current run of one sign; when the run is
+    spent, ``drawn`` (a fair coin) starts a new run whose length follows ``run_length``, the
+    child orders of a split metaorder."""
     if ints[i, I_RUN_LEFT] > 0:
         ints[i, I_RUN_LEFT] -= 1
         return 1 if ints[i, I_RUN_SIGN] > 0 else 0
     ints[i, I_RUN_SIGN] = 1 if drawn == 1 else -1
-    ints[i, I_RUN_LEFT] = run_length(rng, i, alpha, mp[MP_RUN_MAX]) - 1
+    ints[i, I_RUN_LEFT] = run_length(rng, i, mp[MP_RUN_ALPHA], mp[MP_RUN_MAX]) - 1
     return drawn
 
 
@@ -127,9 +120,9 @@ def record_trade(
     price: int,
     kind: int,
 ) -> None:
-    """Write one background market order to market ``i``'s tape (no-op without a tape)."""
+    """Write one background market order to market ``i``'s tape (it has room for one)."""
     cap = tape.shape[1]
-    if cap == 0 or lots <= 0:
+    if lots <= 0:
         return
     k = ints[i, I_TAPE_N] % cap
     tape[i, k, TP_TIME] = t

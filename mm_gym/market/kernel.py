@@ -92,6 +92,7 @@ from mm_gym.market.layout import (
     MARKOUT_HORIZONS,
     MP_BPS_PER_TICK,
     MP_CANCEL_RATE,
+    MP_FAIR_FRAC,
     MP_FEATURE_DT,
     MP_HL_TREND,
     MP_HL_VOL_LONG,
@@ -121,6 +122,8 @@ from mm_gym.market.layout import (
     MP_NEWS_RATE,
     MP_PIN_REGIME,
     MP_PRICE0,
+    MP_PULL,
+    MP_RUN_ALPHA,
     MP_SAMPLE_DT,
     MP_TAKER_FEE,
     MP_TICK,
@@ -476,7 +479,9 @@ def background_event(
             opp = int(np.floor(fs[i, F_FAIR])) + (1 if side == 0 else 0)
         d = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_DIST]) - 1
         lots = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE])
-        price = flow.limit_price(rng, i, side, opp, d, fs[i, F_FAIR], mp)
+        price = opp - 1 - d if side == 0 else opp + 1 + d
+        if mp[MP_FAIR_FRAC] > 0.0:  # options are called only when on: the hot path stays lean
+            price = flow.fair_anchored(rng, i, side, opp, d, fs[i, F_FAIR], price, mp)
         if add_volume(book, ints, i, side, price, lots):
             ints[i, I_VOL_ADDED] += lots
     elif k <= 3:  # cancellation: a level chosen in proportion to its volume
@@ -508,7 +513,9 @@ def background_event(
         remove_volume(book, ints, orders, i, side, j, lots, ahead)
     else:  # k == 4 noise buy, 5 noise sell, 6 trend flow or informed: toward the fair value
         if k <= 5:
-            hit_side = flow.noise_side(ints, rng, i, 1 if k == 4 else 0, mp)
+            hit_side = 1 if k == 4 else 0
+            if mp[MP_RUN_ALPHA] > 0.0:
+                hit_side = flow.noise_side(ints, rng, i, hit_side, mp)
             lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
             kind = TAPE_NOISE
         else:
@@ -528,7 +535,7 @@ def background_event(
             hit_side = flow.informed_side(fair, bid, ask, edge, only)
             if hit_side < 0:
                 return
-        first = effective_best(ints, orders, i, hit_side) if tape.shape[1] > 0 else -1
+        first = effective_best(ints, orders, i, hit_side)
         left = market_order(
             i,
             hit_side,
@@ -550,7 +557,8 @@ def background_event(
             mp,
             sp,
         )
-        flow.record_trade(tape, ints, i, t, hit_side, lots - left, first, kind)
+        if tape.shape[1] > 0:
+            flow.record_trade(tape, ints, i, t, hit_side, lots - left, first, kind)
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
@@ -684,10 +692,12 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
     Returns True when background volume changed (pulled, or left the re-centred window)."""
     dt = mp[MP_SAMPLE_DT]
     reg = ints[i, I_REGIME]
-    V.step_vol_factors(i, fs, rng, exo(i, fs), mp)
-    vol = rp[reg, R_VOL] * V.vol_multiplier(i, fs, mp)
+    vol = rp[reg, R_VOL]
+    if V.vol_enabled(mp):
+        V.step_vol_factors(i, fs, rng, exo(i, fs), mp)
+        vol *= V.vol_multiplier(i, fs, mp)
     fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + vol * np.sqrt(dt) * R.normal(rng, exo(i, fs))
-    pulled = flow.pull_stale(book, fs, ints, orders, i, mp)
+    pulled = not np.isnan(mp[MP_PULL]) and flow.pull_stale(book, fs, ints, orders, i, mp)
     mid = mid_ticks(ints, fs, i)
     fs[i, F_MID] = mid
     moved = recentre(book, ints, orders, i, mid) or pulled

@@ -22,7 +22,7 @@ from mm_gym.market.layout import (
 )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def vol_enabled(mp: np.ndarray) -> bool:
     """Whether either factor is on (otherwise nothing is drawn and the multiplier is 1)."""
     return mp[MP_SV_FAST_SD] > 0.0 or mp[MP_SV_SLOW_SD] > 0.0
@@ -47,19 +47,17 @@ def init_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.nda
 
 @nb.njit(cache=True)
 def step_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.ndarray) -> None:
-    """One sampling step of both factors (exact OU transition); no draw when off."""
-    if vol_enabled(mp):
-        z1, z2 = normal_pair(rng, k)
-        a, sd = mp[MP_SV_FAST_A], mp[MP_SV_FAST_SD]
-        fs[i, F_SV_FAST] = a * fs[i, F_SV_FAST] + sd * np.sqrt(1.0 - a * a) * z1
-        a, sd = mp[MP_SV_SLOW_A], mp[MP_SV_SLOW_SD]
-        fs[i, F_SV_SLOW] = a * fs[i, F_SV_SLOW] + sd * np.sqrt(1.0 - a * a) * z2
+    """One sampling step of both factors (exact OU transition), when they are on."""
+    z1, z2 = normal_pair(rng, k)
+    a, sd = mp[MP_SV_FAST_A], mp[MP_SV_FAST_SD]
+    fs[i, F_SV_FAST] = a * fs[i, F_SV_FAST] + sd * np.sqrt(1.0 - a * a) * z1
+    a, sd = mp[MP_SV_SLOW_A], mp[MP_SV_SLOW_SD]
+    fs[i, F_SV_SLOW] = a * fs[i, F_SV_SLOW] + sd * np.sqrt(1.0 - a * a) * z2
 
 
 @nb.njit(cache=True)
 def vol_multiplier(i: int, fs: np.ndarray, mp: np.ndarray) -> float:
-    """The factor on the regime's volatility: ``exp(X_fast + X_slow - var)``, mean square 1."""
-    if not vol_enabled(mp):
-        return 1.0
+    """The factor on the regime's volatility, when the factors are on:
+    ``exp(X_fast + X_slow - var)``, mean square 1."""
     var = mp[MP_SV_FAST_SD] ** 2 + mp[MP_SV_SLOW_SD] ** 2
     return np.exp(fs[i, F_SV_FAST] + fs[i, F_SV_SLOW] - var)
