@@ -1,6 +1,6 @@
 """Throughput of the simulated order-book market (what ``mm-gym bench`` reports).
 
-Two figures, both with the default market and the quoting engine live (parameters
+Two figures, both with the default market (or the one given) and the quoting engine live (parameters
 ``[1.0, 0.5, 1.0]``), after a warm-up so that numba compilation is not counted:
 
 - ``lob_events_per_s``: background order-book events (limit orders, cancellations, market
@@ -105,12 +105,14 @@ def bench_market(
     }
 
 
-def bench_env_single(seconds: float = 3.0, seed: int = 0) -> float:
+def bench_env_single(
+    seconds: float = 3.0, seed: int = 0, market: MarketConfig | None = None
+) -> float:
     """Steps per second of one ``MarketMaking-v0`` env through ``gymnasium.make``, random
     actions (drawn beforehand), resets included."""
     import gymnasium as gym
 
-    env = gym.make("mm_gym/MarketMaking-v0")
+    env = gym.make("mm_gym/MarketMaking-v0", market=market or MarketConfig())
     pool = np.random.default_rng(seed).uniform(-1, 1, (1024, 3)).astype(np.float32)
     env.reset(seed=seed)
     for k in range(10):
@@ -128,13 +130,18 @@ def bench_env_single(seconds: float = 3.0, seed: int = 0) -> float:
     return rate
 
 
-def bench_env_vector(num_envs: int = 256, seconds: float = 4.0, seed: int = 0) -> float:
+def bench_env_vector(
+    num_envs: int = 256, seconds: float = 4.0, seed: int = 0, market: MarketConfig | None = None
+) -> float:
     """Env steps per second (``num_envs`` per call) of the native ``MarketMaking-v0`` vector
     env from ``gymnasium.make_vec``, random actions, all cores."""
     import gymnasium as gym
 
     env = gym.make_vec(
-        "mm_gym/MarketMaking-v0", num_envs=num_envs, vectorization_mode="vector_entry_point"
+        "mm_gym/MarketMaking-v0",
+        num_envs=num_envs,
+        vectorization_mode="vector_entry_point",
+        market=market or MarketConfig(),
     )
     pool = np.random.default_rng(seed).uniform(-1, 1, (16, num_envs, 3)).astype(np.float32)
     env.reset(seed=seed)
@@ -150,14 +157,15 @@ def bench_env_vector(num_envs: int = 256, seconds: float = 4.0, seed: int = 0) -
     return rate
 
 
-def run_all(quick: bool = False) -> dict:
-    """Every figure of ``mm-gym bench``: the market, the envs, the Avellaneda-Stoikov env."""
+def run_all(quick: bool = False, market: MarketConfig | None = None) -> dict:
+    """Every figure of ``mm-gym bench``: the market and the envs (on ``market``, the default
+    market unless given), the Avellaneda-Stoikov env."""
     from mm_gym.envs.avellaneda_stoikov import bench_as_vec
 
     seconds = 1.0 if quick else 4.0
-    out = bench_market(seconds=seconds)
-    out["env_steps_per_s_single"] = bench_env_single(seconds=seconds)
-    out["vec_env_steps_per_s"] = bench_env_vector(seconds=seconds)
+    out = bench_market(seconds=seconds, market=market)
+    out["env_steps_per_s_single"] = bench_env_single(seconds=seconds, market=market)
+    out["vec_env_steps_per_s"] = bench_env_vector(seconds=seconds, market=market)
     out["as_vec_steps_per_s"] = bench_as_vec(num_envs=10_000, steps=100 if quick else 1_000)
     return out
 

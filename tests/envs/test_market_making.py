@@ -21,8 +21,8 @@ from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
 
 ENV_ID = "mm_gym/MarketMaking-v0"
 SHORT = {"session_s": 20.0}  # 20 one-second steps per episode
-# a daily-stop budget of 0.2 currency: some markets stop early, others reach the session end
-STOPPING = {"session_s": 60.0, "strategy": {"daily_stop_fraction": 2e-5}}
+# a daily-stop budget of 0.1 currency: some markets stop early, others reach the session end
+STOPPING = {"session_s": 60.0, "strategy": {"daily_stop_fraction": 1e-5}}
 PARAM_KEYS = ("spread_multiplier", "inventory_skew", "size_fraction")
 
 
@@ -617,7 +617,7 @@ def test_each_named_reward_matches_its_formula(name: str) -> None:
     if name not in FORMULAS:
         pytest.fail(f"reward {name!r} has no formula in FORMULAS of {__file__}; add one")
     env = MarketMakingEnv(
-        session_s=400.0,
+        session_s=1200.0,  # long enough for random actions to build some inventory
         decision_interval_ms=500.0,
         reward=name,
         reward_scale=2.5,
