@@ -121,7 +121,9 @@ def tune_agent(
     space.check_against(base, AgentConfig.from_dict)
     seeds = [EVAL_SEED_BASE + i for i in range(eval_episodes)]
     env_config = config.env_config()
-    ref_name, ref_policy = next(iter(reference_policies(config.env_id, env_config).items()))
+    ref_name, (ref_policy, ref_config) = next(
+        iter(reference_policies(config.env_id, env_config).items())
+    )
     metric = primary_metric(config.env_id)
     setup = {
         "task": "agent",
@@ -135,7 +137,7 @@ def tune_agent(
     handle = options.open("maximize", setup, space.starting_values(base))
     optuna = require_optuna()
     reference = (
-        run_policy(config.env_id, env_config, ref_policy, seeds)
+        run_policy(config.env_id, ref_config, ref_policy, seeds)
         .episodes[metric]
         .to_numpy(dtype=float)
     )
