@@ -248,9 +248,12 @@ def test_truncation_after_exactly_steps_per_episode(cfg: dict) -> None:
 
 
 def test_daily_stop_terminates_the_episode() -> None:
-    env = gym.make(
-        ENV_ID, session_s=600.0, strategy={"daily_stop_fraction": 1e-6}
-    ).unwrapped  # a budget of 0.01 currency
+    env = gym.make(  # a budget of 0.01 currency; a trend's informed flow runs over the quotes
+        ENV_ID,
+        session_s=600.0,
+        market={"pin_regime": "trending_up"},
+        strategy={"daily_stop_fraction": 1e-6},
+    ).unwrapped
     budget = env.config.strategy.capital * env.config.strategy.daily_stop_fraction
     obs, info = env.reset(seed=0)
     aggressive = np.array([-1.0, 0.0, 1.0], np.float32)  # tightest spread, full size
