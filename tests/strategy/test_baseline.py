@@ -168,7 +168,8 @@ def test_policy_on_a_single_observation():
     action, _ = policy.predict(obs, state="s", episode_start=np.array([True]))
     assert action.shape == (3,)
     assert policy.detected_regime(obs) == DETECTED_HIGH_VOL
-    assert policy.params(obs) == pytest.approx([2.0 + 0.4 / 2.4, 1.0, 0.5])
+    lo, hi = STRATEGY.high_volatility_bps, CFG.extreme_vol_bps  # the ramp from 2x to 3x
+    assert policy.params(obs) == pytest.approx([2.0 + min((2.5 - lo) / (hi - lo), 1.0), 1.0, 0.5])
     _, state = policy.predict(obs, state="s")
     assert state == "s"  # passed through
 
