@@ -11,7 +11,8 @@ import argparse
 import importlib
 from pathlib import Path
 
-from mm_gym.commands.backtest import _float_arg, _int_arg
+from mm_gym.commands.backtest import _float_arg
+from mm_gym.commands.output import int_arg
 from mm_gym.config import shipped_configs
 from mm_gym.errors import ConfigError
 
@@ -20,7 +21,7 @@ __all__ = ["add_parser", "out_path", "parse_int", "study_options"]
 DEFAULT_BASELINE_TRIALS = 50
 DEFAULT_AGENT_TRIALS = 20
 AGENT_TUNING = "agents.tune"  # imported when `tune agent` runs (it needs the agents extra)
-parse_int = _int_arg
+parse_int = int_arg
 
 
 def _common(p: argparse.ArgumentParser, trials: int, pruner: str) -> None:
@@ -151,13 +152,13 @@ def study_options(args: argparse.Namespace, name: str, out: Path):
     return StudyOptions(
         storage=args.storage or default_storage(out),
         name=name,
-        trials=_int_arg("--trials", args.trials, 1),
+        trials=int_arg("--trials", args.trials, 1),
         sampler=args.sampler,
         pruner=args.pruner,
-        seed=None if args.seed is None else _int_arg("--seed", args.seed, 0),
-        n_jobs=_int_arg("--n-jobs", args.n_jobs, 1),
+        seed=None if args.seed is None else int_arg("--seed", args.seed, 0),
+        n_jobs=int_arg("--n-jobs", args.n_jobs, 1),
         timeout=None if args.timeout is None else _float_arg("--timeout", args.timeout),
-        heartbeat_s=_int_arg("--heartbeat", args.heartbeat, 1),
+        heartbeat_s=int_arg("--heartbeat", args.heartbeat, 1),
         progress=not args.no_progress,
     )
 
@@ -177,8 +178,8 @@ def _baseline(args: argparse.Namespace) -> int:
     from mm_gym.tuning.space import SearchSpace
     from mm_gym.tuning.study import display_url
 
-    episodes = _int_arg("--episodes", args.episodes, 2)
-    holdout = _int_arg("--holdout-episodes", args.holdout_episodes, 0)
+    episodes = int_arg("--episodes", args.episodes, 2)
+    holdout = int_arg("--holdout-episodes", args.holdout_episodes, 0)
     if holdout == 1:
         raise ConfigError("--holdout-episodes=1: expected 0 (no check) or at least 2")
     start = make_config(None, args.env_config)
