@@ -1,0 +1,114 @@
+"""Pinned results: seeded episodes hash to fixed values, so a change made only for speed is
+seen to leave every observation, reward and info bit for bit as it was.
+
+A change that is meant to alter results (a recalibrated market, a new rule) re-pins
+``PINNED`` below, the one place that holds the values; the test prints the new ones.
+The hashes are of exact bytes: they assume IEEE doubles and the same libm results (x86-64).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import mm_gym  # noqa: F401  (registers the envs)
+from mm_gym.envs.config import EnvConfig
+from mm_gym.market.sim import MarketSim
+
+ENV_ID = "mm_gym/MarketMaking-v0"
+CONFIGS = {
+    # the default market and engine, episodes of a minute (resets within the run)
+    "default": {"session_s": 60.0},
+    # another market and engine: pinned high-vol regime, frequent news, a slower link,
+    # residual actions, faster refresh
+    "high_vol": {
+        "session_s": 60.0,
+        "action_mode": "residual",
+        "reward": "dampened_pnl",
+        "market": {
+            "pin_regime": "high_vol",
+            "latency_ms": 20.0,
+            "news": {"rate_per_hour": 120.0},
+        },
+        "strategy": {"quote_refresh_ms": 100.0},
+    },
+}
+PINNED = {
+    ("single", "default"): "e0011cc1f6fb3db0349a7b4e50520650ed28a7c243d3ced17856e3e0550cdde9",
+    ("vector", "default"): "b6c520176e53a4ab1e017d750ca7311e7c712126942864b0f166d2fe28210cc9",
+    ("sim", "default"): "db44f56cb73822b1e24d194e5e878e0820512ec97e035adfa4d0047a39223ad0",
+    ("single", "high_vol"): "08efff07210b04f8ed269b42a8209c134e7824a9d91700d29a0c52557e779407",
+    ("vector", "high_vol"): "0eb45c58d8bb9479c0de55cf86fac45b7a9466206a947237dd597bf0f58e194c",
+    ("sim", "high_vol"): "c8a313dbbe1bfec081e903c718ee63c0cb523f9e8606ee6a34f3ac5f96bf77d1",
+}
+
+
+def digest(h: Any, value: Any) -> None:
+    """Feed ``value`` (arrays, numbers, strings, dicts, tuples) into the hash ``h``."""
+    if isinstance(value, dict):
+        for key in sorted(value):
+            h.update(key.encode())
+            digest(h, value[key])
+    elif isinstance(value, list | tuple):
+        for item in value:
+            digest(h, item)
+    else:
+        arr = np.asarray(value)
+        h.update(str(arr.dtype).encode())
+        h.update(str(arr.shape).encode())
+        h.update(repr(arr.tolist()).encode() if arr.dtype == object else arr.tobytes())
+
+
+def single_hash(overrides: dict) -> str:
+    env = gym.make(ENV_ID, **overrides)
+    actions = np.random.default_rng(1).uniform(-1, 1, (150, 3)).astype(np.float32)
+    h = hashlib.sha256()
+    digest(h, env.reset(seed=11))
+    for a in actions:
+        out = env.step(a)
+        digest(h, out)
+        if out[2] or out[3]:
+            digest(h, env.reset())
+    env.close()
+    return h.hexdigest()
+
+
+def vector_hash(overrides: dict) -> str:
+    env = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point", **overrides)
+    actions = np.random.default_rng(2).uniform(-1, 1, (130, 3, 3)).astype(np.float32)
+    h = hashlib.sha256()
+    digest(h, env.reset(seed=5))
+    for a in actions:
+        digest(h, env.step(a))
+    env.close()
+    return h.hexdigest()
+
+
+def sim_hash(overrides: dict) -> str:
+    """The whole state of a batch of markets (book, accounts, fill log, markouts) at the end."""
+    cfg = EnvConfig.from_dict(overrides)
+    market = dataclasses.replace(cfg.market, fill_log_capacity=256)
+    sim = MarketSim(4, market, cfg.strategy, threads=2)
+    sim.reset(np.array([3, 4, 5, 6]))
+    params = np.tile([1.0, 0.5, 1.0], (4, 1))
+    h = hashlib.sha256()
+    for k in range(40):
+        params[:, 0] = 0.6 + 0.05 * (k % 7)
+        sim.advance(2.5, params)
+        digest(h, [sim.fs, sim.ints, sim.orders])
+    digest(h, [sim.book, sim.log, sim.mq, sim.mq_head, sim.mq_count, sim.pend, sim.pend_time])
+    return h.hexdigest()
+
+
+RUNS = {"single": single_hash, "vector": vector_hash, "sim": sim_hash}
+
+
+@pytest.mark.parametrize(("run", "config"), list(PINNED))
+def test_seeded_episodes_hash_to_pinned_values(run: str, config: str) -> None:
+    got = RUNS[run](CONFIGS[config])
+    assert got == PINNED[(run, config)], f"({run!r}, {config!r}): {got!r}"
