@@ -443,6 +443,7 @@ def market_order(
 # rates[]: limit bid, limit ask, market buy, market sell, informed, then the cancel rate per lot
 R_FLOW = 5  # number of flow kinds
 R_CANCEL_PER_LOT = 5
+N_RATES = R_CANCEL_PER_LOT + 1  # length of rates[]
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
@@ -1025,6 +1026,7 @@ def advance_one(
     mp,
     rp,
     sp,
+    rates,
 ):
     """Advance market ``i`` to ``t_end``.
 
@@ -1032,9 +1034,8 @@ def advance_one(
     the regime and news (the remaining wait is then rescaled), and the cancellations, whose
     rate follows the resting volume and so changes with every event: their clock runs in
     units of expected cancellations (``left``: how many until the next one), which a rate
-    change leaves as it is.
+    change leaves as it is. ``rates`` is the market's scratch row for ``event_rates``.
     """
-    rates = np.empty(R_FLOW + 1)
     t = fs[i, F_T]
     flow = event_rates(i, fs, ints, rp, mp, rates)
     t_flow = t + R.exponential(rng, i, flow)
@@ -1136,7 +1137,7 @@ def advance_one(
     fs[i, F_MID] = mid_ticks(ints, fs, i)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, _nrt=False)
 def advance(
     lo,
     hi,
@@ -1158,11 +1159,16 @@ def advance(
     mp,
     rp,
     sp,
+    rates,
     mask,
 ):
-    """Advance markets ``lo <= i < hi`` with ``mask[i]`` to ``t_end[i]``.
+    """Advance markets ``lo <= i < hi`` with ``mask[i]`` to ``t_end[i]``; ``rates[N, N_RATES]``
+    is scratch.
 
-    Releases the GIL, so disjoint ranges run in parallel threads."""
+    Releases the GIL, so disjoint ranges run in parallel threads. Compiled without the NRT:
+    under it every call of a kernel function with array arguments counts references on each
+    array atomically (two thirds of the time of the default market), so nothing in here may
+    allocate an array."""
     for i in range(lo, hi):
         if mask[i]:
             advance_one(
@@ -1185,6 +1191,7 @@ def advance(
                 mp,
                 rp,
                 sp,
+                rates[i],
             )
 
 

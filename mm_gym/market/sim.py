@@ -121,6 +121,7 @@ class MarketSim:
         # (rng[2n + i]), which depend on the book
         self.rng = np.zeros(3 * n, dtype=np.uint64)
         self.params = np.zeros((n, lay.NACT))
+        self._rates = np.zeros((n, kernel.N_RATES))
         self._all = np.ones(n, dtype=np.bool_)
         self._t_end = np.zeros(n)
         if threads is None:
@@ -211,6 +212,7 @@ class MarketSim:
             self.mp,
             self.rp,
             self.sp,
+            self._rates,
             mask,
         )
 
