@@ -294,7 +294,7 @@ def agent_fill(
         send_replace(i, 1 if side > 0 else 0, 0, 0, t, orders, pend, pend_time, ints, mp)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # inlined: passing its arrays cost more than the work
 def resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp):
     """Close the markouts whose horizon has passed: mid move since the fill, signed by side."""
     tick = mp[MP_TICK]
@@ -679,7 +679,7 @@ def end_news(i, t, fs, rng, mp):
     draw_next_news(i, t, fs, rng, mp)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # inlined: passing its arrays cost more than the work
 def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp):
     """The sampling clock: fair-value diffusion, markouts, time integrals, features."""
     dt = mp[MP_SAMPLE_DT]
