@@ -218,6 +218,11 @@ class MarketSim:
 
     # ------------------------------------------------------------------ views
     @property
+    def bytes_per_market(self) -> float:
+        """Memory of the batch's arrays (book, state, queues, logs, scratch) per market."""
+        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray)) / self.n
+
+    @property
     def time(self) -> np.ndarray:
         """Market time of each market, seconds."""
         return self.fs[:, lay.F_T]
