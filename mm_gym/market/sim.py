@@ -129,7 +129,10 @@ class MarketSim:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ConfigError(f"threads={threads!r}: expected an integer >= 1")
         self.threads = min(threads, n)
-        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        bounds = np.linspace(0, n, self.threads + 1).astype(int).tolist()
+        self._chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
+        # the calling thread advances the first chunk of markets, the pool the others
+        self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
     # ------------------------------------------------------------------ control
     def reset(
@@ -179,15 +182,13 @@ class MarketSim:
             )
         self.step_stats[:] = 0.0
         np.add(self.fs[:, lay.F_T], dt, out=self._t_end)
-        if self._pool is None:
-            self._advance_range(0, self.n, mask)
-        else:
-            bounds = np.linspace(0, self.n, self.threads + 1).astype(int)
-            futures = [
-                self._pool.submit(self._advance_range, lo, hi, mask)
-                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
-            ]
-            for f in futures:
+        pending = [
+            self._pool.submit(self._advance_range, lo, hi, mask) for lo, hi in self._chunks[1:]
+        ]
+        try:
+            self._advance_range(*self._chunks[0], mask)
+        finally:
+            for f in pending:
                 f.result()
 
     def _advance_range(self, lo: int, hi: int, mask: np.ndarray) -> None:
