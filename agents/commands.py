@@ -65,6 +65,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="env overrides merged over the agent config's 'env': a YAML file or a shipped "
         f"env config ({', '.join(shipped_configs('envs'))})",
     )
+    p.add_argument(
+        "--market",
+        metavar="NAME|FILE",
+        help="the env's market (the agent config's env.market): a shipped market's name "
+        f"({', '.join(shipped_configs('markets'))}) or a MarketConfig YAML file",
+    )
     p.add_argument("--timesteps", type=_positive_int, help="total timesteps (overrides config)")
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=_non_negative_int, help="training seed (overrides config)")
@@ -178,6 +184,7 @@ def _train(args: argparse.Namespace) -> int:
     from agents.config import AgentConfig
     from agents.train import train, train_seeds
     from mm_gym.config import load_yaml_mapping, resolve_config
+    from mm_gym.market.config import MarketConfig
 
     config = None
     if args.config is None and not args.resume:
@@ -186,11 +193,14 @@ def _train(args: argparse.Namespace) -> int:
         config = AgentConfig.from_yaml(resolve_config("agents", args.config))
         if args.env_config is not None:
             config = config.with_env(load_yaml_mapping(resolve_config("envs", args.env_config)))
+        if args.market is not None:
+            config = config.with_env({"market": MarketConfig.preset(args.market).to_dict()})
         if args.seed is not None:
             config = config.replace(seed=args.seed)
-    elif args.env_config is not None or args.seed is not None:
+    elif args.env_config is not None or args.market is not None or args.seed is not None:
         raise ConfigError(
-            "--resume without --config continues the run's own config: drop --env-config/--seed"
+            "--resume without --config continues the run's own config: "
+            "drop --env-config/--market/--seed"
         )
     kwargs = {
         "run_name": args.run_name,

@@ -121,7 +121,9 @@ def tune_agent(
     space.check_against(base, AgentConfig.from_dict)
     seeds = [EVAL_SEED_BASE + i for i in range(eval_episodes)]
     env_config = config.env_config()
-    ref_name, ref_policy = next(iter(reference_policies(config.env_id, env_config).items()))
+    ref_name, (ref_policy, ref_config) = next(
+        iter(reference_policies(config.env_id, env_config).items())
+    )
     metric = primary_metric(config.env_id)
     setup = {
         "task": "agent",
@@ -135,7 +137,7 @@ def tune_agent(
     handle = options.open("maximize", setup, space.starting_values(base))
     optuna = require_optuna()
     reference = (
-        run_policy(config.env_id, env_config, ref_policy, seeds)
+        run_policy(config.env_id, ref_config, ref_policy, seeds)
         .episodes[metric]
         .to_numpy(dtype=float)
     )
@@ -227,20 +229,21 @@ def _show(value: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """The ``tune agent`` subcommand (options parsed by ``mm_gym.commands.tune``)."""
-    from mm_gym.commands.tune import out_path, parse_int, study_options
+    from mm_gym.commands.output import int_arg
+    from mm_gym.commands.tune import out_path, study_options
     from mm_gym.tuning.study import display_url
 
     config = AgentConfig.from_yaml(resolve_config("agents", args.config))
     if args.env_config is not None:
         config = config.with_env(load_yaml_mapping(resolve_config("envs", args.env_config)))
     space = SearchSpace.from_yaml(resolve_config("spaces", args.space or config.algo))
-    timesteps = parse_int("--timesteps", args.timesteps, 1)
+    timesteps = int_arg("--timesteps", args.timesteps, 1)
     eval_every = (
         max(1, timesteps // 4)
         if args.eval_every is None
-        else parse_int("--eval-every", args.eval_every, 1)
+        else int_arg("--eval-every", args.eval_every, 1)
     )
-    eval_episodes = parse_int("--eval-episodes", args.eval_episodes, 2)
+    eval_episodes = int_arg("--eval-episodes", args.eval_episodes, 2)
     name = args.study or f"agent-{config.algo}"
     out = out_path(args, name)
     options = study_options(args, name, out)

@@ -1,6 +1,7 @@
 """Throughput of the simulated order-book market (what ``mm-gym bench`` reports).
 
-Two headline figures, both with the default market and the quoting engine live (parameters
+Two headline figures, both with the default market (or the one given) and the quoting engine
+live (parameters
 ``[1.0, 0.5, 1.0]``), after a warm-up so that numba compilation is not counted:
 
 - ``lob_events_per_s``: background order-book events (limit orders, cancellations, market
@@ -118,16 +119,21 @@ def bench_market(
     }
 
 
-def breakdown(seconds: float = 2.0, num_markets: int = 256, seed: int = 0) -> dict:
+def breakdown(
+    seconds: float = 2.0,
+    num_markets: int = 256,
+    seed: int = 0,
+    market: MarketConfig | None = None,
+) -> dict:
     """Where a native vector env step's time goes, in shares that sum to 1 (see ``method``).
 
-    The default market runs three ways on one thread: as it is; without quoting (one refresh
-    at the start, size 0); and without quoting with the sampling clock at 10 s instead of
-    100 ms. The CPU time per market-second of the last is the background events'; the
-    differences are the sampling clock's and quoting's. The vector env's step minus its
-    ``MarketSim.advance`` is its Python side.
+    The market (the default unless given) runs three ways on one thread: as it is; without
+    quoting (one refresh at the start, size 0); and without quoting with the sampling clock
+    at 10 s instead of 100 ms. The CPU time per market-second of the last is the background
+    events'; the differences are the sampling clock's and quoting's. The vector env's step
+    minus its ``MarketSim.advance`` is its Python side.
     """
-    market = MarketConfig()
+    market = market or MarketConfig()
     strategy = StrategyConfig()
     quiet = dataclasses.replace(strategy, quote_refresh_ms=ONE_REFRESH_MS)
     sparse = dataclasses.replace(
@@ -139,13 +145,13 @@ def breakdown(seconds: float = 2.0, num_markets: int = 256, seed: int = 0) -> di
         "background": _measure(num_markets, seconds, 1, 1.0, sparse, quiet, seed, NO_QUOTES),
     }
     ns = {k: 1e9 * m["cpu_s"] / m["market_seconds"] for k, m in runs.items()}
-    step_cpu, advance_cpu = _vector_split(num_markets, seconds, seed)
+    step_cpu, advance_cpu = _vector_split(num_markets, seconds, seed, market)
     per_ns = advance_cpu / step_cpu / ns["full"]  # share of the step per ns of advance
     return {
         "method": (
-            "CPU time, one thread, default market, "
-            f"{num_markets} markets; MarketSim.advance as it is, without quoting (one refresh, "
-            "size 0) and also with the sampling clock at 10 s: the last is the background "
+            f"CPU time, one thread, {num_markets} markets; MarketSim.advance as it is, "
+            "without quoting (one refresh, size 0) and also with the sampling clock at 10 s: "
+            "the last is the background "
             "events, the differences the sampling clock and the quote refreshes with order "
             "activations; their shares of advance are scaled to its share of a vector env "
             "step (random actions), the rest of which is the step's Python side"
@@ -161,7 +167,9 @@ def breakdown(seconds: float = 2.0, num_markets: int = 256, seed: int = 0) -> di
     }
 
 
-def _vector_split(num_envs: int, seconds: float, seed: int) -> tuple[float, float]:
+def _vector_split(
+    num_envs: int, seconds: float, seed: int, market: MarketConfig
+) -> tuple[float, float]:
     """CPU seconds per step of the native vector env on one thread, random actions, and per
     ``MarketSim.advance`` of its markets for as many steps with the last parameters."""
     import gymnasium as gym
@@ -171,6 +179,7 @@ def _vector_split(num_envs: int, seconds: float, seed: int) -> tuple[float, floa
         num_envs=num_envs,
         vectorization_mode="vector_entry_point",
         threads=1,
+        market=market,
     )
     pool = np.random.default_rng(seed).uniform(-1, 1, (16, num_envs, 3)).astype(np.float32)
     env.reset(seed=seed)
@@ -192,11 +201,16 @@ def _vector_split(num_envs: int, seconds: float, seed: int) -> tuple[float, floa
     return step_cpu, advance_cpu
 
 
-def scaling(seconds: float = 1.0, seed: int = 0, sizes: tuple[int, ...] = SCALING_MARKETS) -> dict:
-    """Rates and memory per market for batches of ``sizes`` markets (default market,
-    agent quoting, 1 s steps): events/s on one thread (wall and CPU time), market-seconds/s on
-    one thread and on every core."""
-    market = MarketConfig()
+def scaling(
+    seconds: float = 1.0,
+    seed: int = 0,
+    sizes: tuple[int, ...] = SCALING_MARKETS,
+    market: MarketConfig | None = None,
+) -> dict:
+    """Rates and memory per market for batches of ``sizes`` markets (the default market unless
+    given, agent quoting, 1 s steps): events/s on one thread (wall and CPU time),
+    market-seconds/s on one thread and on every core."""
+    market = market or MarketConfig()
     strategy = StrategyConfig()
     cores = os.cpu_count() or 1
     out = {}
@@ -214,12 +228,14 @@ def scaling(seconds: float = 1.0, seed: int = 0, sizes: tuple[int, ...] = SCALIN
     return out
 
 
-def bench_env_single(seconds: float = 3.0, seed: int = 0) -> float:
+def bench_env_single(
+    seconds: float = 3.0, seed: int = 0, market: MarketConfig | None = None
+) -> float:
     """Steps per second of one ``MarketMaking-v0`` env through ``gymnasium.make``, random
     actions (drawn beforehand), resets included."""
     import gymnasium as gym
 
-    env = gym.make("mm_gym/MarketMaking-v0")
+    env = gym.make("mm_gym/MarketMaking-v0", market=market or MarketConfig())
     pool = np.random.default_rng(seed).uniform(-1, 1, (1024, 3)).astype(np.float32)
     env.reset(seed=seed)
     for k in range(10):
@@ -237,13 +253,18 @@ def bench_env_single(seconds: float = 3.0, seed: int = 0) -> float:
     return rate
 
 
-def bench_env_vector(num_envs: int = 256, seconds: float = 4.0, seed: int = 0) -> float:
+def bench_env_vector(
+    num_envs: int = 256, seconds: float = 4.0, seed: int = 0, market: MarketConfig | None = None
+) -> float:
     """Env steps per second (``num_envs`` per call) of the native ``MarketMaking-v0`` vector
     env from ``gymnasium.make_vec``, random actions, all cores."""
     import gymnasium as gym
 
     env = gym.make_vec(
-        "mm_gym/MarketMaking-v0", num_envs=num_envs, vectorization_mode="vector_entry_point"
+        "mm_gym/MarketMaking-v0",
+        num_envs=num_envs,
+        vectorization_mode="vector_entry_point",
+        market=market or MarketConfig(),
     )
     pool = np.random.default_rng(seed).uniform(-1, 1, (16, num_envs, 3)).astype(np.float32)
     env.reset(seed=seed)
@@ -259,18 +280,19 @@ def bench_env_vector(num_envs: int = 256, seconds: float = 4.0, seed: int = 0) -
     return rate
 
 
-def run_all(quick: bool = False) -> dict:
-    """Every figure of ``mm-gym bench``: the market, the envs, the Avellaneda-Stoikov env, the
-    breakdown of a vector env step and the scaling over batch sizes."""
+def run_all(quick: bool = False, market: MarketConfig | None = None) -> dict:
+    """Every figure of ``mm-gym bench``: the market and the envs (on ``market``, the default
+    market unless given), the Avellaneda-Stoikov env, the breakdown of a vector env step and
+    the scaling over batch sizes."""
     from mm_gym.envs.avellaneda_stoikov import bench_as_vec
 
     seconds = 1.0 if quick else 4.0
-    out = bench_market(seconds=seconds)
-    out["env_steps_per_s_single"] = bench_env_single(seconds=seconds)
-    out["vec_env_steps_per_s"] = bench_env_vector(seconds=seconds)
+    out = bench_market(seconds=seconds, market=market)
+    out["env_steps_per_s_single"] = bench_env_single(seconds=seconds, market=market)
+    out["vec_env_steps_per_s"] = bench_env_vector(seconds=seconds, market=market)
     out["as_vec_steps_per_s"] = bench_as_vec(num_envs=10_000, steps=100 if quick else 1_000)
-    out["breakdown"] = breakdown(seconds=seconds / 2)
-    out["scaling"] = scaling(seconds=seconds / 4)
+    out["breakdown"] = breakdown(seconds=seconds / 2, market=market)
+    out["scaling"] = scaling(seconds=seconds / 4, market=market)
     return out
 
 

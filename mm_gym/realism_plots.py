@@ -25,7 +25,6 @@ __all__ = [
 ]
 
 REAL_STYLE = {"AAPL": {"marker": "*", "s": 90}, "GOOG": {"marker": "D", "s": 40}}
-NOT_AVAILABLE = "simulated: not available from this market build"
 
 
 def _real_points(ax, points: Mapping[str, list[tuple[float, float]]], color: str = "k") -> None:
@@ -156,7 +155,8 @@ def plot_trade_sign_acf(acf: np.ndarray | None, path: str | Path) -> Path:
         pos = acf > 0
         ax.plot(lags[pos], acf[pos], "o", ms=3, label="simulated (values <= 0 not shown)")
     else:
-        ax.text(0.5, 0.5, NOT_AVAILABLE, transform=ax.transAxes, ha="center", fontsize=10)
+        text = "simulated: not estimable (see the report)"
+        ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", fontsize=10)
     points: dict[str, list[tuple[float, float]]] = {"AAPL": [], "GOOG": []}
     for lag in (1, 10, 100):
         for ticker, value in _real(f"sign_acf_lag{lag}").items():

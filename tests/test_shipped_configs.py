@@ -39,3 +39,25 @@ def test_envs_take_a_shipped_env_config_by_name():
     assert env.unwrapped.config == EnvConfig(session_s=8)
     with pytest.raises(ConfigError, match="env config 'nope'"):
         gym.make("mm_gym/MarketMaking-v0", config_path="nope")
+
+
+def test_an_env_takes_a_market_preset_by_name():
+    from mm_gym.market.config import MarketConfig
+
+    assert EnvConfig(market="small_tick").market == MarketConfig.preset("small_tick")
+    with pytest.raises(ConfigError, match="market config 'nope'"):
+        EnvConfig(market="nope")
+
+
+def test_the_legacy_env_config_is_the_earlier_default_episode():
+    from mm_gym.envs.core import make_config
+    from mm_gym.market.config import MarketConfig
+
+    legacy = make_config(config_path="legacy")
+    assert legacy.market == MarketConfig.preset("legacy")
+    assert legacy.strategy.high_volatility_bps == 2.1 and legacy.baseline.extreme_vol_bps == 4.5
+    assert legacy.replace(market={}, strategy={}, baseline={}) == EnvConfig().replace(
+        market=legacy.market.to_dict(),
+        strategy={"high_volatility_bps": 2.1},
+        baseline={"extreme_vol_bps": 4.5},
+    )

@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mm_gym.commands.output import fmt, int_arg, md_table, out_dir, text_table
+from mm_gym.commands.output import fmt, int_arg, md_table, out_dir, seconds_arg, text_table
 from mm_gym.config import shipped_configs
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import make_config
-from mm_gym.errors import ConfigError
+from mm_gym.market.config import MarketConfig
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
 DEFAULT_EPISODES = 32
@@ -69,6 +69,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--seed", metavar="S", default="0", help="first seed (default 0)")
     p.add_argument(
+        "--market",
+        metavar="NAME|FILE",
+        help="the market: a shipped market's name "
+        f"({', '.join(shipped_configs('markets'))}) or a MarketConfig YAML file; replaces "
+        "the config's market (default: the config's)",
+    )
+    p.add_argument(
         "--regime",
         metavar="NAME",
         help=f"pin the market regime: {', '.join(REGIME_NAMES)} (default: switching)",
@@ -89,35 +96,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 # ----------------------------------------------------------------------------- inputs
-def _float_arg(name: str, text: str) -> float:
-    try:
-        value = float(str(text).strip())
-    except ValueError:
-        raise ConfigError(f"{name}={text!r}: expected a number of seconds > 0") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name}={text!r}: expected a number of seconds > 0")
-    return value
-
-
 def backtest_config(
-    config_path: str | None, regime: str | None, session_s: float | None
+    config_path: str | None,
+    regime: str | None,
+    session_s: float | None,
+    market: str | None = None,
 ) -> EnvConfig:
-    """The env config of a backtest: the YAML file (or defaults) plus the command's options."""
+    """The env config of a backtest: the YAML file (or defaults) plus the command's options.
+
+    ``market`` (a preset name or a file) replaces the config's market; ``regime`` pins it.
+    """
     overrides: dict[str, Any] = {}
     if session_s is not None:
         overrides["session_s"] = session_s
+    cfg = make_config(None, config_path, **overrides)
+    if market is not None:
+        cfg = cfg.replace(market=MarketConfig.preset(market))
     if regime is not None:
         regime_index(regime, field="--regime")
-        overrides["market"] = {"pin_regime": regime}
-    return make_config(None, config_path, **overrides)
+        cfg = cfg.replace(market={"pin_regime": regime})
+    return cfg
 
 
 # ----------------------------------------------------------------------------- run
 def run(args: argparse.Namespace) -> int:
     episodes = int_arg("--episodes", args.episodes, 1)
     seed = int_arg("--seed", args.seed, 0)
-    session_s = None if args.session_s is None else _float_arg("--session-s", args.session_s)
-    cfg = backtest_config(args.config, args.regime, session_s)
+    session_s = None if args.session_s is None else seconds_arg("--session-s", args.session_s)
+    cfg = backtest_config(args.config, args.regime, session_s, args.market)
     out = out_dir(args.out, "backtest")
 
     from mm_gym import plots
@@ -173,6 +179,7 @@ def _argv(args: argparse.Namespace) -> list[str]:
         ("--config", args.config),
         ("--episodes", args.episodes),
         ("--seed", args.seed),
+        ("--market", args.market),
         ("--regime", args.regime),
         ("--out", args.out),
         ("--session-s", args.session_s),

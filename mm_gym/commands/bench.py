@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from mm_gym.config import shipped_configs
+
 FLOORS = {
     "lob_events_per_s": 5_000_000,
     "lob_market_seconds_per_s": 100_000,
@@ -18,13 +20,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure simulator and env throughput")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quick", action="store_true", help="short measurements (about 10 s)")
+    p.add_argument(
+        "--market",
+        metavar="NAME|FILE",
+        help="the market measured: a shipped market's name "
+        f"({', '.join(shipped_configs('markets'))}) or a MarketConfig YAML file "
+        "(default: the default market)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from mm_gym.bench import run_all
+    from mm_gym.market.config import MarketConfig
 
-    results = run_all(quick=args.quick)
+    market = None if args.market is None else MarketConfig.preset(args.market)
+    results = run_all(quick=args.quick, market=market)
     if args.json:
         print(json.dumps(results))
         return 0
@@ -38,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nbreakdown of a vector env step ({parts['method']})")
     for key in ("background_events", "sampling_clock", "quotes_and_orders", "python_step"):
         print(f"  {key:30s} {parts[key]:>16.1%}")
-    print("\nscaling over markets (default market, agent quoting, 1 s steps)")
+    print("\nscaling over markets (agent quoting, 1 s steps)")
     columns = next(iter(results["scaling"].values()))
     print(f"  {'markets':>8s}" + "".join(f" {c:>24s}" for c in columns))
     for n, row in results["scaling"].items():

@@ -37,9 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="measure the simulated market's stylised facts against real data",
         description=(
             "Measure the stylised facts of the simulated market (returns, autocorrelations, "
-            "kurtosis, volatility clustering, signature plot, spread, depth, flow) and the "
-            "market maker's economics per regime; report each against its target band and "
-            "the real AAPL and GOOG values."
+            "kurtosis, volatility clustering, signature plot, spread, depth, flow, trade signs) "
+            "and the market maker's economics per regime; report each against its target band "
+            "and the real AAPL and GOOG values."
         ),
     )
     p.add_argument(
@@ -228,7 +228,6 @@ def _report(
         both.columns = [f"{side} {q}" for side, q in both.columns]
         depth = md_table(both)
     v = stats.values
-    missing = "\n".join(f"- `{key}`: {why}" for key, why in stats.unavailable.items())
     return f"""# Stylised facts of the simulated market
 
 `{command}` ({elapsed:.1f} s)
@@ -283,6 +282,11 @@ Background events {_value(v["events_per_s"])} per second (limit orders, cancella
 orders), {_value(v["volume_per_s"])} lots traded per second; correlation of 1-min |return| and
 1-min volume {_value(v.get("vol_vol_corr", math.nan))}.
 
+Executions (the kernel's trade tape): {_value(v["executions_per_s"])} background market orders
+per second that traded, one walking several price levels counting once; the ACF of their signs
+in trade time, pooled over markets, is {_value(v["sign_acf_lag1"])} at lag 1,
+{_value(v["sign_acf_lag10"])} at lag 10 and {_value(v["sign_acf_lag100"])} at lag 100.
+
 ![trade signs](trade_sign_acf.png)
 
 ## Market maker per pinned regime (currency per hour)
@@ -298,8 +302,4 @@ carry. `pnl_low`/`pnl_high`: 95% t interval over markets.
 {_economics_md(econ)}
 
 ![economics](economics.png)
-
-## Not available from this market build
-
-{missing}
 """

@@ -22,6 +22,17 @@ def int_arg(name: str, text: str, low: int) -> int:
     return value
 
 
+def seconds_arg(name: str, text: str) -> float:
+    """``text`` as a number of seconds > 0; ConfigError naming ``name`` otherwise."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise ConfigError(f"{name}={text!r}: expected a number of seconds > 0") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name}={text!r}: expected a number of seconds > 0")
+    return value
+
+
 def out_dir(out: str | None, prefix: str) -> Path:
     """``out``, or ``runs/<prefix>-<time>``; RunError when it exists and is not empty."""
     if out is None:

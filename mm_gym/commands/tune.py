@@ -11,17 +11,15 @@ import argparse
 import importlib
 from pathlib import Path
 
-from mm_gym.commands.backtest import _float_arg
-from mm_gym.commands.output import int_arg
+from mm_gym.commands.output import int_arg, seconds_arg
 from mm_gym.config import shipped_configs
 from mm_gym.errors import ConfigError
 
-__all__ = ["add_parser", "out_path", "parse_int", "study_options"]
+__all__ = ["add_parser", "out_path", "study_options"]
 
 DEFAULT_BASELINE_TRIALS = 50
 DEFAULT_AGENT_TRIALS = 20
 AGENT_TUNING = "agents.tune"  # imported when `tune agent` runs (it needs the agents extra)
-parse_int = int_arg
 
 
 def _common(p: argparse.ArgumentParser, trials: int, pruner: str) -> None:
@@ -157,7 +155,7 @@ def study_options(args: argparse.Namespace, name: str, out: Path):
         pruner=args.pruner,
         seed=None if args.seed is None else int_arg("--seed", args.seed, 0),
         n_jobs=int_arg("--n-jobs", args.n_jobs, 1),
-        timeout=None if args.timeout is None else _float_arg("--timeout", args.timeout),
+        timeout=None if args.timeout is None else seconds_arg("--timeout", args.timeout),
         heartbeat_s=int_arg("--heartbeat", args.heartbeat, 1),
         progress=not args.no_progress,
     )

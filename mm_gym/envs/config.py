@@ -45,6 +45,8 @@ class EnvConfig(Config):
     baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
 
     def __post_init__(self) -> None:
+        if isinstance(self.market, str):  # a shipped market preset's name, or a YAML file
+            object.__setattr__(self, "market", MarketConfig.preset(self.market))
         for name in (
             "spread_multiplier_range",
             "inventory_skew_range",

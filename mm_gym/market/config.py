@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
-from mm_gym.config import Config, check_range
+from mm_gym.config import Config, check_range, resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
+
+MIN_RESTING_LOTS = 1.0  # the least mean resting volume per side of a market that holds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -14,7 +17,9 @@ class RegimeParams(Config):
     """What one hidden regime does to the fair value and to the order flow.
 
     Rates are multipliers of the market's base rates; drift and volatility are of the latent
-    fair value, in basis points of the initial price.
+    fair value, in basis points of the initial price. ``trend_flow_rate`` (per second) and
+    ``trend_flow_size_mean`` (lots) are a trend's own informed flow: market orders on the
+    drift's side only, sent when the fair value lies beyond the touch by the informed edge.
     """
 
     mean_duration_s: float = 600.0
@@ -25,6 +30,8 @@ class RegimeParams(Config):
     market_rate_mult: float = 1.0
     informed_rate_mult: float = 1.0
     weight: float = 1.0
+    trend_flow_rate: float = 0.0
+    trend_flow_size_mean: float = 1.0
 
     def validate(self) -> None:
         check_range("mean_duration_s", self.mean_duration_s, 0.0, None, low_open=True)
@@ -34,28 +41,39 @@ class RegimeParams(Config):
             check_range(name, getattr(self, name), 0.0, 100.0, low_open=True)
         check_range("informed_rate_mult", self.informed_rate_mult, 0.0, 100.0)
         check_range("weight", self.weight, 0.0, None)
+        check_range("trend_flow_rate", self.trend_flow_rate, 0.0, 1e5)
+        check_range("trend_flow_size_mean", self.trend_flow_size_mean, 1.0, 1e4)
+        if self.trend_flow_rate > 0 and self.drift_bps_per_s == 0:
+            raise ConfigError(
+                f"trend_flow_rate={self.trend_flow_rate!r}: needs a nonzero drift_bps_per_s "
+                "(the trend flow trades in the drift's direction)"
+            )
 
 
 def _default_regimes() -> dict[str, RegimeParams]:
     return {
         "ranging": RegimeParams(mean_duration_s=900.0, vol_bps_per_sqrt_s=0.8, weight=0.45),
         "trending_up": RegimeParams(
-            mean_duration_s=600.0,
-            drift_bps_per_s=0.1,
+            mean_duration_s=300.0,
+            drift_bps_per_s=0.025,
             vol_bps_per_sqrt_s=1.0,
             informed_rate_mult=1.5,
             weight=0.2,
+            trend_flow_rate=4.0,
+            trend_flow_size_mean=10.0,
         ),
         "trending_down": RegimeParams(
-            mean_duration_s=600.0,
-            drift_bps_per_s=-0.1,
+            mean_duration_s=300.0,
+            drift_bps_per_s=-0.025,
             vol_bps_per_sqrt_s=1.0,
             informed_rate_mult=1.5,
             weight=0.2,
+            trend_flow_rate=4.0,
+            trend_flow_size_mean=10.0,
         ),
         "high_vol": RegimeParams(
             mean_duration_s=400.0,
-            vol_bps_per_sqrt_s=2.4,
+            vol_bps_per_sqrt_s=1.8,
             limit_rate_mult=1.2,
             cancel_rate_mult=1.5,
             market_rate_mult=1.5,
@@ -72,7 +90,7 @@ class NewsConfig(Config):
     rate_per_hour: float = 2.0
     announced_fraction: float = 0.5
     announce_lead_s: float = 60.0
-    jump_bps_mean: float = 25.0
+    jump_bps_mean: float = 12.0
     duration_s: float = 30.0
     informed_rate_mult: float = 6.0
     limit_rate_mult: float = 0.4
@@ -92,12 +110,42 @@ class NewsConfig(Config):
 
 
 @dataclasses.dataclass(frozen=True)
+class VolatilityConfig(Config):
+    """Stochastic volatility of the fair value: two log-volatility factors, fast and slow.
+
+    Each factor is a stationary Ornstein-Uhlenbeck process with the given half-life and
+    standard deviation; the regime's volatility is multiplied by ``exp(X_fast + X_slow - var)``
+    (``var`` their summed variance), which keeps the mean variance. A standard deviation of 0
+    turns a factor off.
+    """
+
+    fast_halflife_s: float = 60.0
+    fast_sd: float = 0.3
+    slow_halflife_s: float = 28_800.0
+    slow_sd: float = 0.35
+
+    def validate(self) -> None:
+        check_range("fast_halflife_s", self.fast_halflife_s, 1.0, 1e6)
+        check_range("fast_sd", self.fast_sd, 0.0, 2.0)
+        check_range("slow_halflife_s", self.slow_halflife_s, 1.0, 1e6)
+        check_range("slow_sd", self.slow_sd, 0.0, 2.0)
+
+
+@dataclasses.dataclass(frozen=True)
 class MarketConfig(Config):
     """The simulated limit order book: price grid, background flow, regimes, costs.
 
     Sizes are in lots; prices in currency; rates per second per side unless said.
     The default looks like a liquid large-tick instrument: a 5 bp tick, a spread of one or two
-    ticks, about 40 background events a second.
+    ticks, about 40 background events a second; ``preset(name)`` gives the shipped others.
+
+    Background flow: limit orders rest a geometric distance behind the opposite best, or, for
+    a fraction ``limit_fair_fraction``, behind the fair value less (bids) or plus (asks)
+    ``limit_fair_offset_ticks``; with ``limit_pull_ticks`` set, background quotes nearer the
+    fair value than that are withdrawn on the sampling clock. Noise market orders come in runs
+    of one sign whose lengths have a power-law tail (``P(L >= l) = l**-metaorder_alpha``, at
+    most ``metaorder_max_orders``; 0 gives independent signs), as split metaorders do.
+    ``volatility`` adds slow and fast stochastic volatility to the fair value.
     """
 
     tick_size: float = 0.05
@@ -106,15 +154,22 @@ class MarketConfig(Config):
     # hold the widest quote the engine can send (``mm_gym.market.sim.window_levels``)
     initial_depth: int = 6
     initial_levels: int = 20
+    initial_spread_ticks: int = 2
     limit_rate: float = 10.0
     limit_size_mean: float = 2.0
     limit_distance_mean: float = 2.0
+    limit_fair_fraction: float = 0.5
+    limit_fair_offset_ticks: float = 0.0
+    limit_pull_ticks: float | None = None
     cancel_rate: float = 0.3
     market_rate: float = 1.5
-    market_size_mean: float = 3.0
+    market_size_mean: float = 2.0
     informed_rate: float = 1.0
     informed_size_mean: float = 5.0
     informed_edge_ticks: float = 0.5
+    metaorder_alpha: float = 1.6
+    metaorder_max_orders: int = 50
+    volatility: VolatilityConfig = dataclasses.field(default_factory=VolatilityConfig)
     regimes: dict = dataclasses.field(default_factory=_default_regimes)
     news: NewsConfig = dataclasses.field(default_factory=NewsConfig)
     pin_regime: str | None = None
@@ -165,19 +220,35 @@ class MarketConfig(Config):
         _check_int("window_levels", self.window_levels, 32, 4096)
         _check_int("initial_depth", self.initial_depth, 0, 10_000)
         _check_int("initial_levels", self.initial_levels, 1, self.window_levels // 4)
+        if isinstance(self.initial_spread_ticks, int) and self.initial_spread_ticks < 1:
+            raise ConfigError(
+                f"initial_spread_ticks={self.initial_spread_ticks!r}: the initial book would be "
+                "locked or crossed; needs at least 1 tick"
+            )
+        _check_int("initial_spread_ticks", self.initial_spread_ticks, 1, self.window_levels // 4)
         check_range("limit_rate", self.limit_rate, 0.0, 1e5, low_open=True)
         check_range("limit_size_mean", self.limit_size_mean, 1.0, 1e4)
         check_range("limit_distance_mean", self.limit_distance_mean, 1.0, self.window_levels / 8)
+        check_range("limit_fair_fraction", self.limit_fair_fraction, 0.0, 1.0)
+        check_range(
+            "limit_fair_offset_ticks", self.limit_fair_offset_ticks, 0.0, self.window_levels / 8
+        )
+        if self.limit_pull_ticks is not None:
+            check_range("limit_pull_ticks", self.limit_pull_ticks, 0.0, self.window_levels / 8)
         check_range("cancel_rate", self.cancel_rate, 0.0, 1e3, low_open=True)
         check_range("market_rate", self.market_rate, 0.0, 1e5)
         check_range("market_size_mean", self.market_size_mean, 1.0, 1e4)
         check_range("informed_rate", self.informed_rate, 0.0, 1e5)
         check_range("informed_size_mean", self.informed_size_mean, 1.0, 1e4)
         check_range("informed_edge_ticks", self.informed_edge_ticks, 0.0, 1e3)
+        if self.metaorder_alpha != 0:
+            check_range("metaorder_alpha", self.metaorder_alpha, 1.0, 5.0, low_open=True)
+        _check_int("metaorder_max_orders", self.metaorder_max_orders, 1, 10_000_000)
         if self.pin_regime is not None:
             regime_index(self.pin_regime, field="pin_regime")
         if sum(r.weight for r in self.regimes.values()) <= 0:
             raise ConfigError("regimes.*.weight: at least one regime needs a positive weight")
+        self._check_liquidity()
         check_range("latency_ms", self.latency_ms, 0.0, 10_000.0)
         check_range("maker_fee_bps", self.maker_fee_bps, -100.0, 100.0)
         check_range("taker_fee_bps", self.taker_fee_bps, -100.0, 100.0)
@@ -189,6 +260,30 @@ class MarketConfig(Config):
             check_range(name, getattr(self, name), 0.0, 1e5, low_open=True)
         _check_int("fill_log_capacity", self.fill_log_capacity, 0, 10_000_000)
         _check_int("markout_queue", self.markout_queue, 8, 1_000_000)
+
+    def _check_liquidity(self) -> None:
+        """The book must hold: in each regime the market can be in, limit orders arrive
+        fast enough against cancellations that at least one lot rests per side on average
+        (``limit_rate * limit_size_mean / cancel_rate``, with the regime's multipliers)."""
+        for name in REGIME_NAMES:
+            r = self.regimes[name]
+            if (self.pin_regime or name) != name or (self.pin_regime is None and r.weight == 0):
+                continue
+            resting = (self.limit_rate * r.limit_rate_mult * self.limit_size_mean) / (
+                self.cancel_rate * r.cancel_rate_mult
+            )
+            if resting < MIN_RESTING_LOTS:
+                raise ConfigError(
+                    f"limit_rate={self.limit_rate!r}: the book cannot hold: in regime {name}, "
+                    f"limit orders against cancellations (cancel_rate={self.cancel_rate!r}) leave "
+                    f"{resting:.3g} lots resting per side; needs >= {MIN_RESTING_LOTS}"
+                )
+
+    @classmethod
+    def preset(cls, name: str | Path) -> MarketConfig:
+        """A shipped market by name (``configs/markets/<name>.yaml``: ``default``, ``legacy``,
+        ``small_tick``, the regime-pinned ones) or a MarketConfig YAML file."""
+        return cls.from_yaml(resolve_config("markets", name))
 
     @property
     def price_ticks(self) -> float:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from mm_gym.market import flow
 from mm_gym.market import rng as R
+from mm_gym.market import volatility as V
 from mm_gym.market.book import (
     add_volume,
     effective_best,
@@ -92,6 +94,7 @@ from mm_gym.market.layout import (
     MARKOUT_HORIZONS,
     MP_BPS_PER_TICK,
     MP_CANCEL_RATE,
+    MP_FAIR_FRAC,
     MP_FEATURE_DT,
     MP_HL_TREND,
     MP_HL_VOL_LONG,
@@ -100,6 +103,7 @@ from mm_gym.market.layout import (
     MP_INFORMED_RATE,
     MP_INIT_DEPTH,
     MP_INIT_LEVELS,
+    MP_INIT_SPREAD,
     MP_LATENCY,
     MP_LIMIT_RATE,
     MP_LIMIT_SIZE,
@@ -120,6 +124,8 @@ from mm_gym.market.layout import (
     MP_NEWS_RATE,
     MP_PIN_REGIME,
     MP_PRICE0,
+    MP_PULL,
+    MP_RUN_ALPHA,
     MP_SAMPLE_DT,
     MP_TAKER_FEE,
     MP_TICK,
@@ -142,6 +148,8 @@ from mm_gym.market.layout import (
     R_INFORMED,
     R_LIMIT,
     R_MARKET,
+    R_TREND_LOGQ,
+    R_TREND_RATE,
     R_VOL,
     R_WEIGHT,
     S_BUY_LOTS,
@@ -150,6 +158,9 @@ from mm_gym.market.layout import (
     S_QUOTING_TIME,
     S_SELL_LOTS,
     S_SPREAD_CAPTURED,
+    TAPE_INFORMED,
+    TAPE_NOISE,
+    TAPE_TREND,
 )
 from mm_gym.market.regimes import NEWS
 from mm_gym.strategy import quoting as Q
@@ -441,9 +452,10 @@ def market_order(
 
 # ----------------------------------------------------------------------------- background
 # rates[]: limit bid, limit ask, market buy, market sell, informed, then the cancel rate per lot
-R_FLOW = 5  # number of flow kinds
+R_FLOW = 5  # number of flow kinds (rates[0..4]: limit bid/ask, noise buy/sell, informed)
 R_CANCEL_PER_LOT = 5
-N_RATES = R_CANCEL_PER_LOT + 1  # length of rates[]
+R_TREND_FLOW = 6  # the part of rates[4] that is the regime's trend flow
+N_RATES = R_TREND_FLOW + 1  # length of rates[]
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
@@ -464,7 +476,9 @@ def flow_event(
     mq,
     mq_head,
     mq_count,
+    tape,
     rng,
+    rp,
     mp,
     sp,
 ):
@@ -484,6 +498,8 @@ def flow_event(
         if opp < 0:
             opp = int(np.floor(fs[i, F_FAIR])) + (1 if side == 0 else 0)
         price = opp - 1 - d if side == 0 else opp + 1 + d
+        if mp[MP_FAIR_FRAC] > 0.0:  # options are called only when on: the hot path stays lean
+            price = flow.fair_anchored(rng, i, side, opp, d, fs[i, F_FAIR], price, mp)
         if not add_volume(book, ints, i, side, price, lots):
             if ints[i, I_VOL_BID] > 0 or ints[i, I_VOL_ASK] > 0:
                 return
@@ -494,26 +510,30 @@ def flow_event(
             add_volume(book, ints, i, side, price, lots)
         ints[i, I_VOL_ADDED] += lots
         return
-    # 2 noise buy, 3 noise sell, 4 informed: trades toward the fair value
-    if k == 2:
-        hit_side = 1
+    # 2 noise buy, 3 noise sell, 4 trend flow or informed: trades toward the fair value
+    if k <= 3:
+        hit_side = 1 if k == 2 else 0
+        if mp[MP_RUN_ALPHA] > 0.0:
+            hit_side = flow.noise_side(ints, rng, i, hit_side, mp)
         lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
-    elif k == 3:
-        hit_side = 0
-        lots = R.geometric(rng, i, mp[MP_LOGQ_MARKET_SIZE])
+        kind = TAPE_NOISE
     else:
-        lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
-        fair = fs[i, F_FAIR]
-        edge = mp[MP_INFORMED_EDGE]
+        if u < rates[R_TREND_FLOW]:  # the regime's trend flow: informed, on its drift's side
+            reg = ints[i, I_REGIME]
+            lots = R.geometric(rng, i, rp[reg, R_TREND_LOGQ])
+            only = 1 if rp[reg, R_DRIFT] > 0.0 else 0
+            kind = TAPE_TREND
+        else:
+            lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
+            only = -1
+            kind = TAPE_INFORMED
         ask = effective_best(ints, orders, i, 1)
         bid = effective_best(ints, orders, i, 0)
-        if ask >= 0 and fair > ask + edge:
-            hit_side = 1
-        elif bid >= 0 and fair < bid - edge:
-            hit_side = 0
-        else:
+        hit_side = flow.informed_side(fs[i, F_FAIR], bid, ask, mp[MP_INFORMED_EDGE], only)
+        if hit_side < 0:
             return
-    market_order(
+    first = effective_best(ints, orders, i, hit_side)
+    left = market_order(
         i,
         hit_side,
         lots,
@@ -534,6 +554,8 @@ def flow_event(
         mp,
         sp,
     )
+    if tape.shape[1] > 0:
+        flow.record_trade(tape, ints, i, t, hit_side, lots - left, first, kind)
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
@@ -587,9 +609,10 @@ def event_rates(i, fs, ints, rp, mp, rates):
     rates[1] = lim
     rates[2] = mkt
     rates[3] = mkt
-    rates[4] = inf_rate
+    rates[R_TREND_FLOW] = rp[reg, R_TREND_RATE]
+    rates[4] = rates[R_TREND_FLOW] + inf_rate
     rates[R_CANCEL_PER_LOT] = can
-    return 2.0 * lim + 2.0 * mkt + inf_rate
+    return 2.0 * lim + 2.0 * mkt + rates[4]
 
 
 # ----------------------------------------------------------------------------- scheduled
@@ -681,12 +704,17 @@ def end_news(i, t, fs, rng, mp):
 
 @nb.njit(cache=True, inline="always")  # inlined: passing its arrays cost more than the work
 def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp):
-    """The sampling clock: fair-value diffusion, markouts, time integrals, features."""
+    """The sampling clock: fair-value diffusion, stale quotes pulled, markouts, time
+    integrals, features."""
     dt = mp[MP_SAMPLE_DT]
     reg = ints[i, I_REGIME]
-    fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + rp[reg, R_VOL] * np.sqrt(dt) * R.normal(
-        rng, exo(i, fs)
-    )
+    vol = rp[reg, R_VOL]
+    if V.vol_enabled(mp):
+        V.step_vol_factors(i, fs, rng, exo(i, fs), mp)
+        vol *= V.vol_multiplier(i, fs, mp)
+    fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + vol * np.sqrt(dt) * R.normal(rng, exo(i, fs))
+    if not np.isnan(mp[MP_PULL]):
+        flow.pull_stale(book, fs, ints, orders, i, mp)
     mid = mid_ticks(ints, fs, i)
     fs[i, F_MID] = mid
     recentre(book, ints, orders, i, mid)
@@ -1021,6 +1049,7 @@ def advance_one(
     mq,
     mq_head,
     mq_count,
+    tape,
     rng,
     act,
     mp,
@@ -1037,8 +1066,8 @@ def advance_one(
     change leaves as it is. ``rates`` is the market's scratch row for ``event_rates``.
     """
     t = fs[i, F_T]
-    flow = event_rates(i, fs, ints, rp, mp, rates)
-    t_flow = t + R.exponential(rng, i, flow)
+    flow_rate = event_rates(i, fs, ints, rp, mp, rates)
+    t_flow = t + R.exponential(rng, i, flow_rate)
     left = R.exponential(rng, cancels(i, fs), 1.0)
     t_clock = -INF  # the next clock, regime or news event; recomputed after scheduled events
     while True:
@@ -1065,7 +1094,7 @@ def advance_one(
                 i,
                 t,
                 rates,
-                flow,
+                flow_rate,
                 book,
                 fs,
                 ints,
@@ -1078,11 +1107,13 @@ def advance_one(
                 mq,
                 mq_head,
                 mq_count,
+                tape,
                 rng,
+                rp,
                 mp,
                 sp,
             )
-            t_flow = t + R.exponential(rng, i, flow)
+            t_flow = t + R.exponential(rng, i, flow_rate)
         else:
             left -= cancel * (t_s - t)
             t = t_s
@@ -1131,8 +1162,8 @@ def advance_one(
                 fs[i, F_NEXT_REFRESH] += sp[SP_REFRESH]
             if flow_changed:
                 new_flow = event_rates(i, fs, ints, rp, mp, rates)
-                t_flow = t + (t_flow - t) * (flow / new_flow)
-                flow = new_flow
+                t_flow = t + (t_flow - t) * (flow_rate / new_flow)
+                flow_rate = new_flow
     fs[i, F_T] = t_end
     fs[i, F_MID] = mid_ticks(ints, fs, i)
 
@@ -1154,6 +1185,7 @@ def advance(
     mq,
     mq_head,
     mq_count,
+    tape,
     rng,
     act,
     mp,
@@ -1186,6 +1218,7 @@ def advance(
                 mq,
                 mq_head,
                 mq_count,
+                tape,
                 rng,
                 act,
                 mp,
@@ -1232,10 +1265,11 @@ def reset_market(
     ints[i, I_BEST_BID] = -1
     ints[i, I_BEST_ASK] = -1
     depth = int(mp[MP_INIT_DEPTH])
+    spread = int(mp[MP_INIT_SPREAD])
     if depth > 0:
         for k in range(int(mp[MP_INIT_LEVELS])):
-            add_volume(book, ints, i, 0, p0 - 1 - k, depth)
-            add_volume(book, ints, i, 1, p0 + 1 + k, depth)
+            add_volume(book, ints, i, 0, p0 - spread // 2 - k, depth)
+            add_volume(book, ints, i, 1, p0 + spread - spread // 2 + k, depth)
     fs[i, F_T] = t0
     fs[i, F_FAIR] = p0
     fs[i, F_MID] = p0
@@ -1268,6 +1302,7 @@ def reset_market(
     fs[i, F_VAR_LONG] = vol_bps * vol_bps
     draw_next_regime(i, t0, fs, ints, rng, rp, mp)
     draw_next_news(i, t0, fs, rng, mp)
+    V.init_vol_factors(i, fs, rng, exo(i, fs), mp)
 
 
 @nb.njit(cache=True)

@@ -46,7 +46,9 @@ F_SAMPLED_TIME = 29  # time covered by the sampling clock
 F_NEWS_ANNOUNCED_AT = 30  # time from which the next news is announced (inf if unannounced)
 F_BID_QUOTE = 31  # price of the last quote the engine wanted (ticks), nan if none
 F_ASK_QUOTE = 32
-NFS = 33
+F_SV_FAST = 33  # fast log-volatility factor of the fair value (stationary N(0, sd^2))
+F_SV_SLOW = 34  # slow log-volatility factor
+NFS = 35
 
 # ---- per-market int state: ints[N, NIS]
 I_ORIGIN = 0  # absolute tick of window level 0
@@ -76,7 +78,10 @@ I_NEWS_COUNT = 23  # news events so far
 I_QUOTES_SENT = 24  # order entries and replacements sent
 I_MO_DROPPED = 25  # fills with a markout horizon not tracked (its queue was full)
 I_QUOTES_OUTSIDE = 26  # quotes outside the price window: not placed, or cancelled as it moved
-NIS = 27
+I_RUN_SIGN = 27  # sign of the current run of noise market orders (+1 buys, -1 sells)
+I_RUN_LEFT = 28  # noise market orders left in the current run
+I_TAPE_N = 29  # background market orders written to the trade tape (all, not just kept)
+NIS = 30
 
 # ---- agent orders: orders[N, 2, NORD] (side 0 bid, 1 ask), int64
 O_ACTIVE = 0
@@ -106,6 +111,20 @@ L_MO1 = 7  # mid move (currency, signed by side) 1 s / 10 s / 60 s after: nan un
 L_MO10 = 8
 L_MO60 = 9
 NLOG = 10
+
+# ---- trade tape (optional): tape[N, C, NTAPE] float64, a ring of each market's last C
+# background market orders (noise, informed, trend flow); the agent's own are not on it.
+# Record k of market i lives at row k % C; ints[i, I_TAPE_N] counts every record written.
+TP_TIME = 0
+TP_SIGN = 1  # +1 a buy (took asks), -1 a sell (took bids)
+TP_LOTS = 2  # lots executed, the agent's included
+TP_PRICE = 3  # first (best) price taken, ticks
+TP_KIND = 4  # who sent it: TAPE_NOISE, TAPE_INFORMED or TAPE_TREND
+NTAPE = 5
+TAPE_NOISE = 0
+TAPE_INFORMED = 1
+TAPE_TREND = 2
+TAPE_KINDS = ("noise", "informed", "trend")  # names of the kinds, by index
 
 # ---- markout queues: mq[N, 3, Q, NMQ] float64; mq_head/mq_count[N, 3] int64
 MQ_TIME = 0
@@ -164,7 +183,17 @@ MP_LOGQ_LIMIT_SIZE = 33  # log(1 - 1/mean) of the geometric size and distance dr
 MP_LOGQ_LIMIT_DIST = 34
 MP_LOGQ_MARKET_SIZE = 35
 MP_LOGQ_INFORMED_SIZE = 36
-NMP = 37
+MP_RUN_ALPHA = 37  # tail exponent of the noise order runs (metaorders); 0: independent signs
+MP_RUN_MAX = 38  # longest run
+MP_SV_FAST_A = 39  # persistence of the fast volatility factor per sampling step
+MP_SV_FAST_SD = 40  # its stationary standard deviation
+MP_SV_SLOW_A = 41
+MP_SV_SLOW_SD = 42
+MP_INIT_SPREAD = 43  # spread of the initial book, ticks
+MP_FAIR_FRAC = 44  # fraction of limit orders placed around the fair value
+MP_FAIR_OFFSET = 45  # their least distance from the fair value, ticks
+MP_PULL = 46  # background quotes nearer the fair value than this are pulled (nan: never)
+NMP = 47
 
 # ---- regime table: rp[NUM_REGIMES, NRP]
 R_DURATION = 0
@@ -175,7 +204,9 @@ R_CANCEL = 4
 R_MARKET = 5
 R_INFORMED = 6
 R_WEIGHT = 7  # probability weight of entering this regime
-NRP = 8
+R_TREND_RATE = 8  # trend flow: market orders per s in the drift's direction
+R_TREND_LOGQ = 9  # log(1 - 1/mean) of their size
+NRP = 10
 
 # ---- actions (quoting parameters): act[N, NACT]
 A_SPREAD_MULT = 0
@@ -228,6 +259,18 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_LOGQ_LIMIT_DIST] = geometric_log_q(cfg.limit_distance_mean)
     mp[MP_LOGQ_MARKET_SIZE] = geometric_log_q(cfg.market_size_mean)
     mp[MP_LOGQ_INFORMED_SIZE] = geometric_log_q(cfg.informed_size_mean)
+    mp[MP_RUN_ALPHA] = cfg.metaorder_alpha
+    mp[MP_RUN_MAX] = cfg.metaorder_max_orders
+    vol = cfg.volatility
+    dt = cfg.sample_interval_ms / 1000.0
+    mp[MP_SV_FAST_A] = np.exp(-np.log(2.0) * dt / vol.fast_halflife_s)
+    mp[MP_SV_FAST_SD] = vol.fast_sd
+    mp[MP_SV_SLOW_A] = np.exp(-np.log(2.0) * dt / vol.slow_halflife_s)
+    mp[MP_SV_SLOW_SD] = vol.slow_sd
+    mp[MP_INIT_SPREAD] = cfg.initial_spread_ticks
+    mp[MP_FAIR_FRAC] = cfg.limit_fair_fraction
+    mp[MP_FAIR_OFFSET] = cfg.limit_fair_offset_ticks
+    mp[MP_PULL] = np.nan if cfg.limit_pull_ticks is None else cfg.limit_pull_ticks
     rp = np.zeros((NUM_REGIMES, NRP))
     for k, r in enumerate(cfg.regime_list()):
         rp[k, R_DURATION] = r.mean_duration_s
@@ -238,4 +281,6 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
         rp[k, R_MARKET] = r.market_rate_mult
         rp[k, R_INFORMED] = r.informed_rate_mult
         rp[k, R_WEIGHT] = r.weight
+        rp[k, R_TREND_RATE] = r.trend_flow_rate
+        rp[k, R_TREND_LOGQ] = geometric_log_q(r.trend_flow_size_mean)
     return mp, rp

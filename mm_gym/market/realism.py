@@ -8,18 +8,15 @@ Three layers:
   Returns are log returns of the mid in basis points.
 - **The collector** ``collect``: runs a ``MarketSim`` batch with no quotes of the agent and
   records, on a 1 s clock, the mid, the spread, the depth on the first occupied price levels,
-  the background events and the traded volume. ``market_stats`` turns the record into named
-  values, curves and tables.
+  the background events and the traded volume, and from the kernel's trade tape the time and
+  sign of every background market order that traded. ``market_stats`` turns the record into
+  named values, curves and tables.
 - **The targets** ``FACTS``: a band per fact with its source (the real NASDAQ columns of
   LOBSTER's sample day 2012-06-21, AAPL and GOOG, or the targets of issue 10), checked by
   ``evaluate_facts``, together with the market maker's economics per pinned regime
   (``mm_gym.economics``, which runs the baseline and so sits above the envs).
 
 A series too short for a metric raises ``NotEstimable``, which names the metric.
-
-Not available from this market build: the kernel keeps no record of background executions
-(time, aggressor side, size), so the trade-sign autocorrelation and the executions per second
-are reported as such (``UNAVAILABLE``); ``trade_sign_acf`` is ready for such a record.
 """
 
 from __future__ import annotations
@@ -41,7 +38,6 @@ __all__ = [
     "FACTS",
     "FACTS_BY_KEY",
     "LEGACY_DEFAULT",
-    "UNAVAILABLE",
     "Band",
     "Fact",
     "MarketRecord",
@@ -80,13 +76,7 @@ DEPTH_EVERY_S = 10.0  # depth is sampled on a coarser clock than the mid
 WARMUP_S = 60.0  # run before recording: the initial book is a flat block
 SMALL_TICK_MIN_SPREAD_TICKS = 3.0  # a mean spread of this many ticks or more: a small tick
 NO_QUOTES = (1.0, 0.0, 0.0)  # size fraction 0: the agent never quotes
-
-# what the kernel does not record (see the report of ``mm-gym facts``)
-_NO_TRADES = "the kernel keeps no record of background executions (time, sign, size)"
-UNAVAILABLE = {
-    "executions_per_s": "the kernel counts no executions (market orders that traded)",
-    **{f"sign_acf_lag{lag}": _NO_TRADES for lag in (1, 10, 100)},
-}
+TAPE_CAPACITY = 256  # trade records a market keeps between clock steps (presets: <= 17 per 1 s)
 
 
 class NotEstimable(ConfigError):
@@ -297,7 +287,10 @@ class MarketRecord:
     ``mid``: ``(N, T + 1)`` currency on the clock; ``spread_ticks``: ``(N, T)`` (NaN while a
     side is empty); ``depth_bid``/``depth_ask``: ``(S, N, DEPTH_LEVELS)`` lots on the occupied
     levels, every ``depth_every_s``; ``events``/``volume``: ``(N, T)`` background events and
-    lots traded per clock step. ``unavailable``: metric -> what the market build lacks.
+    lots traded per clock step. ``trade_times``/``trade_signs``: one array per market, the
+    background market orders that traded (time in s, +1 buy, -1 sell; a walk through several
+    levels is one order), oldest first; ``trades_dropped``: orders the trade tape overwrote
+    before they were read (all markets).
     """
 
     market: MarketConfig
@@ -309,7 +302,9 @@ class MarketRecord:
     depth_ask: np.ndarray
     events: np.ndarray
     volume: np.ndarray
-    unavailable: dict[str, str]
+    trade_times: list[np.ndarray]
+    trade_signs: list[np.ndarray]
+    trades_dropped: int
 
     @property
     def markets(self) -> int:
@@ -329,13 +324,17 @@ def collect(
     warmup_s: float = WARMUP_S,
     depth_every_s: float = DEPTH_EVERY_S,
     threads: int | None = None,
+    tape_capacity: int = TAPE_CAPACITY,
 ) -> MarketRecord:
     """Run ``markets`` markets (seeds ``seed..``) for ``hours`` after ``warmup_s``, the agent
-    not quoting, and record the mid, spread, depth, events and volume on a 1 s clock."""
+    not quoting, and record the mid, spread, depth, events and volume on a 1 s clock and the
+    background market orders from a trade tape of ``tape_capacity`` records per market."""
     steps = round(hours * 3600.0 / CLOCK_S)
     if steps < 1:
         raise ConfigError(f"hours={hours!r}: expected at least {CLOCK_S / 3600:.2g} h")
-    sim = MarketSim(markets, market, threads=threads)
+    if isinstance(tape_capacity, bool) or not isinstance(tape_capacity, int) or tape_capacity < 1:
+        raise ConfigError(f"tape_capacity={tape_capacity!r}: expected an integer >= 1")
+    sim = MarketSim(markets, market, threads=threads, tape_capacity=tape_capacity)
     seeds = np.arange(seed, seed + markets, dtype=np.int64)
     sim.reset(seeds)
     params = np.tile(NO_QUOTES, (markets, 1))
@@ -348,8 +347,10 @@ def collect(
     depth = np.empty((2, steps // every, markets, DEPTH_LEVELS), dtype=np.int64)
     mid[:, 0] = sim.mid
     counts[:, :, 0] = sim.ints[:, [lay.I_EVENTS, lay.I_VOL_TRADED]].T
+    tape = _TapeReader(sim)
     for k in range(steps):
         sim.advance(CLOCK_S, params)
+        tape.read()
         mid[:, k + 1] = sim.mid
         counts[:, :, k + 1] = sim.ints[:, [lay.I_EVENTS, lay.I_VOL_TRADED]].T
         bb, ba = sim.ints[:, lay.I_BEST_BID], sim.ints[:, lay.I_BEST_ASK]
@@ -357,6 +358,7 @@ def collect(
         if (k + 1) % every == 0:
             depth[:, (k + 1) // every - 1] = _depth_now(sim)
     flow = np.diff(counts, axis=2)
+    trade_times, trade_signs = tape.per_market()
     return MarketRecord(
         market=market,
         seeds=seeds,
@@ -367,8 +369,44 @@ def collect(
         depth_ask=depth[1],
         events=flow[0],
         volume=flow[1],
-        unavailable=dict(UNAVAILABLE),
+        trade_times=trade_times,
+        trade_signs=trade_signs,
+        trades_dropped=tape.dropped,
     )
+
+
+class _TapeReader:
+    """Reads the records a sim's trade tapes gained since the last read, all markets at once."""
+
+    def __init__(self, sim: MarketSim) -> None:
+        self.sim = sim
+        self.seen = sim.ints[:, lay.I_TAPE_N].copy()
+        self.dropped = 0
+        self.markets: list[np.ndarray] = []
+        self.rows: list[np.ndarray] = []
+
+    def read(self) -> None:
+        """Keep the new records' market, time and sign; count those the rings overwrote."""
+        cap = self.sim.tape.shape[1]
+        written = self.sim.ints[:, lay.I_TAPE_N].copy()
+        new = written - self.seen
+        kept = np.minimum(new, cap)
+        self.dropped += int((new - kept).sum())
+        self.seen = written
+        market = np.repeat(np.arange(self.sim.n), kept)
+        # record index of each kept row: the market's last ``kept`` records, oldest first
+        first = np.repeat(written - kept - (np.cumsum(kept) - kept), kept)
+        record = first + np.arange(market.size)
+        self.markets.append(market)
+        self.rows.append(self.sim.tape[market, record % cap][:, [lay.TP_TIME, lay.TP_SIGN]])
+
+    def per_market(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Times and signs of the records read, one array per market, oldest first."""
+        market = np.concatenate(self.markets)
+        rows = np.concatenate(self.rows)[np.argsort(market, kind="stable")]
+        bounds = np.cumsum(np.bincount(market, minlength=self.sim.n))[:-1]
+        parts = np.split(rows, bounds)
+        return [p[:, 0].copy() for p in parts], [p[:, 1].copy() for p in parts]
 
 
 def _depth_now(sim: MarketSim) -> np.ndarray:
@@ -387,8 +425,7 @@ class MarketStats:
 
     ``values``: scalar facts by key (NaN when not estimable, the reason in ``notes``);
     ``curves``: arrays for tables and plots; ``tables``: distributions; ``rates``: series
-    name -> observations per market-hour (for the sample-size checks); ``unavailable``:
-    key -> what the market build lacks.
+    name -> observations per market-hour (for the sample-size checks).
     """
 
     values: dict[str, float]
@@ -396,20 +433,17 @@ class MarketStats:
     tables: dict[str, pd.DataFrame]
     rates: dict[str, float]
     notes: dict[str, str]
-    unavailable: dict[str, str]
 
 
 def market_stats(record: MarketRecord) -> MarketStats:
     """Every metric of the facts table that the record allows."""
-    stats = MarketStats({}, {}, {}, {}, {}, dict(record.unavailable))
+    stats = MarketStats({}, {}, {}, {}, {})
     stats.rates["clock"] = 3600.0 / record.dt
     _return_stats(record, stats)
     _abs_acf_stats(record, stats)
     _signature_stats(record, stats)
     _book_stats(record, stats)
     _flow_stats(record, stats)
-    for key in stats.unavailable:
-        stats.values[key] = math.nan
     return stats
 
 
@@ -504,10 +538,31 @@ def _book_stats(record: MarketRecord, stats: MarketStats) -> None:
             stats.tables[f"depth_{side}"] = summary
 
 
+SIGN_ACF_FACTS = {"sign_acf_lag1": 1, "sign_acf_lag10": 10, "sign_acf_lag100": 100}
+
+
 def _flow_stats(record: MarketRecord, stats: MarketStats) -> None:
     seconds = record.events.size * record.dt
     stats.values["events_per_s"] = float(record.events.sum()) / seconds
     stats.values["volume_per_s"] = float(record.volume.sum()) / seconds
+    trades = sum(t.size for t in record.trade_times)
+    stats.values["executions_per_s"] = (trades + record.trades_dropped) / seconds
+    stats.rates["trades"] = 3600.0 * trades / seconds
+    acf = _measure(stats, list(SIGN_ACF_FACTS), _record_sign_acf, record)
+    if acf is not None:
+        stats.curves["sign_acf"] = acf
+        for key, lag in SIGN_ACF_FACTS.items():
+            stats.values[key] = float(acf[lag - 1])
+
+
+def _record_sign_acf(record: MarketRecord) -> np.ndarray:
+    """The merged trade-sign ACF of the record; not estimable once the tape dropped orders."""
+    if record.trades_dropped:
+        raise NotEstimable(
+            f"trade-sign ACF: the trade tape overflowed within a clock step and dropped "
+            f"{record.trades_dropped} orders (collect with a larger tape_capacity)"
+        )
+    return trade_sign_acf(record.trade_times, record.trade_signs, TRADE_SIGN_MAX_LAG)
 
 
 def is_small_tick(stats: MarketStats) -> bool:
@@ -664,7 +719,9 @@ FACTS: tuple[Fact, ...] = (
 FACTS_BY_KEY = {f.key: f for f in FACTS}
 
 # The default market before the recalibration of issue 10 (the "legacy" column), measured by
-# `mm-gym facts --markets 64 --hours 4 --seed 0`; absent: not available from that build.
+# `mm-gym facts --markets 64 --hours 4 --seed 0` on the build of that time; the trade-sign and
+# executions values, which that build could not measure, on the same sample of the `legacy`
+# preset with the trade tape: `market_stats(collect(MarketConfig.preset("legacy"), 64, 4.0, 0))`.
 LEGACY_DEFAULT: dict[str, float] = {
     "ret_std_1s": 3.188,
     "ret_std_1min": 14.03,
@@ -680,8 +737,12 @@ LEGACY_DEFAULT: dict[str, float] = {
     "abs_acf_lag10": -0.001271,
     "abs_acf_lag30": -0.01893,
     "sig_ratio": 3.12,
+    "sign_acf_lag1": 0.01877,
+    "sign_acf_lag10": 0.01048,
+    "sign_acf_lag100": 0.001298,
     "spread_bps": 5.267,
     "spread_ticks": 1.053,
+    "executions_per_s": 3.562,
     "events_per_s": 39.89,
     "volume_per_s": 11.34,
     "vol_vol_corr": 0.3172,
@@ -727,9 +788,8 @@ def evaluate_facts(
     real values and the band's source.
 
     Verdicts: ``pass``, ``FAIL``, ``not estimable: ...`` (sample too small, which metric),
-    ``not available from this market build``, ``n/a: small-tick preset only``,
-    ``report only`` (no band). ``economics``: the market maker's facts per regime
-    (``mm_gym.economics.economics_values``), when measured."""
+    ``n/a: small-tick preset only``, ``report only`` (no band). ``economics``: the market
+    maker's facts per regime (``mm_gym.economics.economics_values``), when measured."""
     values = dict(stats.values)
     rates = dict(stats.rates)
     if economics is not None:
@@ -765,8 +825,6 @@ def _verdict(
     hours: float,
     small: bool,
 ) -> str:
-    if fact.key in stats.unavailable:
-        return "not available from this market build"
     if fact.small_tick_only and not small:
         return "n/a: small-tick preset only"
     if fact.key.startswith("mm_") and fact.key not in values:

@@ -81,6 +81,7 @@ class MarketSim:
     inventory skew, size fraction) per market. Python touches the batch once per call.
     The price window is sized for spread multipliers up to ``max_spread_multiplier`` and
     inventory skews up to ``max_inventory_skew``; larger parameters are an error.
+    ``tape_capacity`` > 0 keeps each market's last background market orders (``trades``).
     """
 
     def __init__(
@@ -91,6 +92,7 @@ class MarketSim:
         threads: int | None = None,
         max_spread_multiplier: float = MAX_SPREAD_MULTIPLIER,
         max_inventory_skew: float = MAX_INVENTORY_SKEW,
+        tape_capacity: int = 0,
     ) -> None:
         if isinstance(num_markets, bool) or not isinstance(num_markets, int) or num_markets < 1:
             raise ConfigError(f"num_markets={num_markets!r}: expected an integer >= 1")
@@ -116,6 +118,13 @@ class MarketSim:
         self.mq = np.zeros((n, 3, self.market.markout_queue, lay.NMQ))
         self.mq_head = np.zeros((n, 3), dtype=np.int64)
         self.mq_count = np.zeros((n, 3), dtype=np.int64)
+        if (
+            isinstance(tape_capacity, bool)
+            or not isinstance(tape_capacity, int)
+            or tape_capacity < 0
+        ):
+            raise ConfigError(f"tape_capacity={tape_capacity!r}: expected an integer >= 0")
+        self.tape = np.zeros((n, tape_capacity, lay.NTAPE))
         # three generator states per market: the flow (rng[i]) and the exogenous regime, news
         # and fair value (rng[n + i]), both the same under any policy, and the cancellations
         # (rng[2n + i]), which depend on the book
@@ -208,6 +217,7 @@ class MarketSim:
             self.mq,
             self.mq_head,
             self.mq_count,
+            self.tape,
             self.rng,
             self.params,
             self.mp,
@@ -314,6 +324,19 @@ class MarketSim:
         ask = np.where(self.ints[:, lay.I_BEST_ASK, None] >= 0, ask, 0)
         return bid.sum(axis=1), ask.sum(axis=1)
 
+    def trades(self, i: int) -> np.ndarray:
+        """Market ``i``'s background market orders still on its tape, oldest first, as a
+        structured array (price in currency); needs ``tape_capacity`` > 0."""
+        cap = self.tape.shape[1]
+        written = int(self.ints[i, lay.I_TAPE_N])
+        kept = min(written, cap)
+        rows = self.tape[i, (written - kept + np.arange(kept)) % max(cap, 1)]
+        out = np.zeros(kept, dtype=TRADE_DTYPE)
+        for name, col in zip(TRADE_DTYPE.names, range(lay.NTAPE), strict=True):
+            out[name] = rows[:, col]
+        out["price"] *= self.market.tick_size
+        return out
+
     def fills(self, i: int) -> np.ndarray:
         """The fill log of market ``i`` as a structured array (needs fill_log_capacity > 0)."""
         n = int(self.ints[i, lay.I_LOG_N])
@@ -323,6 +346,10 @@ class MarketSim:
             out[name] = rows[:, col]
         return out
 
+
+TRADE_DTYPE = np.dtype(
+    [("time", "f8"), ("sign", "f8"), ("lots", "f8"), ("price", "f8"), ("kind", "f8")]
+)
 
 FILL_DTYPE = np.dtype(
     [

@@ -38,7 +38,7 @@ class BaselineConfig(Config):
     detector that labels them read one value.
     """
 
-    extreme_vol_bps: float = 4.5
+    extreme_vol_bps: float = 3.0  # above the feature's upper quartile in high vol (1.97)
     normal: tuple = (1.0, 0.5, 1.0)
     trending: tuple = (1.5, 0.3, 0.8)
     high_vol: tuple = (2.0, 1.0, 0.5)

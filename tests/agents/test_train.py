@@ -216,6 +216,21 @@ def test_cli_train_and_its_errors(tmp_path, cli, capsys):
     assert RunDir.open(runs / "r1").latest_checkpoint()[0] == 384
 
 
+def test_cli_train_takes_a_market(tmp_path, cli, capsys):
+    from mm_gym.market.config import MarketConfig
+
+    path = write_yaml(tmp_path / "ppo.yaml", tiny(total_timesteps=64, checkpoint_freq=0).to_dict())
+    runs = tmp_path / "runs"
+    argv = ("train", "--config", path, "--runs-dir", runs, "--no-progress", "--run-name")
+    assert cli(*argv, "m", "--market", "legacy") == 0
+    assert RunDir.open(runs / "m").config().env_config().market == MarketConfig.preset("legacy")
+    capsys.readouterr()
+    assert cli(*argv, "m2", "--market", "nope") == 2
+    assert "market config 'nope'" in capsys.readouterr().err
+    assert cli("train", "--resume", "--run-name", "m", "--runs-dir", runs, "--market", "x") == 2
+    assert "drop --env-config/--market/--seed" in capsys.readouterr().err
+
+
 def test_resume_without_checkpoint_trains_the_run_from_step_zero(tmp_path):
     run = RunDir.create(tmp_path, "empty", tiny(total_timesteps=64))
     assert not run.is_complete

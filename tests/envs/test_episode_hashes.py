@@ -39,12 +39,12 @@ CONFIGS = {
     },
 }
 PINNED = {
-    ("single", "default"): "e0011cc1f6fb3db0349a7b4e50520650ed28a7c243d3ced17856e3e0550cdde9",
-    ("vector", "default"): "b6c520176e53a4ab1e017d750ca7311e7c712126942864b0f166d2fe28210cc9",
-    ("sim", "default"): "db44f56cb73822b1e24d194e5e878e0820512ec97e035adfa4d0047a39223ad0",
-    ("single", "high_vol"): "08efff07210b04f8ed269b42a8209c134e7824a9d91700d29a0c52557e779407",
-    ("vector", "high_vol"): "0eb45c58d8bb9479c0de55cf86fac45b7a9466206a947237dd597bf0f58e194c",
-    ("sim", "high_vol"): "c8a313dbbe1bfec081e903c718ee63c0cb523f9e8606ee6a34f3ac5f96bf77d1",
+    ("single", "default"): "7a81884c6787289f6fdca4b2a71214931d9ff44ed04dc8b7aaf01636343f0551",
+    ("vector", "default"): "d1e895e399cf3e4ece06a2c28db7d1fbcf44008be44967e2335be9dd9b632e36",
+    ("sim", "default"): "b075fe3a8c7b43939392f34055786ef60acbfc9b1682652c11c788a86f66cc89",
+    ("single", "high_vol"): "a5052ec54f3d644f0e0efb7cf4a90f76e75cbd419e1029deffd80c271aab791e",
+    ("vector", "high_vol"): "ccf777770e594d82d861f32046584c139c589c0a22294deaa1443f957230111c",
+    ("sim", "high_vol"): "3d848be8f0c5bbb164774c081cf518af95dc32281d389bce9487d8328a232d00",
 }
 
 

@@ -21,8 +21,8 @@ from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
 
 ENV_ID = "mm_gym/MarketMaking-v0"
 SHORT = {"session_s": 20.0}  # 20 one-second steps per episode
-# a daily-stop budget of 0.2 currency: some markets stop early, others reach the session end
-STOPPING = {"session_s": 60.0, "strategy": {"daily_stop_fraction": 2e-5}}
+# a daily-stop budget of 0.1 currency: some markets stop early, others reach the session end
+STOPPING = {"session_s": 60.0, "strategy": {"daily_stop_fraction": 1e-5}}
 PARAM_KEYS = ("spread_multiplier", "inventory_skew", "size_fraction")
 
 
@@ -248,9 +248,12 @@ def test_truncation_after_exactly_steps_per_episode(cfg: dict) -> None:
 
 
 def test_daily_stop_terminates_the_episode() -> None:
-    env = gym.make(
-        ENV_ID, session_s=600.0, strategy={"daily_stop_fraction": 1e-6}
-    ).unwrapped  # a budget of 0.01 currency
+    env = gym.make(  # a budget of 0.01 currency; a trend's informed flow runs over the quotes
+        ENV_ID,
+        session_s=600.0,
+        market={"pin_regime": "trending_up"},
+        strategy={"daily_stop_fraction": 1e-6},
+    ).unwrapped
     budget = env.config.strategy.capital * env.config.strategy.daily_stop_fraction
     obs, info = env.reset(seed=0)
     aggressive = np.array([-1.0, 0.0, 1.0], np.float32)  # tightest spread, full size
@@ -617,7 +620,7 @@ def test_each_named_reward_matches_its_formula(name: str) -> None:
     if name not in FORMULAS:
         pytest.fail(f"reward {name!r} has no formula in FORMULAS of {__file__}; add one")
     env = MarketMakingEnv(
-        session_s=400.0,
+        session_s=1200.0,  # long enough for random actions to build some inventory
         decision_interval_ms=500.0,
         reward=name,
         reward_scale=2.5,

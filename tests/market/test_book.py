@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from mm_gym.errors import ConfigError
 from mm_gym.market import book as B
 from mm_gym.market import kernel
 from mm_gym.market import layout as L
@@ -168,10 +169,14 @@ def test_book_invariants_random_sequences(market, strategy, quotes, seed):
     assume(market["latency_ms"] < 2000 * strategy["quote_refresh_ms"])
     market = {**market, "fill_log_capacity": 20_000}
     strategy["quote_size"] = min(strategy["quote_size"], strategy["max_inventory"])
+    try:
+        cfg = MarketConfig(**market)
+    except ConfigError:  # a book that cannot hold is refused up front
+        assume(False)
     spread_mults, skews = PARAMS[quotes]
     sim = MarketSim(
         3,
-        market=MarketConfig(**market),
+        market=cfg,
         strategy=StrategyConfig(**strategy),
         threads=1,
         max_spread_multiplier=spread_mults.max(),

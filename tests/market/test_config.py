@@ -32,17 +32,27 @@ BAD_MARKET = [
     ("initial_depth", 2.5),
     ("initial_levels", 0),
     ("initial_levels", 33),  # more than a quarter of the 128-level window
+    ("initial_spread_ticks", 0),  # a locked initial book
+    ("initial_spread_ticks", 2.5),
+    ("initial_spread_ticks", 40),
     ("limit_rate", 0.0),
     ("limit_rate", -3.0),
     ("limit_size_mean", 0.5),
     ("limit_distance_mean", 0.5),
     ("limit_distance_mean", 17.0),  # beyond window_levels / 8
+    ("limit_fair_fraction", 1.5),
+    ("limit_fair_offset_ticks", -1.0),
+    ("limit_pull_ticks", -1.0),
+    ("limit_pull_ticks", "near"),
     ("cancel_rate", 0.0),
     ("market_rate", -1.0),
     ("market_size_mean", 0.0),
     ("informed_rate", -0.1),
     ("informed_size_mean", 0.9),
     ("informed_edge_ticks", -1.0),
+    ("metaorder_alpha", 0.5),
+    ("metaorder_alpha", 6.0),
+    ("metaorder_max_orders", 0),
     ("pin_regime", "sideways"),
     ("pin_regime", "news"),
     ("latency_ms", -1.0),
@@ -84,6 +94,8 @@ BAD_REGIME = [
     ("informed_rate_mult", -1.0),
     ("weight", -1.0),
     ("weight", "heavy"),
+    ("trend_flow_rate", -1.0),
+    ("trend_flow_size_mean", 0.5),
 ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -219,7 +220,7 @@ def _stats(values: dict[str, float], rates: dict[str, float] | None = None) -> r
     full = {f.key: math.nan for f in rz.FACTS if not f.key.startswith("mm_")}
     full.update(values)
     rates = rates or {"r1s": 3600, "r10s": 360, "r1min": 60, "r5min": 12, "clock": 3600}
-    return rz.MarketStats(full, {}, {}, rates, {}, dict(rz.UNAVAILABLE))
+    return rz.MarketStats(full, {}, {}, rates, {})
 
 
 def test_verdicts():
@@ -232,7 +233,9 @@ def test_verdicts():
             "spread_ticks": 1.2,
             "acf1_1s": 0.3,
             "events_per_s": 40.0,
-        }
+            "sign_acf_lag1": 0.5,
+            "sign_acf_lag10": 0.01,
+        },
     )
     facts = rz.evaluate_facts(stats, markets=64, hours=4)
     v = facts["verdict"]
@@ -240,7 +243,10 @@ def test_verdicts():
     assert v["acf1_5min"] == "FAIL"
     assert v["kurt_5min"] == "FAIL"  # must be below the 1-min value
     assert v["acf1_1s"] == "n/a: small-tick preset only"  # 1.2 ticks: a large tick
-    assert v["sign_acf_lag1"] == "not available from this market build"
+    assert v["sign_acf_lag1"] == "not estimable: no merged executions in the sample"
+    stats.rates["trades"] = 10_000
+    v = rz.evaluate_facts(stats, markets=64, hours=4)["verdict"]
+    assert v["sign_acf_lag1"] == "pass" and v["sign_acf_lag10"] == "FAIL"
     assert v["events_per_s"] == "report only"
     assert v["mm_baseline_up_vs_ranging"] == "not measured"
     assert facts.loc["kurt_1min", "AAPL"] == 2.4
@@ -289,10 +295,53 @@ def test_collector_records_the_market_on_a_1s_clock():
     stats = rz.market_stats(rec)
     assert stats.values["events_per_s"] > 0
     assert stats.values["spread_ticks"] >= 1
-    assert set(rz.UNAVAILABLE) <= set(stats.unavailable)
     assert "5 min returns" in stats.notes["acf1_5min"]
+    assert len(rec.trade_times) == len(rec.trade_signs) == 3 and rec.trades_dropped == 0
+    for times, signs in zip(rec.trade_times, rec.trade_signs, strict=True):
+        assert times.size == signs.size > 0
+        assert np.all(np.diff(times) >= 0) and times[0] > 10.0 and times[-1] <= 130.0
+        assert set(np.unique(signs)) == {-1.0, 1.0}
+    trades = sum(t.size for t in rec.trade_times)
+    assert stats.values["executions_per_s"] == pytest.approx(trades / (3 * 120))
+    assert stats.rates["trades"] == pytest.approx(trades / (3 * 2 / 60))
+    assert stats.curves["sign_acf"].shape == (rz.TRADE_SIGN_MAX_LAG,)
     again = rz.collect(MarketConfig(), 3, 2 / 60, seed=5, warmup_s=10.0)
     np.testing.assert_array_equal(rec.mid, again.mid)
+    np.testing.assert_array_equal(rec.trade_times[2], again.trade_times[2])
+
+
+@pytest.mark.parametrize("preset", ["default", "legacy"])
+def test_trade_signs_persist_only_with_metaorder_runs(preset):
+    """The default market splits orders into same-sign runs; legacy draws each sign anew."""
+    stats = rz.market_stats(rz.collect(MarketConfig.preset(preset), 4, 10 / 60))
+    trades = stats.rates["trades"] * 4 * 10 / 60
+    assert 4 / math.sqrt(trades) < 0.1  # the bound below is >= 4 standard errors
+    lag1 = stats.values["sign_acf_lag1"]
+    if preset == "default":
+        assert lag1 > 0.3
+    else:
+        assert abs(lag1) < 0.1
+    assert 0 < stats.values["executions_per_s"] < math.inf
+
+
+def test_a_trade_tape_overflow_is_reported():
+    full = rz.collect(MarketConfig(), 3, 2 / 60, seed=5, warmup_s=10.0)
+    rec = rz.collect(MarketConfig(), 3, 2 / 60, seed=5, warmup_s=10.0, tape_capacity=2)
+    assert rec.trades_dropped > 0
+    assert sum(t.size for t in rec.trade_times) + rec.trades_dropped == sum(
+        t.size for t in full.trade_times
+    )
+    stats = rz.market_stats(rec)
+    assert stats.values["executions_per_s"] == rz.market_stats(full).values["executions_per_s"]
+    assert math.isnan(stats.values["sign_acf_lag1"]) and "sign_acf" not in stats.curves
+    assert (
+        f"overflowed within a clock step and dropped {rec.trades_dropped}"
+        in (stats.notes["sign_acf_lag100"])
+    )
+    verdict = rz.evaluate_facts(stats, markets=64, hours=4).loc["sign_acf_lag1", "verdict"]
+    assert verdict.startswith("not estimable: trade-sign ACF: the trade tape overflowed")
+    with pytest.raises(ConfigError, match="tape_capacity=0"):
+        rz.collect(MarketConfig(), 1, 1 / 60, tape_capacity=0)
 
 
 def test_rule_free_strategy_and_constant_quoter():
@@ -333,7 +382,10 @@ def test_facts_command_writes_the_report_and_plots(tmp_path, capsys):
     head = "| fact | simulated | AAPL | GOOG | band | verdict | legacy default | band source |"
     assert head in report
     assert "ACF of 1 min \\|r\\|, lag 1" in report  # pipes escaped inside the table
-    assert "not available from this market build" in report
+    assert "not available" not in report
+    facts = pd.read_csv(out / "facts.csv", index_col="key")
+    assert facts.loc["sign_acf_lag1", "value"] > 0.3
+    assert facts.loc["executions_per_s", "value"] > 0
     assert "not estimable: need >=" in report
     for name in (
         "return_acf",

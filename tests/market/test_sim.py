@@ -59,7 +59,7 @@ def test_accounting_matches_fill_log(maker_bps, taker_bps):
     n = 8
     sim = MarketSim(n, market=market, strategy=strategy, threads=1)
     sim.reset(np.arange(50, 50 + n))
-    run(sim, 60, 10.0)
+    run(sim, 80, 10.0)
     tick = market.tick_size
     assert (sim.ints[:, L.I_LOG_DROPPED] == 0).all()
     assert (sim.ints[:, L.I_MO_DROPPED] == 0).all()

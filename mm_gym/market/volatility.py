@@ -1,0 +1,63 @@
+"""Stochastic volatility of the fair value: two log-volatility factors, fast and slow (numba).
+
+Each factor is a stationary Ornstein-Uhlenbeck process sampled on the sampling clock; the
+regime's volatility is multiplied by ``exp(X_fast + X_slow - var)``, ``var`` the factors'
+summed variance, so that the mean variance stays the regime's. The factors draw from the
+exogenous stream, so their paths are the same under any policy.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from mm_gym.market import rng as R
+from mm_gym.market.layout import (
+    F_SV_FAST,
+    F_SV_SLOW,
+    MP_SV_FAST_A,
+    MP_SV_FAST_SD,
+    MP_SV_SLOW_A,
+    MP_SV_SLOW_SD,
+)
+
+
+@nb.njit(cache=True, inline="always")
+def vol_enabled(mp: np.ndarray) -> bool:
+    """Whether either factor is on (otherwise nothing is drawn and the multiplier is 1)."""
+    return mp[MP_SV_FAST_SD] > 0.0 or mp[MP_SV_SLOW_SD] > 0.0
+
+
+@nb.njit(cache=True)
+def normal_pair(rng: np.ndarray, k: int) -> tuple[float, float]:
+    """Two independent standard normal draws (both halves of a Box-Muller pair)."""
+    r = np.sqrt(-2.0 * np.log(R.uniform_open(rng, k)))
+    phi = 2.0 * np.pi * R.uniform(rng, k)
+    return r * np.cos(phi), r * np.sin(phi)
+
+
+@nb.njit(cache=True)
+def init_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.ndarray) -> None:
+    """Draw both factors from their stationary laws (stream ``k``); no draw when off."""
+    if vol_enabled(mp):
+        z1, z2 = normal_pair(rng, k)
+        fs[i, F_SV_FAST] = mp[MP_SV_FAST_SD] * z1
+        fs[i, F_SV_SLOW] = mp[MP_SV_SLOW_SD] * z2
+
+
+@nb.njit(cache=True)
+def step_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.ndarray) -> None:
+    """One sampling step of both factors (exact OU transition), when they are on."""
+    z1, z2 = normal_pair(rng, k)
+    a, sd = mp[MP_SV_FAST_A], mp[MP_SV_FAST_SD]
+    fs[i, F_SV_FAST] = a * fs[i, F_SV_FAST] + sd * np.sqrt(1.0 - a * a) * z1
+    a, sd = mp[MP_SV_SLOW_A], mp[MP_SV_SLOW_SD]
+    fs[i, F_SV_SLOW] = a * fs[i, F_SV_SLOW] + sd * np.sqrt(1.0 - a * a) * z2
+
+
+@nb.njit(cache=True)
+def vol_multiplier(i: int, fs: np.ndarray, mp: np.ndarray) -> float:
+    """The factor on the regime's volatility, when the factors are on:
+    ``exp(X_fast + X_slow - var)``, mean square 1."""
+    var = mp[MP_SV_FAST_SD] ** 2 + mp[MP_SV_SLOW_SD] ** 2
+    return np.exp(fs[i, F_SV_FAST] + fs[i, F_SV_SLOW] - var)
