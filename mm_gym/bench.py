@@ -1,16 +1,21 @@
 """Throughput of the simulated order-book market (what ``mm-gym bench`` reports).
 
-Two figures, both with the default market (or the one given) and the quoting engine live (parameters
+Two headline figures, both with the default market (or the one given) and the quoting engine
+live (parameters
 ``[1.0, 0.5, 1.0]``), after a warm-up so that numba compilation is not counted:
 
 - ``lob_events_per_s``: background order-book events (limit orders, cancellations, market
   orders) processed per wall-clock second, on ``threads`` threads (one by default);
 - ``lob_market_seconds_per_s``: simulated market-seconds per wall-clock second, summed over
   the batch, on every core (``os.cpu_count()`` threads).
+
+``breakdown`` splits a vector-env step's time into background events, the sampling clock,
+quoting and the Python side; ``scaling`` gives the rates and memory per market over batch sizes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -23,7 +28,11 @@ from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.config import StrategyConfig
 
 BENCH_PARAMS = (1.0, 0.5, 1.0)
+NO_QUOTES = (1.0, 0.5, 0.0)  # size 0: the engine sends no orders
 WARMUP_S = 5.0  # simulated seconds run before timing (compiles or loads the kernels)
+SCALING_MARKETS = (1, 16, 256, 4096)
+ONE_REFRESH_MS = 3_600_000.0  # the longest refresh interval allowed: one refresh, at the start
+SPARSE_SAMPLE_MS = 10_000.0  # the longest sampling interval allowed: 1/100 of the default's ticks
 
 
 def _measure(
@@ -34,29 +43,33 @@ def _measure(
     market: MarketConfig,
     strategy: StrategyConfig,
     seed: int,
+    params: tuple[float, float, float] = BENCH_PARAMS,
 ) -> dict:
     sim = MarketSim(num_markets, market=market, strategy=strategy, threads=threads)
     sim.reset(np.arange(seed, seed + num_markets))
-    params = np.tile(BENCH_PARAMS, (num_markets, 1))
-    sim.advance(WARMUP_S, params)
+    batch = np.tile(params, (num_markets, 1))
+    sim.advance(WARMUP_S, batch)
     events0 = int(sim.ints[:, lay.I_EVENTS].sum())
     t_sim0 = float(sim.time.sum())
     steps = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     while True:
-        sim.advance(step_s, params)
+        sim.advance(step_s, batch)
         steps += 1
         wall = time.perf_counter() - start
         if wall >= seconds:
             break
+    cpu = time.process_time() - cpu
     events = int(sim.ints[:, lay.I_EVENTS].sum()) - events0
     market_seconds = float(sim.time.sum()) - t_sim0
     return {
         "wall_s": wall,
+        "cpu_s": cpu,
         "steps": steps,
         "events": events,
         "market_seconds": market_seconds,
         "threads": sim.threads,
+        "bytes_per_market": sim.bytes_per_market,
     }
 
 
@@ -91,6 +104,7 @@ def bench_market(
     load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return {
         "lob_events_per_s": one["events"] / one["wall_s"],
+        "lob_events_per_cpu_s": one["events"] / one["cpu_s"],
         "lob_market_seconds_per_s": every["market_seconds"] / every["wall_s"],
         "lob_events_per_s_all_cores": every["events"] / every["wall_s"],
         "lob_market_seconds_per_s_one": one["market_seconds"] / one["wall_s"],
@@ -103,6 +117,115 @@ def bench_market(
         "wall_s": one["wall_s"] + every["wall_s"],
         "load_avg_1min": max(load_before, load_after),
     }
+
+
+def breakdown(
+    seconds: float = 2.0,
+    num_markets: int = 256,
+    seed: int = 0,
+    market: MarketConfig | None = None,
+) -> dict:
+    """Where a native vector env step's time goes, in shares that sum to 1 (see ``method``).
+
+    The market (the default unless given) runs three ways on one thread: as it is; without
+    quoting (one refresh at the start, size 0); and without quoting with the sampling clock
+    at 10 s instead of 100 ms. The CPU time per market-second of the last is the background
+    events'; the differences are the sampling clock's and quoting's. The vector env's step
+    minus its ``MarketSim.advance`` is its Python side.
+    """
+    market = market or MarketConfig()
+    strategy = StrategyConfig()
+    quiet = dataclasses.replace(strategy, quote_refresh_ms=ONE_REFRESH_MS)
+    sparse = dataclasses.replace(
+        market, sample_interval_ms=SPARSE_SAMPLE_MS, feature_interval_s=SPARSE_SAMPLE_MS / 1000
+    )
+    runs = {
+        "full": _measure(num_markets, seconds, 1, 1.0, market, strategy, seed),
+        "no_quotes": _measure(num_markets, seconds, 1, 1.0, market, quiet, seed, NO_QUOTES),
+        "background": _measure(num_markets, seconds, 1, 1.0, sparse, quiet, seed, NO_QUOTES),
+    }
+    ns = {k: 1e9 * m["cpu_s"] / m["market_seconds"] for k, m in runs.items()}
+    step_cpu, advance_cpu = _vector_split(num_markets, seconds, seed, market)
+    per_ns = advance_cpu / step_cpu / ns["full"]  # share of the step per ns of advance
+    return {
+        "method": (
+            f"CPU time, one thread, {num_markets} markets; MarketSim.advance as it is, "
+            "without quoting (one refresh, size 0) and also with the sampling clock at 10 s: "
+            "the last is the background "
+            "events, the differences the sampling clock and the quote refreshes with order "
+            "activations; their shares of advance are scaled to its share of a vector env "
+            "step (random actions), the rest of which is the step's Python side"
+        ),
+        "background_events": per_ns * ns["background"],
+        "sampling_clock": per_ns * (ns["no_quotes"] - ns["background"]),
+        "quotes_and_orders": per_ns * (ns["full"] - ns["no_quotes"]),
+        "python_step": 1.0 - advance_cpu / step_cpu,
+        "ns_per_market_second": ns,
+        "events_per_market_second": {k: m["events"] / m["market_seconds"] for k, m in runs.items()},
+        "vector_env_step_us": 1e6 * step_cpu,
+        "vector_env_advance_us": 1e6 * advance_cpu,
+    }
+
+
+def _vector_split(
+    num_envs: int, seconds: float, seed: int, market: MarketConfig
+) -> tuple[float, float]:
+    """CPU seconds per step of the native vector env on one thread, random actions, and per
+    ``MarketSim.advance`` of its markets for as many steps with the last parameters."""
+    import gymnasium as gym
+
+    env = gym.make_vec(
+        "mm_gym/MarketMaking-v0",
+        num_envs=num_envs,
+        vectorization_mode="vector_entry_point",
+        threads=1,
+        market=market,
+    )
+    pool = np.random.default_rng(seed).uniform(-1, 1, (16, num_envs, 3)).astype(np.float32)
+    env.reset(seed=seed)
+    for k in range(3):
+        env.step(pool[k])
+    steps = 0
+    start, cpu = time.perf_counter(), time.process_time()
+    while time.perf_counter() - start < seconds:
+        env.step(pool[steps % 16])
+        steps += 1
+    step_cpu = (time.process_time() - cpu) / steps
+    core = env.unwrapped.core
+    params = core.params.copy()
+    cpu = time.process_time()
+    for _ in range(steps):
+        core.sim.advance(core.dt, params)
+    advance_cpu = (time.process_time() - cpu) / steps
+    env.close()
+    return step_cpu, advance_cpu
+
+
+def scaling(
+    seconds: float = 1.0,
+    seed: int = 0,
+    sizes: tuple[int, ...] = SCALING_MARKETS,
+    market: MarketConfig | None = None,
+) -> dict:
+    """Rates and memory per market for batches of ``sizes`` markets (the default market unless
+    given, agent quoting, 1 s steps): events/s on one thread (wall and CPU time),
+    market-seconds/s on one thread and on every core."""
+    market = market or MarketConfig()
+    strategy = StrategyConfig()
+    cores = os.cpu_count() or 1
+    out = {}
+    for n in sizes:
+        one = _measure(n, seconds, 1, 1.0, market, strategy, seed)
+        every = _measure(n, seconds, cores, 1.0, market, strategy, seed)
+        out[str(n)] = {
+            "events_per_s": one["events"] / one["wall_s"],
+            "events_per_cpu_s": one["events"] / one["cpu_s"],
+            "market_seconds_per_s_one": one["market_seconds"] / one["wall_s"],
+            "market_seconds_per_s": every["market_seconds"] / every["wall_s"],
+            "threads_all": every["threads"],
+            "bytes_per_market": one["bytes_per_market"],
+        }
+    return out
 
 
 def bench_env_single(
@@ -159,7 +282,8 @@ def bench_env_vector(
 
 def run_all(quick: bool = False, market: MarketConfig | None = None) -> dict:
     """Every figure of ``mm-gym bench``: the market and the envs (on ``market``, the default
-    market unless given), the Avellaneda-Stoikov env."""
+    market unless given), the Avellaneda-Stoikov env, the breakdown of a vector env step and
+    the scaling over batch sizes."""
     from mm_gym.envs.avellaneda_stoikov import bench_as_vec
 
     seconds = 1.0 if quick else 4.0
@@ -167,6 +291,8 @@ def run_all(quick: bool = False, market: MarketConfig | None = None) -> dict:
     out["env_steps_per_s_single"] = bench_env_single(seconds=seconds, market=market)
     out["vec_env_steps_per_s"] = bench_env_vector(seconds=seconds, market=market)
     out["as_vec_steps_per_s"] = bench_as_vec(num_envs=10_000, steps=100 if quick else 1_000)
+    out["breakdown"] = breakdown(seconds=seconds / 2, market=market)
+    out["scaling"] = scaling(seconds=seconds / 4, market=market)
     return out
 
 

@@ -41,7 +41,21 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{'figure':32s} {'measured':>16s} {'floor':>14s}")
     for key, value in results.items():
+        if isinstance(value, dict):
+            continue
         floor = FLOORS.get(key)
-        shown = f"{value:,.0f}" if isinstance(value, float) and value > 100 else f"{value}"
-        print(f"{key:32s} {shown:>16s} {'' if floor is None else f'{floor:,}':>14s}")
+        print(f"{key:32s} {_shown(value):>16s} {'' if floor is None else f'{floor:,}':>14s}")
+    parts = results["breakdown"]
+    print(f"\nbreakdown of a vector env step ({parts['method']})")
+    for key in ("background_events", "sampling_clock", "quotes_and_orders", "python_step"):
+        print(f"  {key:30s} {parts[key]:>16.1%}")
+    print("\nscaling over markets (agent quoting, 1 s steps)")
+    columns = next(iter(results["scaling"].values()))
+    print(f"  {'markets':>8s}" + "".join(f" {c:>24s}" for c in columns))
+    for n, row in results["scaling"].items():
+        print(f"  {n:>8s}" + "".join(f" {_shown(v):>24s}" for v in row.values()))
     return 0
+
+
+def _shown(value: object) -> str:
+    return f"{value:,.0f}" if isinstance(value, float) and value > 100 else f"{value}"

@@ -305,7 +305,7 @@ def agent_fill(
         send_replace(i, 1 if side > 0 else 0, 0, 0, t, orders, pend, pend_time, ints, mp)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # inlined: passing its arrays cost more than the work
 def resolve_markouts(i, t, fs, ints, log, mq, mq_head, mq_count, mp, sp):
     """Close the markouts whose horizon has passed: mid move since the fill, signed by side."""
     tick = mp[MP_TICK]
@@ -455,6 +455,7 @@ def market_order(
 R_FLOW = 5  # number of flow kinds (rates[0..4]: limit bid/ask, noise buy/sell, informed)
 R_CANCEL_PER_LOT = 5
 R_TREND_FLOW = 6  # the part of rates[4] that is the regime's trend flow
+N_RATES = R_TREND_FLOW + 1  # length of rates[]
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop
@@ -701,7 +702,7 @@ def end_news(i, t, fs, rng, mp):
     draw_next_news(i, t, fs, rng, mp)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # inlined: passing its arrays cost more than the work
 def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, rp, mp, sp):
     """The sampling clock: fair-value diffusion, stale quotes pulled, markouts, time
     integrals, features."""
@@ -1054,6 +1055,7 @@ def advance_one(
     mp,
     rp,
     sp,
+    rates,
 ):
     """Advance market ``i`` to ``t_end``.
 
@@ -1061,9 +1063,8 @@ def advance_one(
     the regime and news (the remaining wait is then rescaled), and the cancellations, whose
     rate follows the resting volume and so changes with every event: their clock runs in
     units of expected cancellations (``left``: how many until the next one), which a rate
-    change leaves as it is.
+    change leaves as it is. ``rates`` is the market's scratch row for ``event_rates``.
     """
-    rates = np.empty(R_TREND_FLOW + 1)
     t = fs[i, F_T]
     flow_rate = event_rates(i, fs, ints, rp, mp, rates)
     t_flow = t + R.exponential(rng, i, flow_rate)
@@ -1167,7 +1168,7 @@ def advance_one(
     fs[i, F_MID] = mid_ticks(ints, fs, i)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, _nrt=False)
 def advance(
     lo,
     hi,
@@ -1190,11 +1191,16 @@ def advance(
     mp,
     rp,
     sp,
+    rates,
     mask,
 ):
-    """Advance markets ``lo <= i < hi`` with ``mask[i]`` to ``t_end[i]``.
+    """Advance markets ``lo <= i < hi`` with ``mask[i]`` to ``t_end[i]``; ``rates[N, N_RATES]``
+    is scratch.
 
-    Releases the GIL, so disjoint ranges run in parallel threads."""
+    Releases the GIL, so disjoint ranges run in parallel threads. Compiled without the NRT:
+    under it every call of a kernel function with array arguments counts references on each
+    array atomically (two thirds of the time of the default market), so nothing in here may
+    allocate an array."""
     for i in range(lo, hi):
         if mask[i]:
             advance_one(
@@ -1218,6 +1224,7 @@ def advance(
                 mp,
                 rp,
                 sp,
+                rates[i],
             )
 
 

@@ -130,6 +130,7 @@ class MarketSim:
         # (rng[2n + i]), which depend on the book
         self.rng = np.zeros(3 * n, dtype=np.uint64)
         self.params = np.zeros((n, lay.NACT))
+        self._rates = np.zeros((n, kernel.N_RATES))
         self._all = np.ones(n, dtype=np.bool_)
         self._t_end = np.zeros(n)
         if threads is None:
@@ -137,7 +138,10 @@ class MarketSim:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ConfigError(f"threads={threads!r}: expected an integer >= 1")
         self.threads = min(threads, n)
-        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        bounds = np.linspace(0, n, self.threads + 1).astype(int).tolist()
+        self._chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
+        # the calling thread advances the first chunk of markets, the pool the others
+        self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
     # ------------------------------------------------------------------ control
     def reset(
@@ -187,15 +191,13 @@ class MarketSim:
             )
         self.step_stats[:] = 0.0
         np.add(self.fs[:, lay.F_T], dt, out=self._t_end)
-        if self._pool is None:
-            self._advance_range(0, self.n, mask)
-        else:
-            bounds = np.linspace(0, self.n, self.threads + 1).astype(int)
-            futures = [
-                self._pool.submit(self._advance_range, lo, hi, mask)
-                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
-            ]
-            for f in futures:
+        pending = [
+            self._pool.submit(self._advance_range, lo, hi, mask) for lo, hi in self._chunks[1:]
+        ]
+        try:
+            self._advance_range(*self._chunks[0], mask)
+        finally:
+            for f in pending:
                 f.result()
 
     def _advance_range(self, lo: int, hi: int, mask: np.ndarray) -> None:
@@ -221,10 +223,16 @@ class MarketSim:
             self.mp,
             self.rp,
             self.sp,
+            self._rates,
             mask,
         )
 
     # ------------------------------------------------------------------ views
+    @property
+    def bytes_per_market(self) -> float:
+        """Memory of the batch's arrays (book, state, queues, logs, scratch) per market."""
+        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray)) / self.n
+
     @property
     def time(self) -> np.ndarray:
         """Market time of each market, seconds."""

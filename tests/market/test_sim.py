@@ -217,6 +217,20 @@ def test_bench_market_smoke():
         bench_market(seconds=0)
 
 
+def test_bench_breakdown_and_scaling_smoke():
+    from mm_gym.bench import breakdown, scaling
+
+    parts = breakdown(seconds=0.05, num_markets=8)
+    shares = ("background_events", "sampling_clock", "quotes_and_orders", "python_step")
+    assert sum(parts[k] for k in shares) == pytest.approx(1.0)
+    assert parts["method"] and parts["vector_env_step_us"] > parts["vector_env_advance_us"] > 0
+    for rate in parts["events_per_market_second"].values():
+        assert 20 < rate < 80  # the same flow in every mode
+    rows = scaling(seconds=0.02, sizes=(1, 4))
+    assert list(rows) == ["1", "4"]
+    assert all(r["events_per_s"] > 0 and r["bytes_per_market"] > 1000 for r in rows.values())
+
+
 def test_regimes_news_and_fair_value_do_not_depend_on_the_policy() -> None:
     """Common random numbers: the exogenous path is the same whatever the agent quotes."""
     from mm_gym.market.kernel import INF
