@@ -32,7 +32,7 @@ INSTALL_HINT = (
     "apt-get install -y postgresql (Debian: postgresql-15), or put their folder on PATH"
 )
 # with 8 episodes, a trial of about a second on one core: long enough to be killed inside
-WORKER_ENV = {"session_s": 1800.0}
+WORKER_ENV = {"session_s": 3600.0}  # trials long enough that a survivor outlives the grace period
 JUST_STARTED_S = 0.6
 
 

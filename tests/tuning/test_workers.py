@@ -18,7 +18,7 @@ from mm_gym.tuning.space import SearchSpace
 from mm_gym.tuning.study import default_storage, engine_url
 from tests.tuning.conftest import kill_mid_trial, start_worker
 
-TRIALS = 10
+TRIALS = 16
 PARAMS = len(SearchSpace.from_yaml(resolve_config("spaces", "baseline")).params)
 WORKER_TIMEOUT_S = 400
 
