@@ -22,15 +22,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mm_gym.envs.baseline_policy import RuleBasedPolicy
+from mm_gym.envs.baseline_policy import RuleBasedPolicy, TrueRegimePolicy
 from mm_gym.envs.config import EnvConfig
-from mm_gym.envs.observations import IDX, NUM_BASE_OBS
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation import PARAM_NAMES, run_episodes
 from mm_gym.market.regimes import REGIME_NAMES
-from mm_gym.market.scaling import range_to_unit
 from mm_gym.metrics import mean_ci, paired_difference
-from mm_gym.strategy.baseline import table_params
 from mm_gym.tuning.report import (
     TABLE_ROWS,
     fmt,
@@ -52,7 +49,6 @@ __all__ = [
     "OBJECTIVE",
     "TRAIN_SEED_BASE",
     "BaselineStudy",
-    "TrueRegimePolicy",
     "episode_objective",
     "holdout_check",
     "tune_baseline",
@@ -64,41 +60,6 @@ HELD_OUT_SEED_BASE = 2_000_000  # the agents' test seeds (agents.config.TEST_SEE
 OVERALL = "overall"
 RUNGS = 4  # with a pruner, the training seeds are run in this many parts, reported after each
 TUNED, START, TRUE_REGIME = "tuned", "start", "start, true regime"
-
-
-class TrueRegimePolicy(RuleBasedPolicy):
-    """The table looked up with the true regime, not the detector's (an ablation: what a
-    perfect detector would earn). Needs ``expose_regime=True`` and ``action_mode="absolute"``."""
-
-    def __init__(self, config: EnvConfig) -> None:
-        if not (config.expose_regime and config.action_mode == "absolute"):
-            raise ConfigError("TrueRegimePolicy: needs expose_regime=true and action_mode=absolute")
-        super().__init__(config)
-
-    def detected_regime(self, observation: Any) -> np.ndarray | int:
-        """The true regime label, read from the observation's one-hot part."""
-        batch, single = self._batch(observation)
-        ids = np.argmax(batch[:, NUM_BASE_OBS:], axis=1)
-        return int(ids[0]) if single else ids
-
-    def params(self, observation: Any) -> np.ndarray:
-        batch, single = self._batch(observation)
-        cfg = self.config
-        params = table_params(
-            self.detected_regime(batch), batch[:, IDX["vol_short"]], cfg.baseline, cfg.strategy
-        )
-        return params[0] if single else params
-
-    def predict(
-        self,
-        observation: Any,
-        state: Any = None,
-        episode_start: np.ndarray | None = None,
-        deterministic: bool = True,
-    ) -> tuple[np.ndarray, Any]:
-        params = self.params(observation)
-        actions = np.clip(range_to_unit(params, self.low, self.high), -1.0, 1.0)
-        return actions.astype(np.float32), state
 
 
 def episode_objective(

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from mm_gym.config import resolve_config
-from mm_gym.envs.baseline_policy import RuleBasedPolicy
+from mm_gym.envs.baseline_policy import RuleBasedPolicy, TrueRegimePolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import make_config
 from mm_gym.errors import ConfigError
@@ -17,7 +17,6 @@ from mm_gym.market.regimes import TRENDING_UP
 from mm_gym.strategy.baseline import DETECTED_NAMES
 from mm_gym.tuning.baseline import (
     HELD_OUT_SEED_BASE,
-    TrueRegimePolicy,
     episode_objective,
     tune_baseline,
 )
