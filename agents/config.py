@@ -14,6 +14,9 @@ One YAML file per algorithm and env, shipped in ``mm_gym/configs/agents/``
 
 ``hyperparameters`` go to the SB3 constructor and are checked against its signature; values
 ``lin_<x>`` for ``learning_rate`` / ``clip_range`` are linear schedules from ``x`` to 0.
+``bootstrap_time_limit: false`` makes the end of an episode terminal for the algorithm (no
+bootstrap from the value of its last observation): for envs whose observation carries the
+time left, such as AvellanedaStoikov-v0, where that value is 0 by definition.
 Seeds: training markets use ``seed + i`` (below ``EVAL_SEED_BASE``), the evaluation callback
 ``EVAL_SEED_BASE + i``, evaluate/compare ``TEST_SEED_BASE + i``: the three never overlap.
 """
@@ -145,6 +148,7 @@ class AgentConfig(Config):
     device: str = "cpu"
     torch_threads: int = 1
     env_threads: int | None = None
+    bootstrap_time_limit: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.normalize, bool):
@@ -187,6 +191,7 @@ class AgentConfig(Config):
         _check_int("torch_threads", self.torch_threads, 0, 1024)
         if self.env_threads is not None:
             _check_int("env_threads", self.env_threads, 1, 1024)
+        check_bool("bootstrap_time_limit", self.bootstrap_time_limit)
         check_choice("device", self.device, ("cpu", "cuda", "auto"))
         if self.action_noise is not None:
             check_choice("action_noise", self.action_noise, ACTION_NOISES)

@@ -73,7 +73,7 @@ def build_env(config: AgentConfig, vecnormalize_path: Path | None = None) -> Any
     native = make_native_vec_env(
         config.env_id, config.n_envs, config.env_config(), threads=config.env_threads
     )
-    env: Any = VecMonitor(MarketVecEnv(native))
+    env: Any = VecMonitor(MarketVecEnv(native, config.bootstrap_time_limit))
     norm = config.normalize
     if vecnormalize_path is not None and vecnormalize_path.is_file():
         with loading(vecnormalize_path, "normalisation statistics"):

@@ -5,7 +5,10 @@ arrives in ``info["final_obs"]``) or ``AvellanedaStoikovVectorEnv`` (next-step a
 adapter resets a finished market at once through ``options={"reset_mask": done}``), and speaks
 SB3's dialect: a finished market's last observation goes to ``infos[i]["terminal_observation"]``,
 ``infos[i]["TimeLimit.truncated"]`` marks a time limit, and ``step`` returns the first
-observation of the next episode. Seeds follow SB3: ``seed(s)`` then ``reset()`` seeds market i
+observation of the next episode. With ``bootstrap_time_limit=False`` a time limit is reported
+as a terminal state, so SB3 does not add the value of the last observation to the last reward:
+right when the observation carries the time left (the end of the episode is then part of the
+task and the value there is 0). Seeds follow SB3: ``seed(s)`` then ``reset()`` seeds market i
 with ``s + i``; later episodes continue each market's own random stream.
 
 The batch's info arrays of the last step stay in ``batch_info`` (and the step's done mask in
@@ -86,8 +89,9 @@ class MarketVecEnv(VecEnv):
     once per requested index, a method is called once and its result repeated per index.
     """
 
-    def __init__(self, venv: gym.vector.VectorEnv) -> None:
+    def __init__(self, venv: gym.vector.VectorEnv, bootstrap_time_limit: bool = True) -> None:
         self.venv = venv
+        self.bootstrap_time_limit = bool(bootstrap_time_limit)
         mode = venv.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         if mode not in (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP):
             raise ConfigError(f"autoreset_mode={mode!r}: expected SAME_STEP or NEXT_STEP")
@@ -147,6 +151,8 @@ class MarketVecEnv(VecEnv):
         self.batch_done = done
         infos = self._per_env(info)
         time_limit = truncated & ~terminated
+        if not self.bootstrap_time_limit:
+            time_limit[:] = False
         for i in np.flatnonzero(done):
             infos[i]["terminal_observation"] = final_obs[i].astype(
                 self.observation_space.dtype, copy=True

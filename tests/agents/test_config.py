@@ -47,6 +47,7 @@ def test_every_algorithm_has_a_yaml_and_they_load():
         ({"n_envs": 0}, r"n_envs=0"),
         ({"normalize": {"obz": True}}, r"normalize\.obz: unknown key"),
         ({"action_noise": "normal"}, r"only for off-policy"),
+        ({"bootstrap_time_limit": "no"}, r"bootstrap_time_limit='no'"),
     ],
 )
 def test_bad_keys_and_values_name_the_field(data, message):

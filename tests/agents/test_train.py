@@ -241,6 +241,15 @@ def test_resume_without_checkpoint_trains_the_run_from_step_zero(tmp_path):
     assert run.is_complete and run.model_path("final").is_file()
 
 
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_build_env_passes_the_time_limit_choice(bootstrap):
+    from agents.train import build_env
+
+    env = build_env(tiny(env_id="AvellanedaStoikov-v0", bootstrap_time_limit=bootstrap))
+    assert env.unwrapped.bootstrap_time_limit is bootstrap
+    env.close()
+
+
 def test_bad_run_names(tmp_path):
     run = RunDir.create(tmp_path, "empty", tiny())
     with pytest.raises(ConfigError, match="run name"):

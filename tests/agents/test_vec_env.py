@@ -111,6 +111,17 @@ def test_termination_is_not_a_time_limit():
     assert dones.tolist() == [False, True] and infos[1]["TimeLimit.truncated"] is True
 
 
+def test_time_limit_as_terminal_state_when_not_bootstrapped():
+    venv = MarketVecEnv(AvellanedaStoikovVectorEnv(N, T=0.02), bootstrap_time_limit=False)
+    venv.seed(10)
+    venv.reset()
+    for k in range(AS_STEPS):
+        _, _, dones, infos = venv.step(_actions(k))
+    assert dones.all()
+    assert all(info["TimeLimit.truncated"] is False for info in infos)
+    assert all(info["terminal_observation"][1] == 0.0 for info in infos)  # no time left
+
+
 def test_seed_then_reset_follows_sb3_semantics():
     venv = MarketVecEnv(MarketMakingVectorEnv(N, session_s=5))
     native = MarketMakingVectorEnv(N, session_s=5)
