@@ -20,7 +20,7 @@ import numpy as np
 
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import baseline_params, detected_regime, param_bounds
-from mm_gym.envs.observations import NUM_BASE_OBS
+from mm_gym.envs.observations import observation_dim
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import NUM_LABELS
 from mm_gym.market.scaling import range_to_unit
@@ -41,7 +41,7 @@ class RuleBasedPolicy:
             raise ConfigError(f"config={config!r}: expected an EnvConfig or None")
         self.config = config if config is not None else EnvConfig()
         self.low, self.high = param_bounds(self.config)
-        self.obs_dim = NUM_BASE_OBS + (NUM_LABELS if self.config.expose_regime else 0)
+        self.obs_dim = observation_dim(self.config)
 
     def _batch(self, observation: Any) -> tuple[np.ndarray, bool]:
         obs = np.asarray(observation, dtype=np.float64)
@@ -100,5 +100,5 @@ class TrueRegimePolicy(RuleBasedPolicy):
         super().__init__(config)
 
     def _params(self, batch: np.ndarray) -> np.ndarray:
-        regime = np.argmax(batch[:, NUM_BASE_OBS:], axis=1)
+        regime = np.argmax(batch[:, -NUM_LABELS:], axis=1)
         return baseline_params(batch, self.config, regime)

@@ -11,6 +11,8 @@ from mm_gym.strategy.baseline import BaselineConfig
 from mm_gym.strategy.config import StrategyConfig
 
 ACTION_MODES = ("absolute", "residual")
+REWARD_CARRIES = ("mid", "expected")
+LINEAR_REWARDS = ("pnl", "pnl_inventory_penalty")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +23,17 @@ class EnvConfig(Config):
     ``inventory_skew_range`` and ``size_fraction_range``. With ``action_mode="residual"`` the
     action, times ``residual_scale``, is added to the baseline's table parameters (so action 0
     is the baseline) and the sum is held inside the ranges.
+
+    ``reward_carry="expected"`` (for training) takes the unpredictable part of the latent
+    fair value's move out of the inventory's carry: the reward loses ``inventory_before *
+    (fair move - regime drift * dt)``, a term of mean zero given the past, so every policy's
+    expected return is unchanged while the variance from marking inventory drops. It reads
+    hidden state, so evaluations use ``"mid"`` (the equity actually earned).
+
+    ``market_features=True`` appends what a market maker watches besides the base columns
+    (``mm_gym.envs.observations.FEATURE_NAMES``): the rule baseline's detected regime,
+    the realised spread of the agent's fills, the time since its last fill and the order
+    flow imbalance at the best levels over the last step.
 
     ``inventory_penalty`` (currency per lot² per second) defaults to about 5% of the
     per-second variance of one lot's value in the default market (~2e-4), so the penalty of
@@ -35,11 +48,13 @@ class EnvConfig(Config):
     size_fraction_range: tuple = (0.0, 1.0)
     residual_scale: tuple = (1.0, 0.5, 0.5)
     reward: str = "pnl_inventory_penalty"
+    reward_carry: str = "mid"
     inventory_penalty: float = 1e-5
     dampening: float = 0.5
     risk_aversion: float = 0.1
     reward_scale: float = 1.0
     expose_regime: bool = False
+    market_features: bool = False
     market: MarketConfig = dataclasses.field(default_factory=MarketConfig)
     strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
     baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
@@ -78,11 +93,18 @@ class EnvConfig(Config):
         for k, v in enumerate(self.residual_scale):
             check_range(f"residual_scale[{k}]", v, 0.0, 100.0)
         check_choice("reward", self.reward, tuple(REWARDS))
+        check_choice("reward_carry", self.reward_carry, REWARD_CARRIES)
+        if self.reward_carry == "expected" and self.reward not in LINEAR_REWARDS:
+            raise ConfigError(
+                f"reward_carry='expected' with reward={self.reward!r}: the carry's noise can be "
+                f"taken out only of a reward linear in the equity ({', '.join(LINEAR_REWARDS)})"
+            )
         check_range("inventory_penalty", self.inventory_penalty, 0.0, None)
         check_range("dampening", self.dampening, 0.0, 1.0)
         check_range("risk_aversion", self.risk_aversion, 0.0, None)
         check_range("reward_scale", self.reward_scale, 0.0, None, low_open=True)
         check_bool("expose_regime", self.expose_regime)
+        check_bool("market_features", self.market_features)
         if not self.baseline.extreme_vol_bps > self.strategy.high_volatility_bps:
             raise ConfigError(
                 f"baseline.extreme_vol_bps={self.baseline.extreme_vol_bps!r}: must be above "

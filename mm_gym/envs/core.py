@@ -17,6 +17,8 @@ from mm_gym.config import deep_merge, load_yaml_mapping, resolve_config
 from mm_gym.envs.actions import check_actions, clip_unit
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.observations import (
+    FEATURE_HIGH,
+    FEATURE_LOW,
     IDX,
     INFO_BOOL,
     INFO_INT,
@@ -24,15 +26,20 @@ from mm_gym.envs.observations import (
     NUM_BASE_OBS,
     OBS_HIGH,
     OBS_LOW,
+    SINCE_FILL_CAP_MIN,
+    best_levels,
     build_info,
     build_observations,
+    observation_dim,
+    order_flow_imbalance,
 )
 from mm_gym.envs.rewards import REWARDS, StepOutcome
 from mm_gym.errors import ConfigError
+from mm_gym.market.layout import F_RS_EWMA, S_FILLS
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
 from mm_gym.market.scaling import range_to_unit, unit_to_range
 from mm_gym.market.sim import MarketSim
-from mm_gym.strategy.baseline import detect_regime, table_params
+from mm_gym.strategy.baseline import DETECTED_NAMES, detect_regime, table_params
 
 ACTION_DIM = 3
 
@@ -108,10 +115,19 @@ class MarketMakingCore:
         self.low, self.high = param_bounds(config)
         self.residual_scale = np.array(config.residual_scale, dtype=np.float64)
         self.reward_fn = REWARDS[config.reward]
-        self.obs_dim = NUM_BASE_OBS + (NUM_LABELS if config.expose_regime else 0)
-        self.obs_low = np.concatenate([OBS_LOW, np.zeros(self.obs_dim - NUM_BASE_OBS, np.float32)])
-        self.obs_high = np.concatenate([OBS_HIGH, np.ones(self.obs_dim - NUM_BASE_OBS, np.float32)])
+        self.obs_dim = observation_dim(config)
+        features = config.market_features
+        regime = NUM_LABELS if config.expose_regime else 0
+        self.regime_at = self.obs_dim - regime
+        self.obs_low = np.concatenate(
+            [OBS_LOW, FEATURE_LOW[: features * len(FEATURE_LOW)], np.zeros(regime, np.float32)]
+        )
+        self.obs_high = np.concatenate(
+            [OBS_HIGH, FEATURE_HIGH[: features * len(FEATURE_HIGH)], np.ones(regime, np.float32)]
+        )
         self.obs = np.zeros((num_envs, self.obs_dim), dtype=np.float32)
+        self._levels = np.zeros((num_envs, 4))  # best levels at the last observation
+        self._last_fill_t = np.zeros(num_envs)
         self.steps = np.zeros(num_envs, dtype=np.int64)
         self.seeds = np.zeros(num_envs, dtype=np.int64)
         self.episodes = np.zeros(num_envs, dtype=np.int64)
@@ -137,7 +153,8 @@ class MarketMakingCore:
         self.steps[mask] = 0
         self.params[mask] = 0.0  # no quoting parameters used yet in the new episode
         self.t_start[mask] = self.sim.time[mask]
-        self._observe()
+        self._last_fill_t[mask] = self.t_start[mask]
+        self._observe(mask, started=True)
         return self.obs
 
     # ------------------------------------------------------------------ stepping
@@ -171,16 +188,27 @@ class MarketMakingCore:
         """``step`` without building the info dict (see ``info``/``scalar_info``)."""
         params, clipped = self.action_to_params(actions)
         before = self.info_arr
+        expected_carry = self.config.reward_carry == "expected"
+        if expected_carry:
+            fair_before, drift = self.sim.fair_value, self.sim.regime_drift
         self.params[:] = params
         self.sim.advance(self.dt, params)
         self.steps += 1
+        if self.config.market_features:
+            filled = self.sim.step_stats[:, S_FILLS] > 0
+            self._last_fill_t[filled] = self.sim.time[filled]
         self._observe()
         after = self.info_arr
+        carry_noise = 0.0
+        if expected_carry:
+            surprise = self.sim.fair_value - fair_before - drift * self.dt
+            carry_noise = before[:, 2] * surprise
         outcome = StepOutcome(
             equity_change=after[:, 0] - before[:, 0],
             inventory_pnl=before[:, 2] * (after[:, 3] - before[:, 3]),
             inventory=after[:, 2],
             dt=self.dt,
+            carry_noise=carry_noise,
         )
         reward = self.reward_fn(outcome, self.config) / self.config.reward_scale
         terminated = after[:, 13] > 0.5
@@ -188,7 +216,9 @@ class MarketMakingCore:
         self.last_clipped = clipped
         return self.obs, reward, terminated, truncated
 
-    def _observe(self) -> None:
+    def _observe(self, mask: np.ndarray | None = None, started: bool = False) -> None:
+        """Build the observations (the features of ``mask`` only; ``started``: they begin an
+        episode) and the info array."""
         sim = self.sim
         build_observations(
             sim.fs,
@@ -201,10 +231,32 @@ class MarketMakingCore:
             sim.sp,
             self.config.expose_regime,
             NUM_LABELS,
+            self.regime_at,
             self.obs,
         )
+        if self.config.market_features:
+            self._observe_features(self._all if mask is None else mask, started)
         self.info_arr = np.empty((self.n, len(INFO_NAMES)))
         build_info(sim.fs, sim.ints, sim.step_stats, sim.mp, self.info_arr)
+
+    def _observe_features(self, mask: np.ndarray, started: bool) -> None:
+        sim = self.sim
+        levels = np.empty((self.n, 4))
+        best_levels(sim.ints, sim.book, levels)
+        ofi = np.zeros(self.n) if started else order_flow_imbalance(self._levels, levels)
+        self._levels[mask] = levels[mask]
+        detected = detected_regime(self.obs, self.config)
+        since = (sim.time - self._last_fill_t) / 60.0
+        features = np.column_stack(
+            [
+                np.eye(len(DETECTED_NAMES))[detected],
+                np.nan_to_num(sim.fs[:, F_RS_EWMA]),
+                np.minimum(since, SINCE_FILL_CAP_MIN),
+                ofi,
+            ]
+        )
+        features = np.clip(features, FEATURE_LOW, FEATURE_HIGH)
+        self.obs[mask, NUM_BASE_OBS : self.regime_at] = features[mask]
 
     def info(self, clipped: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Per-market info arrays: the true regime, the account, this step's fills, markouts

@@ -1,5 +1,9 @@
 """The observation vector: what an agent (and the rule baseline) may see. Never the regime,
-unless ``expose_regime`` is set for an ablation."""
+unless ``expose_regime`` is set for an ablation.
+
+Layout: the ``OBS_NAMES`` columns; then, with ``market_features``, the ``FEATURE_NAMES``
+columns (what a market maker watches besides); then, with ``expose_regime``, the true
+regime's one-hot (always last)."""
 
 from __future__ import annotations
 
@@ -54,6 +58,62 @@ NUM_BASE_OBS = len(OBS_NAMES)
 IDX = {name: k for k, name in enumerate(OBS_NAMES)}
 DEPTH_LEVELS = 5
 
+FEATURE_NAMES = (
+    "detected_ranging",  # the rule baseline's detector, one-hot (DETECTED_NAMES)
+    "detected_trending_up",
+    "detected_trending_down",
+    "detected_high_vol",
+    "detected_news",
+    "realised_spread",  # EWMA of the realised spread of the agent's recent fills, bps
+    "since_fill",  # minutes since the agent's last fill (or the episode's start), at most 10
+    "order_flow_imbalance",  # best-level order flow imbalance over the step / best-level depth
+)
+FEATURE_LOW = np.array([0, 0, 0, 0, 0, -50, 0, -5], dtype=np.float32)
+FEATURE_HIGH = np.array([1, 1, 1, 1, 1, 50, 10, 5], dtype=np.float32)
+NUM_FEATURES = len(FEATURE_NAMES)
+SINCE_FILL_CAP_MIN = 10.0
+
+
+def observation_dim(config) -> int:
+    """Columns of the observation of an ``EnvConfig``: base, features, regime one-hot."""
+    from mm_gym.market.regimes import NUM_LABELS
+
+    return (
+        NUM_BASE_OBS
+        + (NUM_FEATURES if config.market_features else 0)
+        + (NUM_LABELS if config.expose_regime else 0)
+    )
+
+
+@nb.njit(cache=True)
+def best_levels(ints, book, out):
+    """Per market: best bid tick, lots there, best ask tick, lots there (``out`` (N, 4));
+    an empty side reads tick -1 and 0 lots."""
+    L = book.shape[2]
+    for i in range(ints.shape[0]):
+        origin = ints[i, I_ORIGIN]
+        for side in range(2):
+            best = ints[i, I_BEST_BID if side == 0 else I_BEST_ASK]
+            lots = 0.0
+            if best >= 0 and 0 <= best - origin < L:
+                lots = book[i, side, best - origin]
+            out[i, 2 * side] = best
+            out[i, 2 * side + 1] = lots
+
+
+def order_flow_imbalance(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Order flow imbalance between two snapshots of the best levels (Cont, Kukanov and
+    Stoikov 2014): bid-side gains minus ask-side gains, in lots, over the depth before."""
+    pb0, qb0, pa0, qa0 = before.T
+    pb1, qb1, pa1, qa1 = after.T
+    e = (
+        np.where(pb1 >= pb0, qb1, 0.0)
+        - np.where(pb1 <= pb0, qb0, 0.0)
+        - np.where(pa1 <= pa0, qa1, 0.0)
+        + np.where(pa1 >= pa0, qa0, 0.0)
+    )
+    return e / np.maximum(qb0 + qa0, 1.0)
+
 
 INFO_NAMES = (
     "equity",
@@ -99,9 +159,10 @@ def build_info(fs, ints, step, mp, info):
 
 @nb.njit(cache=True)
 def build_observations(
-    fs, ints, book, orders, t_start, session_s, mp, sp, expose_regime, num_regimes, obs
+    fs, ints, book, orders, t_start, session_s, mp, sp, expose_regime, num_regimes, regime_at, obs
 ):
-    """Write one observation row per market into ``obs`` (float32, clipped to the bounds)."""
+    """Write the base columns and (with ``expose_regime``) the regime one-hot from column
+    ``regime_at`` of each market's observation row (float32, base clipped to its bounds)."""
     n = fs.shape[0]
     L = book.shape[2]
     budget = sp[SP_CAPITAL] * sp[SP_DAILY_STOP]
@@ -133,7 +194,7 @@ def build_observations(
         if expose_regime:
             label = regime_label(fs, ints, i)
             for k in range(num_regimes):
-                obs[i, 12 + k] = 1.0 if k == label else 0.0
+                obs[i, regime_at + k] = 1.0 if k == label else 0.0
     lo = OBS_LOW_NB
     hi = OBS_HIGH_NB
     for i in range(n):

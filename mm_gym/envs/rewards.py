@@ -17,16 +17,20 @@ class StepOutcome:
     inventory_pnl: np.ndarray  # part of it from holding inventory: inventory_before * mid move
     inventory: np.ndarray  # inventory after the step, lots
     dt: float  # seconds
+    carry_noise: np.ndarray | float = 0.0  # inventory_before * (fair move - drift * dt)
 
 
 def pnl(o: StepOutcome, cfg) -> np.ndarray:
-    """Plain change in mark-to-market equity."""
-    return o.equity_change
+    """Plain change in mark-to-market equity (less ``carry_noise``: 0 unless
+    ``reward_carry="expected"``)."""
+    return o.equity_change - o.carry_noise
 
 
 def pnl_inventory_penalty(o: StepOutcome, cfg) -> np.ndarray:
-    """Equity change minus a running penalty ``inventory_penalty * inventory**2 * dt``."""
-    return o.equity_change - cfg.inventory_penalty * o.inventory.astype(np.float64) ** 2 * o.dt
+    """Equity change minus a running penalty ``inventory_penalty * inventory**2 * dt`` (and
+    less ``carry_noise``, as ``pnl``)."""
+    penalty = cfg.inventory_penalty * o.inventory.astype(np.float64) ** 2 * o.dt
+    return o.equity_change - o.carry_noise - penalty
 
 
 def dampened_pnl(o: StepOutcome, cfg) -> np.ndarray:

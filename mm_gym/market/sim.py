@@ -249,6 +249,11 @@ class MarketSim:
         return self.fs[:, lay.F_FAIR] * self.market.tick_size
 
     @property
+    def regime_drift(self) -> np.ndarray:
+        """The fair value's drift in each market's hidden regime, currency per s."""
+        return self.rp[self.ints[:, lay.I_REGIME], lay.R_DRIFT] * self.market.tick_size
+
+    @property
     def cash(self) -> np.ndarray:
         return self.fs[:, lay.F_CASH]
 

@@ -117,7 +117,11 @@ def test_vector_env_is_deterministic_for_any_thread_count() -> None:
     assert any("final_obs" in step[4] for step in first[1:])
 
 
-@pytest.mark.parametrize("cfg", [SHORT, STOPPING], ids=["truncation", "daily-stop"])
+@pytest.mark.parametrize(
+    "cfg",
+    [SHORT, STOPPING, {**SHORT, "market_features": True, "expose_regime": True}],
+    ids=["truncation", "daily-stop", "features"],
+)
 def test_vector_market_i_is_the_single_env_seeded_s_plus_i(cfg: dict) -> None:
     n, steps, seed = 4, 130, 11
     actions = random_actions(2, steps, n, scale=1.2)
@@ -645,6 +649,51 @@ def test_each_named_reward_matches_its_formula(name: str) -> None:
         assert differs > 0, "the rollout never exercised the reward's extra term"
 
 
+def test_expected_carry_takes_out_the_fair_values_surprise_on_the_inventory() -> None:
+    """reward_carry='expected': reward = mid-marked reward - inventory_before * (fair move -
+    regime drift * dt), step by step; the market itself is the same as with 'mid'."""
+    kwargs = {"session_s": 1200.0, "inventory_penalty": 1e-3}
+    plain = MarketMakingVectorEnv(8, **kwargs, threads=1)
+    carry = MarketMakingVectorEnv(8, **kwargs, reward_carry="expected", threads=1)
+    plain.reset(seed=5)
+    carry.reset(seed=5)
+    sim = carry.core.sim
+    inv_before = np.zeros(8)
+    nonzero = 0
+    # all steps but the last (the vector env's same-step autoreset then starts a new market)
+    for a in random_actions(11, plain.config.steps_per_episode - 1):
+        actions = np.tile(a, (8, 1))
+        fair, drift, inv_before = (
+            sim.fair_value.copy(),
+            sim.regime_drift.copy(),
+            sim.inventory.copy(),
+        )
+        _, r_plain, *_ = plain.step(actions)
+        _, r_carry, *_ = carry.step(actions)
+        surprise = sim.fair_value - fair - drift * 1.0
+        np.testing.assert_allclose(r_carry, r_plain - inv_before * surprise, rtol=1e-9, atol=1e-9)
+        nonzero += int(np.count_nonzero(inv_before))
+    assert nonzero > 0, "no inventory was held: the carry term was never exercised"
+
+
+def test_expected_carry_keeps_the_mean_return_and_lowers_its_variance() -> None:
+    """Same markets and rule policy: the returns' paired difference is mean-zero noise (within
+    4 standard errors) and the expected-carry returns vary less than the marked ones."""
+    returns = {}
+    for carry in ("mid", "expected"):
+        env = MarketMakingVectorEnv(64, session_s=1800.0, reward_carry=carry, threads=1)
+        policy = RuleBasedPolicy(env.config)
+        obs, _ = env.reset(seed=100)
+        total = np.zeros(64)
+        for _ in range(env.config.steps_per_episode):
+            obs, r, *_ = env.step(policy.predict(obs)[0])
+            total += r
+        returns[carry] = total
+    diff = returns["expected"] - returns["mid"]
+    assert abs(diff.mean()) < 4 * diff.std(ddof=1) / np.sqrt(diff.size)
+    assert returns["expected"].std() < 0.9 * returns["mid"].std()
+
+
 # ---------------------------------------------------------------- config and API errors
 
 
@@ -656,9 +705,15 @@ def test_each_named_reward_matches_its_formula(name: str) -> None:
         ({"inventory_skew_range": [1.0, 1.0]}, ["inventory_skew_range=(1.0, 1.0)", "low"]),
         ({"size_fraction_range": (0.0, 1.5)}, ["size_fraction_range[1]=1.5", "[0.0, 1.0]"]),
         ({"reward": "sharpe"}, ["reward='sharpe'", "'pnl'"]),
+        ({"reward_carry": "fair"}, ["reward_carry='fair'", "'mid', 'expected'"]),
+        (
+            {"reward_carry": "expected", "reward": "risk_adjusted"},
+            ["reward_carry='expected'", "reward='risk_adjusted'", "pnl_inventory_penalty"],
+        ),
         ({"reward_scale": 0.0}, ["reward_scale=0.0"]),
         ({"session_s": 0}, ["session_s=0"]),
         ({"expose_regime": "yes"}, ["expose_regime='yes'"]),
+        ({"market_features": 1}, ["market_features=1"]),
         ({"residual_scale": (1.0, 1.0)}, ["residual_scale=(1.0, 1.0)"]),
         ({"speed": 3}, ["speed", "unknown key"]),
         ({"strategy": {"bogus": 1}}, ["strategy.bogus", "unknown key"]),
