@@ -14,6 +14,11 @@ One YAML file per algorithm and env, shipped in ``mm_gym/configs/agents/``
 
 ``hyperparameters`` go to the SB3 constructor and are checked against its signature; values
 ``lin_<x>`` for ``learning_rate`` / ``clip_range`` are linear schedules from ``x`` to 0.
+``train_env`` overrides the env of the training markets only, on top of ``env``: e.g.
+``{reward_carry: expected}``, a training reward that reads hidden state; the evaluation
+callback, ``evaluate`` and ``compare`` always play ``env``.
+``privileged_critic: true`` (PPO/A2C, with ``env.expose_regime: true``): an asymmetric
+actor-critic, the critic reads the true regime and the actor does not (``agents.asymmetric``).
 ``bootstrap_time_limit: false`` makes the end of an episode terminal for the algorithm (no
 bootstrap from the value of its last observation): for envs whose observation carries the
 time left, such as AvellanedaStoikov-v0, where that value is 0 by definition.
@@ -132,6 +137,7 @@ class AgentConfig(Config):
     algo: str = "ppo"
     env_id: str = "MarketMaking-v0"
     env: dict = dataclasses.field(default_factory=dict)
+    train_env: dict = dataclasses.field(default_factory=dict)
     n_envs: int = 64
     total_timesteps: int = 1_000_000
     seed: int = 0
@@ -149,12 +155,13 @@ class AgentConfig(Config):
     torch_threads: int = 1
     env_threads: int | None = None
     bootstrap_time_limit: bool = True
+    privileged_critic: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.normalize, bool):
             flag = self.normalize
             object.__setattr__(self, "normalize", NormalizeConfig(obs=flag, reward=flag))
-        for name in ("env", "policy_kwargs", "hyperparameters"):
+        for name in ("env", "train_env", "policy_kwargs", "hyperparameters"):
             value = getattr(self, name)
             if value is None:
                 object.__setattr__(self, name, {})
@@ -181,6 +188,7 @@ class AgentConfig(Config):
             raise ConfigError(f"env_id={self.env_id!r}: expected a string")
         env_id_short(self.env_id)
         self.env_config()
+        self.train_env_config()
         _check_int("n_envs", self.n_envs, 1, 65_536)
         _check_int("total_timesteps", self.total_timesteps, 1, 10**12)
         _check_int("seed", self.seed, 0, EVAL_SEED_BASE - self.n_envs)
@@ -192,6 +200,7 @@ class AgentConfig(Config):
         if self.env_threads is not None:
             _check_int("env_threads", self.env_threads, 1, 1024)
         check_bool("bootstrap_time_limit", self.bootstrap_time_limit)
+        self._validate_privileged_critic()
         check_choice("device", self.device, ("cpu", "cuda", "auto"))
         if self.action_noise is not None:
             check_choice("action_noise", self.action_noise, ACTION_NOISES)
@@ -203,6 +212,21 @@ class AgentConfig(Config):
         check_range("action_noise_std", self.action_noise_std, 0.0, 10.0)
         self._validate_policy()
         self._validate_hyperparameters()
+
+    def _validate_privileged_critic(self) -> None:
+        check_bool("privileged_critic", self.privileged_critic)
+        if not self.privileged_critic:
+            return
+        if self.algo not in ("ppo", "a2c") or self.policy != "MlpPolicy":
+            raise ConfigError(
+                f"privileged_critic=True: needs algo 'ppo' or 'a2c' with policy 'MlpPolicy', "
+                f"not {self.algo!r} with {self.policy!r}"
+            )
+        if not getattr(self.env_config(), "expose_regime", False):
+            raise ConfigError(
+                "privileged_critic=True: needs env.expose_regime: true (the regime columns "
+                "that the critic reads and the actor does not)"
+            )
 
     def _validate_policy(self) -> None:
         cls = algo_class(self.algo)
@@ -258,13 +282,22 @@ class AgentConfig(Config):
     # ------------------------------------------------------------------ derived objects
     def env_config(self) -> Any:
         """The env's own config object (``EnvConfig`` or ``ASConfig``) from ``env``."""
+        return self._env_from(self.env, "env.")
+
+    def train_env_config(self) -> Any:
+        """The env config of the training markets: ``env`` with ``train_env`` merged in."""
+        if not self.train_env:
+            return self.env_config()
+        return self._env_from(deep_merge(self.env, self.train_env), "train_env.")
+
+    def _env_from(self, overrides: Mapping[str, Any], prefix: str) -> Any:
         if env_id_short(self.env_id) == "AvellanedaStoikov-v0":
             from mm_gym.market.avellaneda_stoikov import ASConfig
 
-            return ASConfig.from_dict(self.env, prefix="env.")
+            return ASConfig.from_dict(overrides, prefix=prefix)
         from mm_gym.envs.config import EnvConfig
 
-        return EnvConfig.from_dict(self.env, prefix="env.")
+        return EnvConfig.from_dict(overrides, prefix=prefix)
 
     def with_env(self, extra: Mapping[str, Any]) -> AgentConfig:
         """A copy whose env overrides have ``extra`` merged in."""

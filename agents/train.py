@@ -71,7 +71,7 @@ def build_env(config: AgentConfig, vecnormalize_path: Path | None = None) -> Any
     from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
     native = make_native_vec_env(
-        config.env_id, config.n_envs, config.env_config(), threads=config.env_threads
+        config.env_id, config.n_envs, config.train_env_config(), threads=config.env_threads
     )
     env: Any = VecMonitor(MarketVecEnv(native, config.bootstrap_time_limit))
     norm = config.normalize
@@ -155,11 +155,18 @@ def restore_resume_state(model: Any, env: Any, path: Path, config: AgentConfig) 
 def _new_model(config: AgentConfig, env: Any, run: RunDir, verbose: int) -> Any:
     cls = algo_class(config.algo)
     kwargs = config.sb3_kwargs()
+    policy: Any = config.policy
+    if config.privileged_critic:
+        from agents.asymmetric import AsymmetricActorCriticPolicy
+        from mm_gym.market.regimes import NUM_LABELS
+
+        policy = AsymmetricActorCriticPolicy
+        kwargs["policy_kwargs"]["critic_only_obs"] = NUM_LABELS
     if config.algo in ("sac", "td3"):
         kwargs["action_noise"] = config.make_action_noise(env.action_space.shape[0])
     try:
         return cls(
-            config.policy,
+            policy,
             env,
             seed=config.seed,
             device=config.device,

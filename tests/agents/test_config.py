@@ -48,11 +48,25 @@ def test_every_algorithm_has_a_yaml_and_they_load():
         ({"normalize": {"obz": True}}, r"normalize\.obz: unknown key"),
         ({"action_noise": "normal"}, r"only for off-policy"),
         ({"bootstrap_time_limit": "no"}, r"bootstrap_time_limit='no'"),
+        ({"train_env": {"reward_carry": "x"}}, r"train_env\.reward_carry='x'"),
+        ({"train_env": {"sessionz": 1}}, r"train_env\.sessionz: unknown key"),
+        ({"train_env": [1]}, r"train_env=\[1\]: expected a mapping"),
     ],
 )
 def test_bad_keys_and_values_name_the_field(data, message):
     with pytest.raises(ConfigError, match=message):
         AgentConfig.from_dict(data)
+
+
+def test_train_env_changes_the_training_markets_only():
+    cfg = AgentConfig.from_dict(
+        {"env": {"session_s": 600.0}, "train_env": {"reward_carry": "expected"}}
+    )
+    assert cfg.env_config().reward_carry == "mid"
+    assert cfg.train_env_config().reward_carry == "expected"
+    assert cfg.train_env_config().session_s == 600.0  # env's overrides still apply
+    plain = AgentConfig.from_dict({"env": {"session_s": 600.0}})
+    assert plain.train_env_config() == plain.env_config()
 
 
 def test_defaults_and_derived_objects():
