@@ -137,9 +137,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--baseline",
         action="append",
         default=[],
-        metavar="FILE",
-        help="a tuned rule baseline: an EnvConfig YAML whose baseline/strategy sections are "
-        "used (repeatable; named by the file's stem)",
+        metavar="NAME|FILE",
+        help="a tuned rule baseline: an EnvConfig YAML, or a shipped env config's name (tuned, "
+        "default, ...), whose baseline/strategy sections are used (repeatable; named by the "
+        "file's stem)",
     )
     p.add_argument(
         "--holm",

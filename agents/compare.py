@@ -40,7 +40,7 @@ from agents.config import EVAL_SEED_BASE, TEST_SEED_BASE, AgentConfig
 from agents.evaluate import SEED_KINDS, env_config_for, headline_metrics, seed_kind, test_seeds
 from agents.run_dir import RunDir
 from agents.vec_env import env_id_short
-from mm_gym.config import load_yaml_mapping
+from mm_gym.config import load_yaml_mapping, resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation import EpisodeResults
 from mm_gym.metrics import (
@@ -113,7 +113,7 @@ def load_baselines(
 
     out: dict[str, dict[str, Any]] = {}
     for file in files:
-        path = Path(file)
+        path = resolve_config("envs", file)  # a file, or a shipped env config's name
         data = load_yaml_mapping(path)
         sections = {k: data[k] for k in BASELINE_SECTIONS if k in data}
         if not sections:
