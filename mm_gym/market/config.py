@@ -90,7 +90,7 @@ class NewsConfig(Config):
     rate_per_hour: float = 2.0
     announced_fraction: float = 0.5
     announce_lead_s: float = 60.0
-    jump_bps_mean: float = 12.0
+    jump_bps_mean: float = 8.0
     duration_s: float = 30.0
     informed_rate_mult: float = 6.0
     limit_rate_mult: float = 0.4
@@ -125,11 +125,11 @@ class VolatilityConfig(Config):
     """
 
     fast_halflife_s: float = 60.0
-    fast_sd: float = 0.3
-    slow_halflife_s: float = 28_800.0
+    fast_sd: float = 0.0
+    slow_halflife_s: float = 3600.0
     slow_sd: float = 0.35
     switch_mean_s: float = 10_800.0
-    switch_ratio: float = 1.0
+    switch_ratio: float = 5.0
 
     def validate(self) -> None:
         check_range("fast_halflife_s", self.fast_halflife_s, 1.0, 1e6)
