@@ -90,7 +90,7 @@ class NewsConfig(Config):
     rate_per_hour: float = 2.0
     announced_fraction: float = 0.5
     announce_lead_s: float = 60.0
-    jump_bps_mean: float = 12.0
+    jump_bps_mean: float = 8.0
     duration_s: float = 30.0
     informed_rate_mult: float = 6.0
     limit_rate_mult: float = 0.4
@@ -111,24 +111,33 @@ class NewsConfig(Config):
 
 @dataclasses.dataclass(frozen=True)
 class VolatilityConfig(Config):
-    """Stochastic volatility of the fair value: two log-volatility factors, fast and slow.
+    """Stochastic volatility of the fair value: two log-volatility factors, fast and slow, and
+    a calm/busy switching component.
 
     Each factor is a stationary Ornstein-Uhlenbeck process with the given half-life and
     standard deviation; the regime's volatility is multiplied by ``exp(X_fast + X_slow - var)``
     (``var`` their summed variance), which keeps the mean variance. A standard deviation of 0
-    turns a factor off.
+    turns a factor off. The switching component (a two-state Markov chain, as one component of
+    Calvet and Fisher's Markov-switching multifractal) spends exponential times of mean
+    ``switch_mean_s`` alternately calm and busy, half the time each; busy volatility is
+    ``switch_ratio`` times calm, and the two levels keep the mean variance. A ratio of 1 turns
+    it off.
     """
 
     fast_halflife_s: float = 60.0
-    fast_sd: float = 0.3
-    slow_halflife_s: float = 28_800.0
+    fast_sd: float = 0.0
+    slow_halflife_s: float = 3600.0
     slow_sd: float = 0.35
+    switch_mean_s: float = 10_800.0
+    switch_ratio: float = 5.0
 
     def validate(self) -> None:
         check_range("fast_halflife_s", self.fast_halflife_s, 1.0, 1e6)
         check_range("fast_sd", self.fast_sd, 0.0, 2.0)
         check_range("slow_halflife_s", self.slow_halflife_s, 1.0, 1e6)
         check_range("slow_sd", self.slow_sd, 0.0, 2.0)
+        check_range("switch_mean_s", self.switch_mean_s, 1.0, 1e6)
+        check_range("switch_ratio", self.switch_ratio, 1.0, 100.0)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,7 +48,8 @@ F_BID_QUOTE = 31  # price of the last quote the engine wanted (ticks), nan if no
 F_ASK_QUOTE = 32
 F_SV_FAST = 33  # fast log-volatility factor of the fair value (stationary N(0, sd^2))
 F_SV_SLOW = 34  # slow log-volatility factor
-NFS = 35
+F_SV_BUSY = 35  # volatility state of the switching component: 0 calm, 1 busy
+NFS = 36
 
 # ---- per-market int state: ints[N, NIS]
 I_ORIGIN = 0  # absolute tick of window level 0
@@ -193,7 +194,10 @@ MP_INIT_SPREAD = 43  # spread of the initial book, ticks
 MP_FAIR_FRAC = 44  # fraction of limit orders placed around the fair value
 MP_FAIR_OFFSET = 45  # their least distance from the fair value, ticks
 MP_PULL = 46  # background quotes nearer the fair value than this are pulled (nan: never)
-NMP = 47
+MP_SV_SWITCH_P = 47  # probability per sampling step that the calm/busy state flips
+MP_SV_CALM = 48  # volatility multiplier in the calm state (1: the component is off)
+MP_SV_BUSY = 49  # in the busy state
+NMP = 50
 
 # ---- regime table: rp[NUM_REGIMES, NRP]
 R_DURATION = 0
@@ -267,6 +271,11 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_SV_FAST_SD] = vol.fast_sd
     mp[MP_SV_SLOW_A] = np.exp(-np.log(2.0) * dt / vol.slow_halflife_s)
     mp[MP_SV_SLOW_SD] = vol.slow_sd
+    # calm and busy levels c and r*c with c^2 (1 + r^2) / 2 = 1: the mean variance is kept
+    calm = np.sqrt(2.0 / (1.0 + vol.switch_ratio**2))
+    mp[MP_SV_SWITCH_P] = -np.expm1(-dt / vol.switch_mean_s)
+    mp[MP_SV_CALM] = calm
+    mp[MP_SV_BUSY] = calm * vol.switch_ratio
     mp[MP_INIT_SPREAD] = cfg.initial_spread_ticks
     mp[MP_FAIR_FRAC] = cfg.limit_fair_fraction
     mp[MP_FAIR_OFFSET] = cfg.limit_fair_offset_ticks

@@ -1,9 +1,12 @@
-"""Stochastic volatility of the fair value: two log-volatility factors, fast and slow (numba).
+"""Stochastic volatility of the fair value: two log-volatility factors, fast and slow, and a
+calm/busy switching component (numba).
 
 Each factor is a stationary Ornstein-Uhlenbeck process sampled on the sampling clock; the
 regime's volatility is multiplied by ``exp(X_fast + X_slow - var)``, ``var`` the factors'
-summed variance, so that the mean variance stays the regime's. The factors draw from the
-exogenous stream, so their paths are the same under any policy.
+summed variance, so that the mean variance stays the regime's. The switching component is a
+two-state Markov chain (calm, busy) on the same clock, in each state half the time; it
+multiplies the volatility by its state's level, the two levels keeping the mean variance. All
+draw from the exogenous stream, so their paths are the same under any policy.
 """
 
 from __future__ import annotations
@@ -13,19 +16,29 @@ import numpy as np
 
 from mm_gym.market import rng as R
 from mm_gym.market.layout import (
+    F_SV_BUSY,
     F_SV_FAST,
     F_SV_SLOW,
+    MP_SV_BUSY,
+    MP_SV_CALM,
     MP_SV_FAST_A,
     MP_SV_FAST_SD,
     MP_SV_SLOW_A,
     MP_SV_SLOW_SD,
+    MP_SV_SWITCH_P,
 )
 
 
 @nb.njit(cache=True, inline="always")
 def vol_enabled(mp: np.ndarray) -> bool:
-    """Whether either factor is on (otherwise nothing is drawn and the multiplier is 1)."""
-    return mp[MP_SV_FAST_SD] > 0.0 or mp[MP_SV_SLOW_SD] > 0.0
+    """Whether any component is on (otherwise nothing is drawn and the multiplier is 1)."""
+    return mp[MP_SV_FAST_SD] > 0.0 or mp[MP_SV_SLOW_SD] > 0.0 or switching(mp)
+
+
+@nb.njit(cache=True, inline="always")
+def switching(mp: np.ndarray) -> bool:
+    """Whether the calm/busy component is on (its levels differ)."""
+    return mp[MP_SV_BUSY] > mp[MP_SV_CALM]
 
 
 @nb.njit(cache=True)
@@ -38,26 +51,34 @@ def normal_pair(rng: np.ndarray, k: int) -> tuple[float, float]:
 
 @nb.njit(cache=True)
 def init_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.ndarray) -> None:
-    """Draw both factors from their stationary laws (stream ``k``); no draw when off."""
+    """Draw the factors and the calm/busy state from their stationary laws (stream ``k``);
+    no draw when off."""
     if vol_enabled(mp):
         z1, z2 = normal_pair(rng, k)
         fs[i, F_SV_FAST] = mp[MP_SV_FAST_SD] * z1
         fs[i, F_SV_SLOW] = mp[MP_SV_SLOW_SD] * z2
+    fs[i, F_SV_BUSY] = 0.0
+    if switching(mp):
+        fs[i, F_SV_BUSY] = 1.0 if R.uniform(rng, k) < 0.5 else 0.0
 
 
 @nb.njit(cache=True)
 def step_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.ndarray) -> None:
-    """One sampling step of both factors (exact OU transition), when they are on."""
+    """One sampling step of the factors (exact OU transition) and of the calm/busy state,
+    when they are on."""
     z1, z2 = normal_pair(rng, k)
     a, sd = mp[MP_SV_FAST_A], mp[MP_SV_FAST_SD]
     fs[i, F_SV_FAST] = a * fs[i, F_SV_FAST] + sd * np.sqrt(1.0 - a * a) * z1
     a, sd = mp[MP_SV_SLOW_A], mp[MP_SV_SLOW_SD]
     fs[i, F_SV_SLOW] = a * fs[i, F_SV_SLOW] + sd * np.sqrt(1.0 - a * a) * z2
+    if switching(mp) and R.uniform(rng, k) < mp[MP_SV_SWITCH_P]:
+        fs[i, F_SV_BUSY] = 1.0 - fs[i, F_SV_BUSY]
 
 
 @nb.njit(cache=True)
 def vol_multiplier(i: int, fs: np.ndarray, mp: np.ndarray) -> float:
-    """The factor on the regime's volatility, when the factors are on:
-    ``exp(X_fast + X_slow - var)``, mean square 1."""
+    """The factor on the regime's volatility, when a component is on:
+    ``exp(X_fast + X_slow - var)`` times the calm or busy level, mean square 1."""
     var = mp[MP_SV_FAST_SD] ** 2 + mp[MP_SV_SLOW_SD] ** 2
-    return np.exp(fs[i, F_SV_FAST] + fs[i, F_SV_SLOW] - var)
+    level = mp[MP_SV_BUSY] if fs[i, F_SV_BUSY] > 0.5 else mp[MP_SV_CALM]
+    return np.exp(fs[i, F_SV_FAST] + fs[i, F_SV_SLOW] - var) * level

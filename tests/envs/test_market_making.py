@@ -562,7 +562,7 @@ INFO_TYPES = {
 
 def test_info_keys_types_and_accounting() -> None:
     env = MarketMakingEnv(session_s=300.0)
-    _, info = env.reset(seed=12)
+    _, info = env.reset(seed=13)  # a seed whose random quotes fill (few do in 5 minutes)
     assert {k: type(v) for k, v in info.items()} == INFO_TYPES
     assert info["equity"] == 0.0 and info["inventory"] == 0 and info["fees"] == 0.0
     prev = info

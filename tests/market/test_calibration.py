@@ -106,6 +106,7 @@ STATS: dict[str, Callable[[Run, np.ndarray], float]] = {
         kurtosis(r.returns(60, m)) - kurtosis(r.returns(300, m))
     ),
     "abs_acf_1min_lag1": lambda r, m: acf(np.abs(r.returns(60, m)), 1),
+    "abs_acf_1min_lag30": lambda r, m: acf(np.abs(r.returns(60, m)), 30),
     "sign_acf_lag1": lambda r, m: sign_acf([r.signs[i] for i in m], 1),
     "sign_acf_lag10": lambda r, m: sign_acf([r.signs[i] for i in m], 10),
     # realised variance a second, sampled each second over sampled each minute
@@ -142,11 +143,15 @@ STYLIZED = {  # bands every calibrated market meets (issue 10)
     "kurtosis_1min": (2.0, 10.0),
     "kurtosis_drop_1min_to_5min": (0.0, INF),
     "abs_acf_1min_lag1": (0.10, INF),
-    # not here: the |r| ACF at lag 30 min. With one mean over all markets it passes (the slow
-    # volatility factor differs between markets); with each market demeaned on its own, as
-    # `mm-gym facts` and the real day measure it, it is about 0 over 4 h: an open gap
     "sign_acf_lag1": (0.3, INF),
     "sign_acf_lag10": (0.05, INF),
+}
+DEFAULT = {
+    **STYLIZED,
+    # one mean over all markets, as the other statistics here: 2 h per market is too short to
+    # demean each on its own (about 0.00 +- 0.02 here); `mm-gym facts` does so over 4 h, where
+    # the default's calm/busy states, which vary within hours, give 0.069 (64 markets)
+    "abs_acf_1min_lag30": (0.05, INF),
 }
 SMALL_TICK = {  # AAPL ; GOOG: 0.60 ; 0.70 bp at 1 s, 4.8 ; 5.2 bp at 1 min, ...
     **STYLIZED,
@@ -166,7 +171,7 @@ LEGACY_FAILS = {  # what issue 10 found wrong with the old default, still there 
     "sign_acf_lag1": (-0.1, 0.1),  # independent trade signs
 }
 CASES = [
-    *[("default", stat, band) for stat, band in STYLIZED.items()],
+    *[("default", stat, band) for stat, band in DEFAULT.items()],
     *[("small_tick", stat, band) for stat, band in SMALL_TICK.items()],
     *[("legacy", stat, band) for stat, band in LEGACY_FAILS.items()],
 ]

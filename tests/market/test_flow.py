@@ -138,7 +138,8 @@ def test_fair_anchored_quotes_stay_off_the_fair_value():
 def test_stochastic_volatility_keeps_the_mean_variance():
     base = {"pin_regime": "ranging", "news": NO_NEWS}
     sv = {"fast_sd": 0.3, "fast_halflife_s": 60.0, "slow_sd": 0.35, "slow_halflife_s": 3600.0}
-    off = MarketConfig(**base, volatility={"fast_sd": 0.0, "slow_sd": 0.0})
+    sv["switch_ratio"] = 1.0  # the factors alone
+    off = MarketConfig(**base, volatility={"fast_sd": 0.0, "slow_sd": 0.0, "switch_ratio": 1.0})
     on = MarketConfig(**base, volatility=sv)
     variances, abs_acf = [], []
     for cfg in (off, on):
@@ -159,12 +160,48 @@ def test_stochastic_volatility_keeps_the_mean_variance():
     assert abs_acf[1] > abs_acf[0] + 0.1  # volatility clusters
 
 
+def test_calm_busy_levels_keep_the_mean_variance():
+    for ratio in (1.0, 2.0, 5.0):
+        mp, _ = L.pack_market(MarketConfig(volatility={"switch_ratio": ratio}))
+        calm, busy = mp[L.MP_SV_CALM], mp[L.MP_SV_BUSY]
+        assert busy == pytest.approx(ratio * calm)
+        assert (calm**2 + busy**2) / 2 == pytest.approx(1.0)  # half the time in each state
+
+
+def test_calm_busy_switching_keeps_the_mean_variance_and_clusters():
+    base = {"pin_regime": "ranging", "news": NO_NEWS}
+    off = {"fast_sd": 0.0, "slow_sd": 0.0, "switch_ratio": 1.0}
+    on = {**off, "switch_ratio": 5.0, "switch_mean_s": 600.0}
+    variances, abs_acf, busy = [], [], []
+    for vol in (off, on):
+        sim = MarketSim(32, market=MarketConfig(**base, volatility=vol), threads=1)
+        sim.reset(np.arange(32))
+        params = np.tile(NOT_QUOTING, (32, 1))
+        fair, states = [sim.fair_value.copy()], []
+        for _ in range(90):
+            sim.advance(60.0, params)
+            fair.append(sim.fair_value.copy())
+            states.append(sim.fs[:, L.F_SV_BUSY].copy())
+        r = np.diff(np.log(np.array(fair)) * 1e4, axis=0)
+        variances.append((r**2).mean())
+        a = np.abs(r) - np.abs(r).mean(axis=0)  # each market demeaned on its own
+        abs_acf.append((a[:-1] * a[1:]).sum() / (a * a).sum())
+        busy.append(np.mean(states))
+    expected = (0.8**2) * 60  # bps^2 per minute of the ranging regime
+    assert variances[0] == pytest.approx(expected, rel=0.1)
+    assert variances[1] == pytest.approx(expected, rel=0.25)
+    assert busy[0] == 0.0 and 0.35 < busy[1] < 0.65  # off: never busy; on: half the time
+    assert abs_acf[1] > abs_acf[0] + 0.1  # volatility clusters
+
+
 def test_volatility_config_errors():
     for field, value in [
         ("fast_sd", -0.1),
         ("slow_sd", 3.0),
         ("fast_halflife_s", 0.0),
         ("slow_halflife_s", float("nan")),
+        ("switch_mean_s", 0.5),
+        ("switch_ratio", 0.5),
     ]:
         with pytest.raises(ConfigError, match=rf"^{field}={value!r}"):
             VolatilityConfig(**{field: value})

@@ -125,6 +125,7 @@ def test_legacy_preset_is_the_old_default_field_by_field():
     assert cfg.initial_spread_ticks == 2 and cfg.limit_fair_fraction == 0.0
     assert cfg.limit_pull_ticks is None and cfg.metaorder_alpha == 0.0
     assert cfg.volatility.fast_sd == cfg.volatility.slow_sd == 0.0
+    assert cfg.volatility.switch_ratio == 1.0
     assert all(r.trend_flow_rate == 0.0 for r in cfg.regimes.values())
     assert cfg != MarketConfig()
 
