@@ -35,6 +35,13 @@ class EnvConfig(Config):
     the realised spread of the agent's fills, the time since its last fill and the order
     flow imbalance at the best levels over the last step.
 
+    ``mirror_trend=True`` shows a market whose trend strength is negative in its mirror image:
+    the signed columns (inventory, trend, book and order flow imbalance) change sign and the
+    bid/ask and up/down columns swap, so the agent sees every market rising or flat. The
+    market, the action (spread, skew, size have no side) and the reward are unchanged, and
+    the market is symmetric between up and down, so nothing is lost and an agent learns one
+    behaviour for both trends.
+
     ``inventory_penalty`` (currency per lot² per second) defaults to about 5% of the
     per-second variance of one lot's value in the default market (~2e-4), so the penalty of
     a baseline episode is of the order of its PnL rather than dwarfing it.
@@ -55,6 +62,7 @@ class EnvConfig(Config):
     reward_scale: float = 1.0
     expose_regime: bool = False
     market_features: bool = False
+    mirror_trend: bool = False
     market: MarketConfig = dataclasses.field(default_factory=MarketConfig)
     strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
     baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
@@ -105,6 +113,7 @@ class EnvConfig(Config):
         check_range("reward_scale", self.reward_scale, 0.0, None, low_open=True)
         check_bool("expose_regime", self.expose_regime)
         check_bool("market_features", self.market_features)
+        check_bool("mirror_trend", self.mirror_trend)
         if not self.baseline.extreme_vol_bps > self.strategy.high_volatility_bps:
             raise ConfigError(
                 f"baseline.extreme_vol_bps={self.baseline.extreme_vol_bps!r}: must be above "

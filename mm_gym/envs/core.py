@@ -30,6 +30,7 @@ from mm_gym.envs.observations import (
     best_levels,
     build_info,
     build_observations,
+    mirror_columns,
     observation_dim,
     order_flow_imbalance,
 )
@@ -127,6 +128,10 @@ class MarketMakingCore:
         )
         self.obs = np.zeros((num_envs, self.obs_dim), dtype=np.float32)
         self._levels = np.zeros((num_envs, 4))  # best levels at the last observation
+        self._features = np.zeros((num_envs, len(FEATURE_LOW)))  # as observed, not mirrored
+        self._negate, swap = mirror_columns(config)
+        self._swap_from = [a for a, b in swap] + [b for a, b in swap]
+        self._swap_to = [b for a, b in swap] + [a for a, b in swap]
         self._last_fill_t = np.zeros(num_envs)
         self.steps = np.zeros(num_envs, dtype=np.int64)
         self.seeds = np.zeros(num_envs, dtype=np.int64)
@@ -236,6 +241,9 @@ class MarketMakingCore:
         )
         if self.config.market_features:
             self._observe_features(self._all if mask is None else mask, started)
+            self.obs[:, NUM_BASE_OBS : self.regime_at] = self._features
+        if self.config.mirror_trend:
+            self._mirror()
         self.info_arr = np.empty((self.n, len(INFO_NAMES)))
         build_info(sim.fs, sim.ints, sim.step_stats, sim.mp, self.info_arr)
 
@@ -255,8 +263,17 @@ class MarketMakingCore:
                 ofi,
             ]
         )
-        features = np.clip(features, FEATURE_LOW, FEATURE_HIGH)
-        self.obs[mask, NUM_BASE_OBS : self.regime_at] = features[mask]
+        self._features[mask] = np.clip(features, FEATURE_LOW, FEATURE_HIGH)[mask]
+
+    def _mirror(self) -> None:
+        """Show markets with a falling trend in their mirror image (``mirror_trend``)."""
+        down = self.obs[:, IDX["trend"]] < 0.0
+        if not down.any():
+            return
+        rows = self.obs[down]
+        rows[:, self._negate] *= -1.0
+        rows[:, self._swap_to] = rows[:, self._swap_from]
+        self.obs[down] = rows
 
     def info(self, clipped: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Per-market info arrays: the true regime, the account, this step's fills, markouts

@@ -74,6 +74,30 @@ NUM_FEATURES = len(FEATURE_NAMES)
 SINCE_FILL_CAP_MIN = 10.0
 
 
+MIRROR_NEGATE = tuple(IDX[name] for name in ("inventory", "trend", "imbalance"))
+MIRROR_SWAP = ((IDX["bid_live"], IDX["ask_live"]),)
+FEATURE_MIRROR_NEGATE = (FEATURE_NAMES.index("order_flow_imbalance"),)
+FEATURE_MIRROR_SWAP = (
+    (FEATURE_NAMES.index("detected_trending_up"), FEATURE_NAMES.index("detected_trending_down")),
+)
+
+
+def mirror_columns(config) -> tuple[list[int], list[tuple[int, int]]]:
+    """Columns of an ``EnvConfig``'s observation that a mirror image negates, and the pairs
+    of columns it swaps (bid/ask, up/down)."""
+    from mm_gym.market.regimes import LABEL_NAMES
+
+    negate, swap = list(MIRROR_NEGATE), list(MIRROR_SWAP)
+    if config.market_features:
+        negate += [NUM_BASE_OBS + k for k in FEATURE_MIRROR_NEGATE]
+        swap += [(NUM_BASE_OBS + a, NUM_BASE_OBS + b) for a, b in FEATURE_MIRROR_SWAP]
+    if config.expose_regime:
+        at = observation_dim(config) - len(LABEL_NAMES)
+        up, down = LABEL_NAMES.index("trending_up"), LABEL_NAMES.index("trending_down")
+        swap.append((at + up, at + down))
+    return negate, swap
+
+
 def observation_dim(config) -> int:
     """Columns of the observation of an ``EnvConfig``: base, features, regime one-hot."""
     from mm_gym.market.regimes import NUM_LABELS

@@ -714,6 +714,7 @@ def test_expected_carry_keeps_the_mean_return_and_lowers_its_variance() -> None:
         ({"session_s": 0}, ["session_s=0"]),
         ({"expose_regime": "yes"}, ["expose_regime='yes'"]),
         ({"market_features": 1}, ["market_features=1"]),
+        ({"mirror_trend": "no"}, ["mirror_trend='no'"]),
         ({"residual_scale": (1.0, 1.0)}, ["residual_scale=(1.0, 1.0)"]),
         ({"speed": 3}, ["speed", "unknown key"]),
         ({"strategy": {"bogus": 1}}, ["strategy.bogus", "unknown key"]),
