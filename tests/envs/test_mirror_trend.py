@@ -42,7 +42,7 @@ def test_mirrored_observations_rewards_and_baseline_actions():
     p1, p2 = RuleBasedPolicy(plain.config), RuleBasedPolicy(mirrored.config)
     rng = np.random.default_rng(0)
     falling = 0
-    for step in range(int(CFG["session_s"]) + 30):  # across an autoreset
+    for _ in range(int(CFG["session_s"]) + 30):  # across an autoreset
         np.testing.assert_array_equal(o2, _mirror_by_hand(o1))
         assert (o2[:, IDX["trend"]] >= 0).all()
         falling += int((o1[:, IDX["trend"]] < 0).sum())
