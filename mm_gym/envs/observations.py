@@ -32,6 +32,7 @@ from mm_gym.market.layout import (
     S_FEES,
     S_FILLS,
 )
+from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
 from mm_gym.strategy.layout import (
     SP_CAPITAL,
     SP_DAILY_STOP,
@@ -85,8 +86,6 @@ FEATURE_MIRROR_SWAP = (
 def mirror_columns(config) -> tuple[list[int], list[tuple[int, int]]]:
     """Columns of an ``EnvConfig``'s observation that a mirror image negates, and the pairs
     of columns it swaps (bid/ask, up/down)."""
-    from mm_gym.market.regimes import LABEL_NAMES
-
     negate, swap = list(MIRROR_NEGATE), list(MIRROR_SWAP)
     if config.market_features:
         negate += [NUM_BASE_OBS + k for k in FEATURE_MIRROR_NEGATE]
@@ -100,8 +99,6 @@ def mirror_columns(config) -> tuple[list[int], list[tuple[int, int]]]:
 
 def observation_dim(config) -> int:
     """Columns of the observation of an ``EnvConfig``: base, features, regime one-hot."""
-    from mm_gym.market.regimes import NUM_LABELS
-
     return (
         NUM_BASE_OBS
         + (NUM_FEATURES if config.market_features else 0)
