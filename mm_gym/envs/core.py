@@ -24,14 +24,12 @@ from mm_gym.envs.observations import (
     INFO_INT,
     INFO_NAMES,
     NUM_BASE_OBS,
-    OBS_HIGH,
-    OBS_LOW,
     SINCE_FILL_CAP_MIN,
     best_levels,
     build_info,
     build_observations,
     mirror_columns,
-    observation_dim,
+    observation_bounds,
     order_flow_imbalance,
 )
 from mm_gym.envs.rewards import REWARDS, StepOutcome
@@ -116,16 +114,9 @@ class MarketMakingCore:
         self.low, self.high = param_bounds(config)
         self.residual_scale = np.array(config.residual_scale, dtype=np.float64)
         self.reward_fn = REWARDS[config.reward]
-        self.obs_dim = observation_dim(config)
-        features = config.market_features
-        regime = NUM_LABELS if config.expose_regime else 0
-        self.regime_at = self.obs_dim - regime
-        self.obs_low = np.concatenate(
-            [OBS_LOW, FEATURE_LOW[: features * len(FEATURE_LOW)], np.zeros(regime, np.float32)]
-        )
-        self.obs_high = np.concatenate(
-            [OBS_HIGH, FEATURE_HIGH[: features * len(FEATURE_HIGH)], np.ones(regime, np.float32)]
-        )
+        self.obs_low, self.obs_high = observation_bounds(config)
+        self.obs_dim = self.obs_low.size
+        self.regime_at = self.obs_dim - (NUM_LABELS if config.expose_regime else 0)
         self.obs = np.zeros((num_envs, self.obs_dim), dtype=np.float32)
         self._levels = np.zeros((num_envs, 4))  # best levels at the last observation
         self._features = np.zeros((num_envs, len(FEATURE_LOW)))  # as observed, not mirrored

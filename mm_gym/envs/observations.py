@@ -97,13 +97,22 @@ def mirror_columns(config) -> tuple[list[int], list[tuple[int, int]]]:
     return negate, swap
 
 
+def observation_bounds(config) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of each column of an ``EnvConfig``'s observation: base,
+    features (``market_features``), regime one-hot (``expose_regime``)."""
+    low, high = [OBS_LOW], [OBS_HIGH]
+    if config.market_features:
+        low.append(FEATURE_LOW)
+        high.append(FEATURE_HIGH)
+    if config.expose_regime:
+        low.append(np.zeros(NUM_LABELS, np.float32))
+        high.append(np.ones(NUM_LABELS, np.float32))
+    return np.concatenate(low), np.concatenate(high)
+
+
 def observation_dim(config) -> int:
-    """Columns of the observation of an ``EnvConfig``: base, features, regime one-hot."""
-    return (
-        NUM_BASE_OBS
-        + (NUM_FEATURES if config.market_features else 0)
-        + (NUM_LABELS if config.expose_regime else 0)
-    )
+    """Columns of the observation of an ``EnvConfig``."""
+    return observation_bounds(config)[0].size
 
 
 @nb.njit(cache=True)

@@ -197,7 +197,10 @@ MP_PULL = 46  # background quotes nearer the fair value than this are pulled (na
 MP_SV_SWITCH_P = 47  # probability per sampling step that the calm/busy state flips
 MP_SV_CALM = 48  # volatility multiplier in the calm state (1: the component is off)
 MP_SV_BUSY = 49  # in the busy state
-NMP = 50
+MP_SV_FAST_INNOV = 50  # fast factor's innovation scale per step: sd * sqrt(1 - a^2)
+MP_SV_SLOW_INNOV = 51
+MP_SV_VAR = 52  # the factors' summed stationary variance (the multiplier's log-mean shift)
+NMP = 53
 
 # ---- regime table: rp[NUM_REGIMES, NRP]
 R_DURATION = 0
@@ -271,6 +274,10 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_SV_FAST_SD] = vol.fast_sd
     mp[MP_SV_SLOW_A] = np.exp(-np.log(2.0) * dt / vol.slow_halflife_s)
     mp[MP_SV_SLOW_SD] = vol.slow_sd
+    # constants of the per-step factor update, computed once here rather than on every tick
+    mp[MP_SV_FAST_INNOV] = vol.fast_sd * np.sqrt(1.0 - mp[MP_SV_FAST_A] ** 2)
+    mp[MP_SV_SLOW_INNOV] = vol.slow_sd * np.sqrt(1.0 - mp[MP_SV_SLOW_A] ** 2)
+    mp[MP_SV_VAR] = vol.fast_sd**2 + vol.slow_sd**2
     # calm and busy levels c and r*c with c^2 (1 + r^2) / 2 = 1: the mean variance is kept
     calm = np.sqrt(2.0 / (1.0 + vol.switch_ratio**2))
     mp[MP_SV_SWITCH_P] = -np.expm1(-dt / vol.switch_mean_s)

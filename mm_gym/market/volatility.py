@@ -22,10 +22,13 @@ from mm_gym.market.layout import (
     MP_SV_BUSY,
     MP_SV_CALM,
     MP_SV_FAST_A,
+    MP_SV_FAST_INNOV,
     MP_SV_FAST_SD,
     MP_SV_SLOW_A,
+    MP_SV_SLOW_INNOV,
     MP_SV_SLOW_SD,
     MP_SV_SWITCH_P,
+    MP_SV_VAR,
 )
 
 
@@ -67,10 +70,8 @@ def step_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.nda
     """One sampling step of the factors (exact OU transition) and of the calm/busy state,
     when they are on."""
     z1, z2 = normal_pair(rng, k)
-    a, sd = mp[MP_SV_FAST_A], mp[MP_SV_FAST_SD]
-    fs[i, F_SV_FAST] = a * fs[i, F_SV_FAST] + sd * np.sqrt(1.0 - a * a) * z1
-    a, sd = mp[MP_SV_SLOW_A], mp[MP_SV_SLOW_SD]
-    fs[i, F_SV_SLOW] = a * fs[i, F_SV_SLOW] + sd * np.sqrt(1.0 - a * a) * z2
+    fs[i, F_SV_FAST] = mp[MP_SV_FAST_A] * fs[i, F_SV_FAST] + mp[MP_SV_FAST_INNOV] * z1
+    fs[i, F_SV_SLOW] = mp[MP_SV_SLOW_A] * fs[i, F_SV_SLOW] + mp[MP_SV_SLOW_INNOV] * z2
     if switching(mp) and R.uniform(rng, k) < mp[MP_SV_SWITCH_P]:
         fs[i, F_SV_BUSY] = 1.0 - fs[i, F_SV_BUSY]
 
@@ -79,6 +80,5 @@ def step_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.nda
 def vol_multiplier(i: int, fs: np.ndarray, mp: np.ndarray) -> float:
     """The factor on the regime's volatility, when a component is on:
     ``exp(X_fast + X_slow - var)`` times the calm or busy level, mean square 1."""
-    var = mp[MP_SV_FAST_SD] ** 2 + mp[MP_SV_SLOW_SD] ** 2
     level = mp[MP_SV_BUSY] if fs[i, F_SV_BUSY] > 0.5 else mp[MP_SV_CALM]
-    return np.exp(fs[i, F_SV_FAST] + fs[i, F_SV_SLOW] - var) * level
+    return np.exp(fs[i, F_SV_FAST] + fs[i, F_SV_SLOW] - mp[MP_SV_VAR]) * level
