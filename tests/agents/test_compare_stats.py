@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.compare import AGENT, BASELINE, TRUE_REGIME, tabulate
+from agents.compare import AGENT, BASELINE, TRUE_REGIME, load_baselines, tabulate
 from agents.run_dir import RunDir
+from mm_gym.errors import ConfigError
 from mm_gym.evaluation import EpisodeResults
 
 from .conftest import tiny, write_yaml
@@ -119,6 +120,17 @@ def test_compare_with_a_tuned_baseline(mm_run, tmp_path, cli, capsys):
     assert (out / "compare" / "episodes_overall_tuned.csv").is_file()
     assert (out / "compare" / "params_over_episode.png").is_file()
     assert (out / "compare" / "decomposition.csv").is_file()
+
+
+def test_a_baseline_by_shipped_name_reads_its_sections():
+    from mm_gym.config import SHIPPED_CONFIGS, load_yaml_mapping
+
+    shipped = load_yaml_mapping(SHIPPED_CONFIGS / "envs" / "tuned.yaml")
+    loaded = load_baselines(["tuned"], "MarketMaking-v0")
+    assert list(loaded) == ["tuned"]
+    assert loaded["tuned"] == {"baseline": shipped["baseline"], "strategy": shipped["strategy"]}
+    with pytest.raises(ConfigError, match=r"'nonesuch': no such file, and not a shipped name"):
+        load_baselines(["nonesuch"], "MarketMaking-v0")
 
 
 @pytest.mark.parametrize(
