@@ -111,8 +111,8 @@ class NewsConfig(Config):
 
 @dataclasses.dataclass(frozen=True)
 class VolatilityConfig(Config):
-    """Stochastic volatility of the fair value: two log-volatility factors, fast and slow, and
-    a calm/busy switching component.
+    """Volatility of the fair value over time: two log-volatility factors, fast and slow, a
+    calm/busy switching component and an intraday pattern.
 
     Each factor is a stationary Ornstein-Uhlenbeck process with the given half-life and
     standard deviation; the regime's volatility is multiplied by ``exp(X_fast + X_slow - var)``
@@ -121,15 +121,21 @@ class VolatilityConfig(Config):
     Calvet and Fisher's Markov-switching multifractal) spends exponential times of mean
     ``switch_mean_s`` alternately calm and busy, half the time each; busy volatility is
     ``switch_ratio`` times calm, and the two levels keep the mean variance. A ratio of 1 turns
-    it off.
+    it off. The intraday pattern (Andersen and Bollerslev 1997: volatility high at the open
+    and the close, low at midday) multiplies volatility by ``1 + a (3 (2u - 1)^2 - 1)``, ``u``
+    the fraction of the trading day (``day_s`` long, days back to back) gone and ``a``
+    ``intraday_amplitude`` (0: off), scaled to keep the mean variance over a day; each market
+    starts at a time of day drawn uniformly.
     """
 
     fast_halflife_s: float = 60.0
     fast_sd: float = 0.0
     slow_halflife_s: float = 3600.0
-    slow_sd: float = 0.35
+    slow_sd: float = 0.0
     switch_mean_s: float = 10_800.0
-    switch_ratio: float = 5.0
+    switch_ratio: float = 1.0
+    intraday_amplitude: float = 0.6
+    day_s: float = 23_400.0
 
     def validate(self) -> None:
         check_range("fast_halflife_s", self.fast_halflife_s, 1.0, 1e6)
@@ -138,6 +144,8 @@ class VolatilityConfig(Config):
         check_range("slow_sd", self.slow_sd, 0.0, 2.0)
         check_range("switch_mean_s", self.switch_mean_s, 1.0, 1e6)
         check_range("switch_ratio", self.switch_ratio, 1.0, 100.0)
+        check_range("intraday_amplitude", self.intraday_amplitude, 0.0, 0.9)
+        check_range("day_s", self.day_s, 60.0, 1e6)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,7 +162,8 @@ class MarketConfig(Config):
     fair value than that are withdrawn on the sampling clock. Noise market orders come in runs
     of one sign whose lengths have a power-law tail (``P(L >= l) = l**-metaorder_alpha``, at
     most ``metaorder_max_orders``; 0 gives independent signs), as split metaorders do.
-    ``volatility`` adds slow and fast stochastic volatility to the fair value.
+    ``volatility`` shapes the fair value's volatility over time: an intraday pattern, and
+    optionally log-volatility factors and calm/busy states.
     """
 
     tick_size: float = 0.05

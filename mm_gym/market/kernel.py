@@ -711,7 +711,7 @@ def sample_tick(i, t, book, fs, ints, orders, log, mq, mq_head, mq_count, rng, r
     vol = rp[reg, R_VOL]
     if V.vol_enabled(mp):
         V.step_vol_factors(i, fs, rng, exo(i, fs), mp)
-        vol *= V.vol_multiplier(i, fs, mp)
+        vol *= V.vol_multiplier(i, t, fs, mp)
     fs[i, F_FAIR] += rp[reg, R_DRIFT] * dt + vol * np.sqrt(dt) * R.normal(rng, exo(i, fs))
     if not np.isnan(mp[MP_PULL]):
         flow.pull_stale(book, fs, ints, orders, i, mp)

@@ -49,7 +49,8 @@ F_ASK_QUOTE = 32
 F_SV_FAST = 33  # fast log-volatility factor of the fair value (stationary N(0, sd^2))
 F_SV_SLOW = 34  # slow log-volatility factor
 F_SV_BUSY = 35  # volatility state of the switching component: 0 calm, 1 busy
-NFS = 36
+F_SV_DAY0 = 36  # time of day at market time 0, s (intraday volatility pattern)
+NFS = 37
 
 # ---- per-market int state: ints[N, NIS]
 I_ORIGIN = 0  # absolute tick of window level 0
@@ -200,7 +201,10 @@ MP_SV_BUSY = 49  # in the busy state
 MP_SV_FAST_INNOV = 50  # fast factor's innovation scale per step: sd * sqrt(1 - a^2)
 MP_SV_SLOW_INNOV = 51
 MP_SV_VAR = 52  # the factors' summed stationary variance (the multiplier's log-mean shift)
-NMP = 53
+MP_SV_DAY_AMP = 53  # depth of the intraday U-shape (0: off)
+MP_SV_DAY_S = 54  # length of the trading day, s
+MP_SV_DAY_NORM = 55  # 1 / sqrt(mean square of the U-shape over a day)
+NMP = 56
 
 # ---- regime table: rp[NUM_REGIMES, NRP]
 R_DURATION = 0
@@ -283,6 +287,10 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_SV_SWITCH_P] = -np.expm1(-dt / vol.switch_mean_s)
     mp[MP_SV_CALM] = calm
     mp[MP_SV_BUSY] = calm * vol.switch_ratio
+    # the U-shape 1 + a (3 (2u - 1)^2 - 1) has mean 1 and mean square 1 + 0.8 a^2 over a day
+    mp[MP_SV_DAY_AMP] = vol.intraday_amplitude
+    mp[MP_SV_DAY_S] = vol.day_s
+    mp[MP_SV_DAY_NORM] = 1.0 / np.sqrt(1.0 + 0.8 * vol.intraday_amplitude**2)
     mp[MP_INIT_SPREAD] = cfg.initial_spread_ticks
     mp[MP_FAIR_FRAC] = cfg.limit_fair_fraction
     mp[MP_FAIR_OFFSET] = cfg.limit_fair_offset_ticks

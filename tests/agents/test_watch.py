@@ -42,7 +42,8 @@ def test_watch_writes_an_mp4_by_default(mm_run: Path, cli, capsys):
 
 def test_both_policies_trade_the_same_market_path() -> None:
     config = EnvConfig(session_s=30.0)
-    players = [_Player(name, RuleBasedPolicy(config), config, 5) for name in ("a", "b")]
+    # seed 8: the baseline gets a fill within the 30 s (on seeds 3-6 neither policy does)
+    players = [_Player(name, RuleBasedPolicy(config), config, 8) for name in ("a", "b")]
     players[1].policy = _Wide()
     regimes: list[list[str]] = [[], []]
     for frame in _frames(players, 30):

@@ -37,14 +37,15 @@ CONFIGS = {
     ),
 }
 PINNED = {
-    ("single", "default"): "50df4af9e92f7edd3eb2a5297f27c6184daffb8e85d71f26c926f3e7274b1600",
-    ("vector", "default"): "e3f290a67a6494f3a70f9d7b3d8a0353d222cbb68399aaaabe8647f424b9d4ff",
-    ("sim", "default"): "e5119aebba3b6ce00f2ca0cd76564098dbed27b19baf7d59eac709ebe54100ed",
+    ("single", "default"): "749c9c21e3efdb84cb1bed67dad6a6f04416833e27100231a07f191382f1c081",
+    ("vector", "default"): "7ac921a2895a821ccc35b8190fa818d83fc15b6fdcb8d5b2f02c006b8cc8974e",
+    ("sim", "default"): "9a0e8283258bab2e51fcc16e260bbf1fee659727fc74d32d850479fc0ae57e86",
     ("single", "legacy"): "08efff07210b04f8ed269b42a8209c134e7824a9d91700d29a0c52557e779407",
     ("vector", "legacy"): "0eb45c58d8bb9479c0de55cf86fac45b7a9466206a947237dd597bf0f58e194c",
-    # the whole state array: one more column since the calm/busy volatility state (always 0
-    # in legacy; without it the hash is the one pinned before, 691cdba3...)
-    ("sim", "legacy"): "3da73e9dc4ee060603002e0a15b80c7bc4e8df19fdcbc1d4e15ede164a4ebe8a",
+    # the whole state array: one more column since the time of day of the intraday volatility
+    # (always 0 in legacy; without it the hash is the one pinned before, 3da73e9d..., and
+    # without that one's calm/busy state column too, 691cdba3...)
+    ("sim", "legacy"): "a8301aef51b2df1e5f4abc1022f92bb5309b519b81ab5614001c0d8a6ac3813e",
 }
 
 

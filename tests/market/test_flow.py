@@ -8,6 +8,7 @@ import pytest
 
 from mm_gym.errors import ConfigError
 from mm_gym.market import layout as L
+from mm_gym.market import volatility as V
 from mm_gym.market.config import MarketConfig, RegimeParams, VolatilityConfig
 from mm_gym.market.sim import MarketSim
 
@@ -138,8 +139,8 @@ def test_fair_anchored_quotes_stay_off_the_fair_value():
 def test_stochastic_volatility_keeps_the_mean_variance():
     base = {"pin_regime": "ranging", "news": NO_NEWS}
     sv = {"fast_sd": 0.3, "fast_halflife_s": 60.0, "slow_sd": 0.35, "slow_halflife_s": 3600.0}
-    sv["switch_ratio"] = 1.0  # the factors alone
-    off = MarketConfig(**base, volatility={"fast_sd": 0.0, "slow_sd": 0.0, "switch_ratio": 1.0})
+    sv["switch_ratio"], sv["intraday_amplitude"] = 1.0, 0.0  # the factors alone
+    off = MarketConfig(**base, volatility={**sv, "fast_sd": 0.0, "slow_sd": 0.0})
     on = MarketConfig(**base, volatility=sv)
     variances, abs_acf = [], []
     for cfg in (off, on):
@@ -170,7 +171,7 @@ def test_calm_busy_levels_keep_the_mean_variance():
 
 def test_calm_busy_switching_keeps_the_mean_variance_and_clusters():
     base = {"pin_regime": "ranging", "news": NO_NEWS}
-    off = {"fast_sd": 0.0, "slow_sd": 0.0, "switch_ratio": 1.0}
+    off = {"fast_sd": 0.0, "slow_sd": 0.0, "switch_ratio": 1.0, "intraday_amplitude": 0.0}
     on = {**off, "switch_ratio": 5.0, "switch_mean_s": 600.0}
     variances, abs_acf, busy = [], [], []
     for vol in (off, on):
@@ -194,6 +195,51 @@ def test_calm_busy_switching_keeps_the_mean_variance_and_clusters():
     assert abs_acf[1] > abs_acf[0] + 0.1  # volatility clusters
 
 
+def test_intraday_pattern_is_a_u_shape_of_mean_square_one():
+    a, day = 0.6, 23_400.0
+    mp, _ = L.pack_market(MarketConfig(volatility={"intraday_amplitude": a, "day_s": day}))
+    grid = np.linspace(0.0, day, 20_001)[:-1]
+    levels = np.array([V.intraday_level(t, mp) for t in grid])
+    norm = 1.0 / np.sqrt(1.0 + 0.8 * a * a)
+    assert np.mean(levels**2) == pytest.approx(1.0, abs=1e-3)  # the mean variance is kept
+    assert levels[0] == pytest.approx(norm * (1 + 2 * a))  # the open
+    assert levels[len(grid) // 2] == pytest.approx(norm * (1 - a))  # midday, the lowest
+    assert levels.min() == pytest.approx(norm * (1 - a), rel=1e-6)
+    assert V.intraday_level(day + 100.0, mp) == pytest.approx(V.intraday_level(100.0, mp))
+    assert V.intraday_level(day - 100.0, mp) == pytest.approx(V.intraday_level(100.0, mp))
+
+
+def _ranging_volatility(vol: dict, n: int = 32, minutes: int = 120):
+    """1-min log returns of the fair value (bps, minutes x markets) and the markets."""
+    cfg = MarketConfig(pin_regime="ranging", news=NO_NEWS, volatility=vol)
+    sim = MarketSim(n, market=cfg, threads=1)
+    sim.reset(np.arange(n))
+    params = np.tile(NOT_QUOTING, (n, 1))
+    fair = [sim.fair_value.copy()]
+    for _ in range(minutes):
+        sim.advance(60.0, params)
+        fair.append(sim.fair_value.copy())
+    return np.diff(np.log(np.array(fair)) * 1e4, axis=0), sim
+
+
+def test_intraday_pattern_moves_volatility_with_the_time_of_day():
+    off = {"slow_sd": 0.0, "fast_sd": 0.0, "switch_ratio": 1.0, "intraday_amplitude": 0.0}
+    r_off, sim_off = _ranging_volatility(off)
+    assert np.all(sim_off.fs[:, L.F_SV_DAY0] == 0.0)  # off: no time of day drawn
+    r, sim = _ranging_volatility({**off, "intraday_amplitude": 0.6})
+    day0 = sim.fs[:, L.F_SV_DAY0]
+    assert np.all((day0 >= 0.0) & (day0 < 23_400.0)) and np.unique(day0).size == day0.size
+    mp = sim.mp
+    minute_mid = 60.0 * (np.arange(r.shape[0])[:, None] + 0.5) + day0[None, :]
+    level_sq = np.vectorize(lambda t: V.intraday_level(t, mp) ** 2)(minute_mid)
+    expected = (0.8**2) * 60  # bps^2 per minute of the ranging regime
+    # each minute's variance follows the time of day's level
+    assert (r**2).sum() / (expected * level_sq).sum() == pytest.approx(1.0, rel=0.1)
+    loud, quiet = level_sq > 2.0, level_sq < 0.5
+    assert (r[loud] ** 2).mean() > 4.0 * (r[quiet] ** 2).mean()
+    assert (r_off**2).mean() == pytest.approx(expected, rel=0.1)
+
+
 def test_volatility_config_errors():
     for field, value in [
         ("fast_sd", -0.1),
@@ -202,6 +248,9 @@ def test_volatility_config_errors():
         ("slow_halflife_s", float("nan")),
         ("switch_mean_s", 0.5),
         ("switch_ratio", 0.5),
+        ("intraday_amplitude", 0.95),
+        ("intraday_amplitude", -0.1),
+        ("day_s", 10.0),
     ]:
         with pytest.raises(ConfigError, match=rf"^{field}={value!r}"):
             VolatilityConfig(**{field: value})

@@ -107,9 +107,9 @@ def markout_10s(cfg: MarketConfig, seed: int, n: int = 32, minutes: float = 30):
 
 def test_agent_fills_are_adversely_selected_by_informed_flow():
     # without metaorder runs, which select adversely too (a run's next order moves the mid),
-    # and at a constant volatility (calm/busy states make the markets' markouts differ)
+    # and at a constant volatility (the time of day makes the markets' markouts differ)
     base = {"pin_regime": "ranging", "news": NO_NEWS, "metaorder_alpha": 0.0}
-    base["volatility"] = {"fast_sd": 0.0, "slow_sd": 0.0, "switch_ratio": 1.0}
+    base["volatility"] = {"slow_sd": 0.0, "switch_ratio": 1.0, "intraday_amplitude": 0.0}
     informed = MarketConfig(**base, informed_rate=2.0)
     uninformed = MarketConfig(**base, informed_rate=0.0)
     pooled_inf, per_inf = markout_10s(informed, seed=300, n=48, minutes=60)

