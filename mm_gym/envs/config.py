@@ -39,10 +39,10 @@ class EnvConfig(Config):
     the signed columns (inventory, trend, book and order flow imbalance) change sign and the
     bid/ask and up/down columns swap, so the agent sees every market rising or flat and learns
     one behaviour for both trends. The market, the action (spread, skew, size have no side)
-    and the reward are unchanged. The market's rules are symmetric between up and down, but
-    at the default start price (100) the table's half-spreads sit exactly on ticks, and a
-    rising market rounds the quotes one tick further out than a falling one: there up and
-    down still score differently.
+    and the reward are unchanged. The market's rules are symmetric between up and down; a
+    start price that puts the half-spreads exactly on ticks (100 with a 0.05 tick) breaks
+    that (a rising market rounds the quotes one tick further out than a falling one), which
+    the default's 108 stays off.
 
     ``inventory_penalty`` (currency per lot² per second) defaults to about 5% of the
     per-second variance of one lot's value in the default market (~2e-4), so the penalty of

@@ -153,7 +153,7 @@ class MarketConfig(Config):
     """The simulated limit order book: price grid, background flow, regimes, costs.
 
     Sizes are in lots; prices in currency; rates per second per side unless said.
-    The default looks like a liquid large-tick instrument: a 5 bp tick, a spread of one or two
+    The default looks like a liquid large-tick instrument: a 4.6 bp tick, a spread of one or two
     ticks, about 40 background events a second; ``preset(name)`` gives the shipped others.
 
     Background flow: limit orders rest a geometric distance behind the opposite best, or, for
@@ -167,7 +167,7 @@ class MarketConfig(Config):
     """
 
     tick_size: float = 0.05
-    initial_price: float = 100.0
+    initial_price: float = 108.0
     window_levels: int = 128  # price levels kept, at least: MarketSim widens the window to
     # hold the widest quote the engine can send (``mm_gym.market.sim.window_levels``)
     initial_depth: int = 6

@@ -37,9 +37,9 @@ CONFIGS = {
     ),
 }
 PINNED = {
-    ("single", "default"): "749c9c21e3efdb84cb1bed67dad6a6f04416833e27100231a07f191382f1c081",
-    ("vector", "default"): "7ac921a2895a821ccc35b8190fa818d83fc15b6fdcb8d5b2f02c006b8cc8974e",
-    ("sim", "default"): "9a0e8283258bab2e51fcc16e260bbf1fee659727fc74d32d850479fc0ae57e86",
+    ("single", "default"): "f42033e73e73258b49065d005ed0b50732c110d5d01eac78d60b93b70f6add42",
+    ("vector", "default"): "f432cbe6e29e6e7de06b3d200bb414bbda2c94aad8d8844161eae4827a1fd247",
+    ("sim", "default"): "56ab65555f6cdb232f21e2c0e77340993182dbccc415010f118e4d8e9bc0d10b",
     ("single", "legacy"): "08efff07210b04f8ed269b42a8209c134e7824a9d91700d29a0c52557e779407",
     ("vector", "legacy"): "0eb45c58d8bb9479c0de55cf86fac45b7a9466206a947237dd597bf0f58e194c",
     # the whole state array: one more column since the time of day of the intraday volatility

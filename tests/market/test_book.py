@@ -219,6 +219,7 @@ ORIGIN = 2000 - 16  # window of 32 levels around the initial price of 2000 ticks
 def lab(cancel_on_fill: bool = False) -> MarketSim:
     """One market with an empty window of 32 levels: ticks 1984..2015."""
     cfg = MarketConfig(
+        initial_price=100.0,  # 2000 ticks of 0.05
         window_levels=32,
         initial_depth=0,
         initial_levels=1,

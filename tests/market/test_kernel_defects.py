@@ -160,6 +160,7 @@ def test_cancel_in_flight_lands_although_a_refresh_wants_the_same_quote():
     """Cancel on fill at 0.7 s (lands at 0.8 s); the refresh at 0.75 s wants the same ask."""
     still = {"limit_rate": 1e-9, "cancel_rate": 1e-9, "market_rate": 0.0, "informed_rate": 0.0}
     cfg = MarketConfig(
+        initial_price=100.0,  # 2000 ticks, as the lab's
         window_levels=32,
         initial_depth=0,
         initial_levels=1,

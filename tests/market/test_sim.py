@@ -52,7 +52,10 @@ def assert_same_market(a: MarketSim, i: int, b: MarketSim, k: int) -> None:
 @pytest.mark.parametrize("maker_bps, taker_bps", [(0.5, 2.0), (-0.25, 3.0)])
 def test_accounting_matches_fill_log(maker_bps, taker_bps):
     market = MarketConfig(
-        fill_log_capacity=50_000, maker_fee_bps=maker_bps, taker_fee_bps=taker_bps
+        initial_price=100.0,  # the run's length gives > 500 maker fills at this price
+        fill_log_capacity=50_000,
+        maker_fee_bps=maker_bps,
+        taker_fee_bps=taker_bps,
     )
     # a tight stop loss makes the engine flatten often: taker fills too
     strategy = StrategyConfig(stop_loss_fraction=0.0005, max_inventory=20)

@@ -127,3 +127,26 @@ def test_agent_fills_are_adversely_selected_by_informed_flow():
 def test_default_market_fills_are_adversely_selected():
     pooled, _ = markout_10s(MarketConfig(), seed=400, n=16, minutes=30)
     assert pooled < 0
+
+
+def _fills_of_a_fixed_quoter(price: float, regime: str, n: int = 64) -> np.ndarray:
+    """Fills per market in 30 min of a quoter at 1.5x the base spread (the document's
+    trending row), inventory skew 0.5, full size."""
+    sim = MarketSim(n, MarketConfig(initial_price=price, pin_regime=regime), threads=1)
+    sim.reset(np.arange(7000, 7000 + n))
+    sim.advance(1800.0, np.tile((1.5, 0.5, 1.0), (n, 1)))
+    return sim.ints[:, L.I_N_FILLS].astype(float)
+
+
+def test_a_rising_and_a_falling_market_fill_a_fixed_quoter_alike():
+    # quotes are rounded outward from bps of the mid; at 2000 ticks (price 100 with a 5 bp
+    # tick) every multiplier of the document's table puts the half-spread exactly on a tick,
+    # and a rise pushes the quotes one tick out where a fall does not
+    z = {}
+    for price in (MarketConfig().initial_price, 100.0):
+        up = _fills_of_a_fixed_quoter(price, "trending_up")
+        down = _fills_of_a_fixed_quoter(price, "trending_down")
+        se = np.hypot(up.std(ddof=1), down.std(ddof=1)) / np.sqrt(up.size)
+        z[price] = (down.mean() - up.mean()) / se
+    assert abs(z[MarketConfig().initial_price]) < 3.0, z
+    assert z[100.0] > 3.0, z  # the knife edge the default's start price stays off
