@@ -40,7 +40,13 @@ from mm_gym.market.layout import (
 @nb.njit(cache=True, inline="always")
 def vol_enabled(mp: np.ndarray) -> bool:
     """Whether any component is on (otherwise nothing is drawn and the multiplier is 1)."""
-    return mp[MP_SV_FAST_SD] > 0.0 or mp[MP_SV_SLOW_SD] > 0.0 or switching(mp) or intraday(mp)
+    return factors_on(mp) or switching(mp) or intraday(mp)
+
+
+@nb.njit(cache=True, inline="always")
+def factors_on(mp: np.ndarray) -> bool:
+    """Whether a log-volatility factor is on (their draws are made only then)."""
+    return mp[MP_SV_FAST_SD] > 0.0 or mp[MP_SV_SLOW_SD] > 0.0
 
 
 @nb.njit(cache=True, inline="always")
@@ -76,7 +82,7 @@ def normal_pair(rng: np.ndarray, k: int) -> tuple[float, float]:
 def init_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.ndarray) -> None:
     """Draw the factors, the calm/busy state and the time of day at the start from their
     stationary laws (stream ``k``); no draw for a component that is off."""
-    if vol_enabled(mp):
+    if factors_on(mp):
         z1, z2 = normal_pair(rng, k)
         fs[i, F_SV_FAST] = mp[MP_SV_FAST_SD] * z1
         fs[i, F_SV_SLOW] = mp[MP_SV_SLOW_SD] * z2
@@ -92,9 +98,10 @@ def init_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.nda
 def step_vol_factors(i: int, fs: np.ndarray, rng: np.ndarray, k: int, mp: np.ndarray) -> None:
     """One sampling step of the factors (exact OU transition) and of the calm/busy state,
     when they are on."""
-    z1, z2 = normal_pair(rng, k)
-    fs[i, F_SV_FAST] = mp[MP_SV_FAST_A] * fs[i, F_SV_FAST] + mp[MP_SV_FAST_INNOV] * z1
-    fs[i, F_SV_SLOW] = mp[MP_SV_SLOW_A] * fs[i, F_SV_SLOW] + mp[MP_SV_SLOW_INNOV] * z2
+    if factors_on(mp):
+        z1, z2 = normal_pair(rng, k)
+        fs[i, F_SV_FAST] = mp[MP_SV_FAST_A] * fs[i, F_SV_FAST] + mp[MP_SV_FAST_INNOV] * z1
+        fs[i, F_SV_SLOW] = mp[MP_SV_SLOW_A] * fs[i, F_SV_SLOW] + mp[MP_SV_SLOW_INNOV] * z2
     if switching(mp) and R.uniform(rng, k) < mp[MP_SV_SWITCH_P]:
         fs[i, F_SV_BUSY] = 1.0 - fs[i, F_SV_BUSY]
 

@@ -37,9 +37,9 @@ CONFIGS = {
     ),
 }
 PINNED = {
-    ("single", "default"): "f42033e73e73258b49065d005ed0b50732c110d5d01eac78d60b93b70f6add42",
-    ("vector", "default"): "f432cbe6e29e6e7de06b3d200bb414bbda2c94aad8d8844161eae4827a1fd247",
-    ("sim", "default"): "56ab65555f6cdb232f21e2c0e77340993182dbccc415010f118e4d8e9bc0d10b",
+    ("single", "default"): "3da33c84248ca5cc6c05a469863b99607df7e4543f853e3dc18d0835e07064e1",
+    ("vector", "default"): "2b6cfd6fedc9a59fda203fc483167f11077e80ca174e46ea3b3659ab19839d88",
+    ("sim", "default"): "78d7389ffdd8a281045ce1b9a619bc56304420fd0aead1f4c4f2d57f9872fc29",
     ("single", "legacy"): "08efff07210b04f8ed269b42a8209c134e7824a9d91700d29a0c52557e779407",
     ("vector", "legacy"): "0eb45c58d8bb9479c0de55cf86fac45b7a9466206a947237dd597bf0f58e194c",
     # the whole state array: one more column since the time of day of the intraday volatility
