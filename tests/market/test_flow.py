@@ -136,22 +136,27 @@ def test_fair_anchored_quotes_stay_off_the_fair_value():
 
 
 # ----------------------------------------------------------------------------- volatility
+def ranging_volatility(vol: dict, minutes: int, n: int = 32):
+    """A batch of ranging markets without news or quotes: the fair value's 1-min log returns
+    (bps, minutes x markets), the calm/busy state at the end of each minute, and the sim."""
+    cfg = MarketConfig(pin_regime="ranging", news=NO_NEWS, volatility=vol)
+    sim = MarketSim(n, market=cfg, threads=1)
+    sim.reset(np.arange(n))
+    params = np.tile(NOT_QUOTING, (n, 1))
+    fair, busy = [sim.fair_value.copy()], []
+    for _ in range(minutes):
+        sim.advance(60.0, params)
+        fair.append(sim.fair_value.copy())
+        busy.append(sim.fs[:, L.F_SV_BUSY].copy())
+    return np.diff(np.log(np.array(fair)) * 1e4, axis=0), np.array(busy), sim
+
+
 def test_stochastic_volatility_keeps_the_mean_variance():
-    base = {"pin_regime": "ranging", "news": NO_NEWS}
     sv = {"fast_sd": 0.3, "fast_halflife_s": 60.0, "slow_sd": 0.35, "slow_halflife_s": 3600.0}
     sv["switch_ratio"], sv["intraday_amplitude"] = 1.0, 0.0  # the factors alone
-    off = MarketConfig(**base, volatility={**sv, "fast_sd": 0.0, "slow_sd": 0.0})
-    on = MarketConfig(**base, volatility=sv)
     variances, abs_acf = [], []
-    for cfg in (off, on):
-        sim = MarketSim(32, market=cfg, threads=1)
-        sim.reset(np.arange(32))
-        params = np.tile(NOT_QUOTING, (32, 1))
-        fair = [sim.fair_value.copy()]
-        for _ in range(60):
-            sim.advance(60.0, params)
-            fair.append(sim.fair_value.copy())
-        r = np.diff(np.log(np.array(fair)) * 1e4, axis=0)
+    for vol in ({**sv, "fast_sd": 0.0, "slow_sd": 0.0}, sv):
+        r, _, _ = ranging_volatility(vol, minutes=60)
         variances.append((r**2).mean())
         a = np.abs(r) - np.abs(r).mean()
         abs_acf.append((a[:-1] * a[1:]).sum() / (a * a).sum())
@@ -170,20 +175,11 @@ def test_calm_busy_levels_keep_the_mean_variance():
 
 
 def test_calm_busy_switching_keeps_the_mean_variance_and_clusters():
-    base = {"pin_regime": "ranging", "news": NO_NEWS}
     off = {"fast_sd": 0.0, "slow_sd": 0.0, "switch_ratio": 1.0, "intraday_amplitude": 0.0}
     on = {**off, "switch_ratio": 5.0, "switch_mean_s": 600.0}
     variances, abs_acf, busy = [], [], []
     for vol in (off, on):
-        sim = MarketSim(32, market=MarketConfig(**base, volatility=vol), threads=1)
-        sim.reset(np.arange(32))
-        params = np.tile(NOT_QUOTING, (32, 1))
-        fair, states = [sim.fair_value.copy()], []
-        for _ in range(90):
-            sim.advance(60.0, params)
-            fair.append(sim.fair_value.copy())
-            states.append(sim.fs[:, L.F_SV_BUSY].copy())
-        r = np.diff(np.log(np.array(fair)) * 1e4, axis=0)
+        r, states, _ = ranging_volatility(vol, minutes=90)
         variances.append((r**2).mean())
         a = np.abs(r) - np.abs(r).mean(axis=0)  # each market demeaned on its own
         abs_acf.append((a[:-1] * a[1:]).sum() / (a * a).sum())
@@ -209,24 +205,11 @@ def test_intraday_pattern_is_a_u_shape_of_mean_square_one():
     assert V.intraday_level(day - 100.0, mp) == pytest.approx(V.intraday_level(100.0, mp))
 
 
-def _ranging_volatility(vol: dict, n: int = 32, minutes: int = 120):
-    """1-min log returns of the fair value (bps, minutes x markets) and the markets."""
-    cfg = MarketConfig(pin_regime="ranging", news=NO_NEWS, volatility=vol)
-    sim = MarketSim(n, market=cfg, threads=1)
-    sim.reset(np.arange(n))
-    params = np.tile(NOT_QUOTING, (n, 1))
-    fair = [sim.fair_value.copy()]
-    for _ in range(minutes):
-        sim.advance(60.0, params)
-        fair.append(sim.fair_value.copy())
-    return np.diff(np.log(np.array(fair)) * 1e4, axis=0), sim
-
-
 def test_intraday_pattern_moves_volatility_with_the_time_of_day():
     off = {"slow_sd": 0.0, "fast_sd": 0.0, "switch_ratio": 1.0, "intraday_amplitude": 0.0}
-    r_off, sim_off = _ranging_volatility(off)
+    r_off, _, sim_off = ranging_volatility(off, minutes=120)
     assert np.all(sim_off.fs[:, L.F_SV_DAY0] == 0.0)  # off: no time of day drawn
-    r, sim = _ranging_volatility({**off, "intraday_amplitude": 0.6})
+    r, _, sim = ranging_volatility({**off, "intraday_amplitude": 0.6}, minutes=120)
     day0 = sim.fs[:, L.F_SV_DAY0]
     assert np.all((day0 >= 0.0) & (day0 < 23_400.0)) and np.unique(day0).size == day0.size
     mp = sim.mp
