@@ -634,7 +634,8 @@ def test_each_named_reward_matches_its_formula(name: str) -> None:
     )
     cfg = env.config
     dt = cfg.decision_interval_ms / 1000.0
-    _, before = env.reset(seed=13)
+    # seed 14: random actions get fills within the 20 min (on seed 13 they get none)
+    _, before = env.reset(seed=14)
     differs = 0
     for a in random_actions(10, cfg.steps_per_episode):
         _, reward, terminated, truncated, after = env.step(a)
