@@ -31,9 +31,9 @@ class EnvConfig(Config):
     hidden state, so evaluations use ``"mid"`` (the equity actually earned).
 
     ``market_features=True`` appends what a market maker watches besides the base columns
-    (``mm_gym.envs.observations.FEATURE_NAMES``): the rule baseline's detected regime,
-    the realised spread of the agent's fills, the time since its last fill and the order
-    flow imbalance at the best levels over the last step.
+    (``mm_gym.envs.observations.FEATURE_NAMES``): the realised spread of the agent's fills,
+    the time since its last fill and the order flow imbalance at the best levels over the
+    last step.
 
     ``mirror_trend=True`` shows a market whose trend strength is negative in its mirror image:
     the signed columns (inventory, trend, book and order flow imbalance) change sign and the

@@ -17,6 +17,7 @@ from mm_gym.config import deep_merge, load_yaml_mapping, resolve_config
 from mm_gym.envs.actions import check_actions, clip_unit
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.observations import (
+    DETECTED_AT,
     FEATURE_HIGH,
     FEATURE_LOW,
     IDX,
@@ -25,12 +26,14 @@ from mm_gym.envs.observations import (
     INFO_NAMES,
     NUM_BASE_OBS,
     SINCE_FILL_CAP_MIN,
+    TABLE_AT,
     best_levels,
     build_info,
     build_observations,
     mirror_columns,
     observation_bounds,
     order_flow_imbalance,
+    table_bounds,
 )
 from mm_gym.envs.rewards import REWARDS, StepOutcome
 from mm_gym.errors import ConfigError
@@ -115,6 +118,8 @@ class MarketMakingCore:
         self.residual_scale = np.array(config.residual_scale, dtype=np.float64)
         self.reward_fn = REWARDS[config.reward]
         self.obs_low, self.obs_high = observation_bounds(config)
+        self._table_low, self._table_high = table_bounds(config)
+        self._eye = np.eye(len(DETECTED_NAMES), dtype=np.float32)
         self.obs_dim = self.obs_low.size
         self.regime_at = self.obs_dim - (NUM_LABELS if config.expose_regime else 0)
         self.obs = np.zeros((num_envs, self.obs_dim), dtype=np.float32)
@@ -230,6 +235,10 @@ class MarketMakingCore:
             self.regime_at,
             self.obs,
         )
+        detected = detected_regime(self.obs, self.config)
+        self.obs[:, DETECTED_AT:TABLE_AT] = self._eye[detected]
+        table = baseline_params(self.obs, self.config, regime=detected)
+        self.obs[:, TABLE_AT:NUM_BASE_OBS] = np.clip(table, self._table_low, self._table_high)
         if self.config.market_features:
             self._observe_features(self._all if mask is None else mask, started)
             self.obs[:, NUM_BASE_OBS : self.regime_at] = self._features
@@ -244,11 +253,9 @@ class MarketMakingCore:
         best_levels(sim.ints, sim.book, levels)
         ofi = np.zeros(self.n) if started else order_flow_imbalance(self._levels, levels)
         self._levels[mask] = levels[mask]
-        detected = detected_regime(self.obs, self.config)
         since = (sim.time - self._last_fill_t) / 60.0
         features = np.column_stack(
             [
-                np.eye(len(DETECTED_NAMES))[detected],
                 np.nan_to_num(sim.fs[:, F_RS_EWMA]),
                 np.minimum(since, SINCE_FILL_CAP_MIN),
                 ofi,

@@ -1,9 +1,11 @@
 """The observation vector: what an agent (and the rule baseline) may see. Never the regime,
 unless ``expose_regime`` is set for an ablation.
 
-Layout: the ``OBS_NAMES`` columns; then, with ``market_features``, the ``FEATURE_NAMES``
-columns (what a market maker watches besides); then, with ``expose_regime``, the true
-regime's one-hot (always last)."""
+Layout: the ``OBS_NAMES`` columns (what a market maker knows: its account, the market's
+volatility, trend, spread and depth, the clock of the trading day, and what the rule
+baseline makes of it: its detected regime and that regime's row of its table); then, with
+``market_features``, the ``FEATURE_NAMES`` columns (what a market maker watches besides);
+then, with ``expose_regime``, the true regime's one-hot (always last)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from mm_gym.market.layout import (
     F_MOW1,
     F_PAUSE_UNTIL,
     F_SPREAD_CAPTURED,
+    F_SV_DAY0,
     F_T,
     F_VAR_LONG,
     F_VAR_SHORT,
@@ -27,19 +30,21 @@ from mm_gym.market.layout import (
     I_HALTED,
     I_INV,
     I_ORIGIN,
+    MP_SV_DAY_S,
     MP_TICK,
     O_ACTIVE,
     S_FEES,
     S_FILLS,
 )
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
+from mm_gym.strategy.baseline import DETECTED_NAMES
 from mm_gym.strategy.layout import (
     SP_CAPITAL,
     SP_DAILY_STOP,
     SP_MAX_INV,
 )
 
-OBS_NAMES = (
+KERNEL_OBS_NAMES = (
     "inventory",  # inventory / max_inventory
     "pnl",  # session equity / daily-stop budget (capital * daily_stop_fraction)
     "vol_short",  # realised volatility, bps per sqrt(s), short half-life
@@ -52,35 +57,57 @@ OBS_NAMES = (
     "bid_live",  # the agent's bid rests in the book
     "ask_live",
     "paused",  # a risk rule stops quoting (realised-spread pause or daily stop)
+    "day_sin",  # the time of day as a phase of the trading day: sin(2 pi u), u in [0, 1)
+    "day_cos",  # cos(2 pi u)
+    "to_close",  # fraction of the trading day left until the close, 1 - u
 )
-OBS_LOW = np.array([-1, -5, 0, 0, -10, 0, -1, 0, 0, 0, 0, 0], dtype=np.float32)
-OBS_HIGH = np.array([1, 5, 50, 50, 10, 50, 1, 1, 1, 1, 1, 1], dtype=np.float32)
+DETECTED_OBS_NAMES = tuple(f"detected_{name}" for name in DETECTED_NAMES)
+TABLE_OBS_NAMES = ("table_spread", "table_skew", "table_size")
+OBS_NAMES = KERNEL_OBS_NAMES + DETECTED_OBS_NAMES + TABLE_OBS_NAMES
+"""The base observation: the kernel's columns; the rule baseline's detected regime, one-hot
+(``DETECTED_NAMES``); the row of its parameter table in that regime (spread multiplier,
+inventory skew, size fraction: where residual mode starts from, held inside the action's
+ranges)."""
+KERNEL_OBS_LOW = np.array([-1, -5, 0, 0, -10, 0, -1, 0, 0, 0, 0, 0, -1, -1, 0], dtype=np.float32)
+KERNEL_OBS_HIGH = np.array([1, 5, 50, 50, 10, 50, 1, 1, 1, 1, 1, 1, 1, 1, 1], dtype=np.float32)
+NUM_KERNEL_OBS = len(KERNEL_OBS_NAMES)
 NUM_BASE_OBS = len(OBS_NAMES)
+DETECTED_AT = NUM_KERNEL_OBS
+TABLE_AT = DETECTED_AT + len(DETECTED_OBS_NAMES)
 IDX = {name: k for k, name in enumerate(OBS_NAMES)}
 DEPTH_LEVELS = 5
 
 FEATURE_NAMES = (
-    "detected_ranging",  # the rule baseline's detector, one-hot (DETECTED_NAMES)
-    "detected_trending_up",
-    "detected_trending_down",
-    "detected_high_vol",
-    "detected_news",
     "realised_spread",  # EWMA of the realised spread of the agent's recent fills, bps
     "since_fill",  # minutes since the agent's last fill (or the episode's start), at most 10
     "order_flow_imbalance",  # best-level order flow imbalance over the step / best-level depth
 )
-FEATURE_LOW = np.array([0, 0, 0, 0, 0, -50, 0, -5], dtype=np.float32)
-FEATURE_HIGH = np.array([1, 1, 1, 1, 1, 50, 10, 5], dtype=np.float32)
+FEATURE_LOW = np.array([-50, 0, -5], dtype=np.float32)
+FEATURE_HIGH = np.array([50, 10, 5], dtype=np.float32)
 NUM_FEATURES = len(FEATURE_NAMES)
 SINCE_FILL_CAP_MIN = 10.0
 
 
+def table_bounds(config) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the table-row columns: the action's parameter ranges of an ``EnvConfig``."""
+    ranges = (
+        config.spread_multiplier_range,
+        config.inventory_skew_range,
+        config.size_fraction_range,
+    )
+    return (
+        np.array([r[0] for r in ranges], dtype=np.float32),
+        np.array([r[1] for r in ranges], dtype=np.float32),
+    )
+
+
 MIRROR_NEGATE = tuple(IDX[name] for name in ("inventory", "trend", "imbalance"))
-MIRROR_SWAP = ((IDX["bid_live"], IDX["ask_live"]),)
-FEATURE_MIRROR_NEGATE = (FEATURE_NAMES.index("order_flow_imbalance"),)
-FEATURE_MIRROR_SWAP = (
-    (FEATURE_NAMES.index("detected_trending_up"), FEATURE_NAMES.index("detected_trending_down")),
+MIRROR_SWAP = (
+    (IDX["bid_live"], IDX["ask_live"]),
+    (IDX["detected_trending_up"], IDX["detected_trending_down"]),
 )
+FEATURE_MIRROR_NEGATE = (FEATURE_NAMES.index("order_flow_imbalance"),)
+FEATURE_MIRROR_SWAP: tuple[tuple[int, int], ...] = ()
 
 
 def mirror_columns(config) -> tuple[list[int], list[tuple[int, int]]]:
@@ -98,9 +125,12 @@ def mirror_columns(config) -> tuple[list[int], list[tuple[int, int]]]:
 
 
 def observation_bounds(config) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds of each column of an ``EnvConfig``'s observation: base,
-    features (``market_features``), regime one-hot (``expose_regime``)."""
-    low, high = [OBS_LOW], [OBS_HIGH]
+    """Lower and upper bounds of each column of an ``EnvConfig``'s observation: base (the
+    table row within the action's ranges), features (``market_features``), regime one-hot
+    (``expose_regime``)."""
+    table_low, table_high = table_bounds(config)
+    low = [KERNEL_OBS_LOW, np.zeros(len(DETECTED_OBS_NAMES), np.float32), table_low]
+    high = [KERNEL_OBS_HIGH, np.ones(len(DETECTED_OBS_NAMES), np.float32), table_high]
     if config.market_features:
         low.append(FEATURE_LOW)
         high.append(FEATURE_HIGH)
@@ -191,9 +221,12 @@ def build_info(fs, ints, step, mp, info):
 def build_observations(
     fs, ints, book, orders, t_start, session_s, mp, sp, expose_regime, num_regimes, regime_at, obs
 ):
-    """Write the base columns and (with ``expose_regime``) the regime one-hot from column
-    ``regime_at`` of each market's observation row (float32, base clipped to its bounds)."""
+    """Write the kernel's columns (``KERNEL_OBS_NAMES``, clipped to their bounds) and (with
+    ``expose_regime``) the regime one-hot from column ``regime_at`` of each market's
+    observation row (float32). The time of day is the market's clock (its random start in
+    the trading day plus the time gone), days following each other."""
     n = fs.shape[0]
+    day_s = mp[MP_SV_DAY_S]
     L = book.shape[2]
     budget = sp[SP_CAPITAL] * sp[SP_DAILY_STOP]
     tick = mp[MP_TICK]
@@ -221,6 +254,10 @@ def build_observations(
         obs[i, 9] = orders[i, 0, O_ACTIVE]
         obs[i, 10] = orders[i, 1, O_ACTIVE]
         obs[i, 11] = 1.0 if (t < fs[i, F_PAUSE_UNTIL] or ints[i, I_HALTED] == 1) else 0.0
+        u = ((fs[i, F_SV_DAY0] + t) % day_s) / day_s
+        obs[i, 12] = np.sin(2.0 * np.pi * u)
+        obs[i, 13] = np.cos(2.0 * np.pi * u)
+        obs[i, 14] = 1.0 - u
         if expose_regime:
             label = regime_label(fs, ints, i)
             for k in range(num_regimes):
@@ -236,5 +273,5 @@ def build_observations(
                 obs[i, k] = hi[k]
 
 
-OBS_LOW_NB = OBS_LOW.astype(np.float64)
-OBS_HIGH_NB = OBS_HIGH.astype(np.float64)
+OBS_LOW_NB = KERNEL_OBS_LOW.astype(np.float64)
+OBS_HIGH_NB = KERNEL_OBS_HIGH.astype(np.float64)

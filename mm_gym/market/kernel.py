@@ -50,6 +50,7 @@ from mm_gym.market.layout import (
     F_RS_EWMA,
     F_SAMPLED_TIME,
     F_SPREAD_CAPTURED,
+    F_SV_DAY0,
     F_T,
     F_TREND,
     F_VAR_LONG,
@@ -1229,6 +1230,26 @@ def advance(
 
 
 @nb.njit(cache=True)
+def starting_variance(fs, i, t, mp, rp):
+    """Where the volatility estimates start (bps^2 per s): the market's unconditional regime
+    variance (mean over the regimes' entry weights), times the intraday pattern's level at
+    the time of day when it is on. It reads no hidden state (not the starting regime, nor
+    the calm/busy state or factors), so a first observation says nothing of the regime."""
+    total = 0.0
+    var = 0.0
+    for k in range(rp.shape[0]):
+        total += rp[k, R_WEIGHT]
+        var += rp[k, R_WEIGHT] * rp[k, R_VOL] * rp[k, R_VOL]
+    var = var / total if total > 0.0 else rp[0, R_VOL] * rp[0, R_VOL]
+    bps = mp[MP_BPS_PER_TICK]
+    var *= bps * bps
+    if V.intraday(mp):
+        level = V.intraday_level(fs[i, F_SV_DAY0] + t, mp)
+        var *= level * level
+    return var
+
+
+@nb.njit(cache=True)
 def reset_market(
     i,
     t0,
@@ -1297,12 +1318,12 @@ def reset_market(
                 break
             u -= rp[k, R_WEIGHT]
         ints[i, I_REGIME] = reg
-    vol_bps = rp[ints[i, I_REGIME], R_VOL] * mp[MP_BPS_PER_TICK]
-    fs[i, F_VAR_SHORT] = vol_bps * vol_bps
-    fs[i, F_VAR_LONG] = vol_bps * vol_bps
     draw_next_regime(i, t0, fs, ints, rng, rp, mp)
     draw_next_news(i, t0, fs, rng, mp)
     V.init_vol_factors(i, fs, rng, exo(i, fs), mp)
+    var0 = starting_variance(fs, i, t0, mp, rp)
+    fs[i, F_VAR_SHORT] = var0
+    fs[i, F_VAR_LONG] = var0
 
 
 @nb.njit(cache=True)

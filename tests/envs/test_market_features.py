@@ -9,6 +9,7 @@ from mm_gym import RuleBasedPolicy
 from mm_gym.envs.market_making import MarketMakingEnv, MarketMakingVectorEnv
 from mm_gym.envs.observations import (
     FEATURE_NAMES,
+    IDX,
     NUM_BASE_OBS,
     NUM_FEATURES,
     SINCE_FILL_CAP_MIN,
@@ -41,7 +42,7 @@ def test_features_sit_between_the_base_and_the_regime_and_leave_the_market_alone
             np.testing.assert_array_equal(r1, r2)  # so is the market
             labels = [LABEL_NAMES.index(x) for x in info["regime"]]
             np.testing.assert_array_equal(o2[:, -NUM_LABELS:].argmax(axis=1), labels)
-        detected = o2[:, COL["detected_ranging"] : COL["detected_ranging"] + 5]
+        detected = o2[:, IDX["detected_ranging"] : IDX["detected_ranging"] + 5]
         np.testing.assert_array_equal(detected.sum(axis=1), 1.0)
         np.testing.assert_array_equal(detected.argmax(axis=1), policy.detected_regime(o2))
         assert env.observation_space.contains(o2)

@@ -20,10 +20,7 @@ def _mirror_by_hand(obs: np.ndarray) -> np.ndarray:
     out[down, NUM_BASE_OBS + FEATURE_NAMES.index("order_flow_imbalance")] *= -1
     pairs = [
         (IDX["bid_live"], IDX["ask_live"]),
-        (
-            NUM_BASE_OBS + FEATURE_NAMES.index("detected_trending_up"),
-            NUM_BASE_OBS + FEATURE_NAMES.index("detected_trending_down"),
-        ),
+        (IDX["detected_trending_up"], IDX["detected_trending_down"]),
         (
             obs.shape[1] - NUM_LABELS + LABEL_NAMES.index("trending_up"),
             obs.shape[1] - NUM_LABELS + LABEL_NAMES.index("trending_down"),
