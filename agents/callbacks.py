@@ -26,7 +26,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 
-from agents.config import EVAL_SEED_BASE, AgentConfig
+from agents.config import AgentConfig
 from agents.policy import AgentPolicy
 from agents.rollout import run_policy
 from agents.run_dir import (
@@ -37,6 +37,7 @@ from agents.run_dir import (
     save_vecnormalize,
 )
 from agents.vec_env import MarketVecEnv
+from mm_gym.seeds import EVAL_SEED_BASE
 
 __all__ = [
     "CheckpointCallback",

@@ -22,8 +22,9 @@ actor-critic, the critic reads the true regime and the actor does not (``agents.
 ``bootstrap_time_limit: false`` makes the end of an episode terminal for the algorithm (no
 bootstrap from the value of its last observation): for envs whose observation carries the
 time left, such as AvellanedaStoikov-v0, where that value is 0 by definition.
-Seeds: training markets use ``seed + i`` (below ``EVAL_SEED_BASE``), the evaluation callback
-``EVAL_SEED_BASE + i``, evaluate/compare ``TEST_SEED_BASE + i``: the three never overlap.
+Seeds (``mm_gym.seeds``): training markets are spawned from ``seed`` (no two runs share a
+market), the evaluation callback plays ``EVAL_SEED_BASE + i``, evaluate/compare the
+development, final or replication family: none of them overlap.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 from agents.vec_env import env_id_short
 from mm_gym.config import Config, check_bool, check_choice, check_range, deep_merge
 from mm_gym.errors import ConfigError
+from mm_gym.seeds import MAX_RUN_SEED
 
 ALGOS = ("ppo", "sac", "td3", "a2c", "recurrent_ppo")
 ON_POLICY = ("ppo", "a2c", "recurrent_ppo")
@@ -45,9 +47,6 @@ OFF_POLICY = ("sac", "td3")
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "gelu", "silu", "selu")
 ACTION_NOISES = ("normal", "ornstein_uhlenbeck")
 
-TRAIN_SEED_BASE = 0
-EVAL_SEED_BASE = 1_000_000
-TEST_SEED_BASE = 2_000_000
 
 # constructor arguments the runner sets itself (or that YAML cannot express)
 RESERVED = {
@@ -191,7 +190,7 @@ class AgentConfig(Config):
         self.train_env_config()
         _check_int("n_envs", self.n_envs, 1, 65_536)
         _check_int("total_timesteps", self.total_timesteps, 1, 10**12)
-        _check_int("seed", self.seed, 0, EVAL_SEED_BASE - self.n_envs)
+        _check_int("seed", self.seed, 0, MAX_RUN_SEED)
         _check_int("eval_freq", self.eval_freq, 0, 10**12)
         _check_int("eval_episodes", self.eval_episodes, 1, 100_000)
         _check_int("checkpoint_freq", self.checkpoint_freq, 0, 10**12)

@@ -3,7 +3,7 @@ market and compare it with the baseline.
 
 Sized for a 2-core laptop (well under ten minutes). Deterministic given ``--seed``: torch,
 NumPy and Python generators are seeded, torch runs on a fixed number of threads, training
-markets use seeds ``seed + i`` and the comparison the fixed test seeds.
+markets are spawned from ``seed`` and the comparison plays the development seeds.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Evaluate a trained run: the deterministic policy on held-out test seeds, batched.
 
-Seeds are ``seed, seed + 1, ...`` with ``seed`` defaulting to ``TEST_SEED_BASE`` (disjoint
-from training and evaluation-callback seeds); ``seed_kind`` says which range a set falls in.
+Seeds are ``seed, seed + 1, ...`` with ``seed`` defaulting to the development family's first
+(``mm_gym.seeds``: disjoint from training and evaluation-callback markets); the output says
+which family a set falls in.
 ``regime`` pins the market's hidden regime (``EnvConfig.market.pin_regime``). Writes
 ``eval/<model>_<regime|all>_episodes.csv`` and ``..._summary.csv`` under the run and returns
 the summary table.
@@ -16,24 +17,23 @@ from typing import Any
 
 import pandas as pd
 
-from agents.config import EVAL_SEED_BASE, TEST_SEED_BASE, AgentConfig
+from agents.config import AgentConfig
 from agents.rollout import AS_COLUMNS
 from agents.run_dir import RunDir
 from agents.vec_env import env_id_short
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation import EpisodeResults, summarize
 from mm_gym.market.regimes import regime_index
+from mm_gym.seeds import DEV_SEED_BASE, FAMILIES, seed_family
 
 __all__ = [
     "AS_METRICS",
     "MM_METRICS",
-    "SEED_KINDS",
     "EvalOutput",
     "env_config_for",
     "evaluate_run",
     "format_summary",
     "headline_metrics",
-    "seed_kind",
     "test_seeds",
 ]
 
@@ -73,29 +73,13 @@ def env_config_for(config: AgentConfig, regime: str | None = None) -> Any:
 
 
 def test_seeds(episodes: int, seed: int | None = None) -> list[int]:
-    """``episodes`` consecutive seeds from ``seed`` (default ``TEST_SEED_BASE``)."""
+    """``episodes`` consecutive seeds from ``seed`` (default: the development family's)."""
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ConfigError(f"--episodes={episodes!r}: expected an integer >= 1")
-    base = TEST_SEED_BASE if seed is None else seed
+    base = DEV_SEED_BASE if seed is None else seed
     if isinstance(base, bool) or not isinstance(base, int) or base < 0:
         raise ConfigError(f"--seed={seed!r}: expected an integer >= 0")
     return list(range(base, base + episodes))
-
-
-SEED_KINDS = {
-    "test": "test seeds",
-    "evaluation": "evaluation seeds, not test seeds",
-    "training": "seeds of the training range, not test seeds",
-}
-
-
-def seed_kind(seeds: list[int]) -> str:
-    """``evaluation`` when any seed lies in the evaluation callback's range (those seeds chose
-    the best model), else ``training`` when any lies below it, else ``test``."""
-    low, high = min(seeds), max(seeds)
-    if high >= EVAL_SEED_BASE and low < TEST_SEED_BASE:
-        return "evaluation"
-    return "training" if low < EVAL_SEED_BASE else "test"
 
 
 def format_summary(summary: pd.DataFrame) -> str:
@@ -133,9 +117,9 @@ def evaluate_run(
     config = run.config()
     env_config = env_config_for(config, regime)
     seeds = test_seeds(episodes, seed)
-    kind = seed_kind(seeds)
-    if kind != "test":
-        log(f"WARNING: seeds {seeds[0]}..{seeds[-1]} are {SEED_KINDS[kind]}")
+    family = seed_family(seeds)
+    if family not in FAMILIES:
+        log(f"WARNING: seeds {seeds[0]}..{seeds[-1]} are {family} seeds, not a scoring family")
     policy = load_policy(run, which)
     results = run_policy(config.env_id, env_config, policy, seeds, progress=progress)
     metrics = [m for m in headline_metrics(config.env_id) if m in results.episodes.columns]

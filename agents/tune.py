@@ -24,12 +24,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.callbacks import find_vecnormalize
 from agents.compare import primary_metric, reference_policies
-from agents.config import EVAL_SEED_BASE, AgentConfig
+from agents.config import AgentConfig
 from agents.policy import AgentPolicy
 from agents.rollout import run_policy
 from agents.train import train
 from mm_gym.config import load_yaml_mapping, resolve_config
 from mm_gym.errors import ConfigError
+from mm_gym.seeds import EVAL_SEED_BASE
 from mm_gym.tuning.report import (
     fmt,
     md_table,

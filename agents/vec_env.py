@@ -9,7 +9,8 @@ observation of the next episode. With ``bootstrap_time_limit=False`` a time limi
 as a terminal state, so SB3 does not add the value of the last observation to the last reward:
 right when the observation carries the time left (the end of the episode is then part of the
 task and the value there is 0). Seeds follow SB3: ``seed(s)`` then ``reset()`` seeds market i
-with ``s + i``; later episodes continue each market's own random stream.
+with ``s + i``, or with ``market_seeds(s)[i]`` when given (training spawns each run's markets
+from its seed, ``mm_gym.seeds``); later episodes continue each market's own random stream.
 
 The batch's info arrays of the last step stay in ``batch_info`` (and the step's done mask in
 ``batch_done``) so callbacks can read market metrics without walking the per-env dicts.
@@ -17,7 +18,7 @@ The batch's info arrays of the last step stay in ``batch_info`` (and the step's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -89,8 +90,14 @@ class MarketVecEnv(VecEnv):
     once per requested index, a method is called once and its result repeated per index.
     """
 
-    def __init__(self, venv: gym.vector.VectorEnv, bootstrap_time_limit: bool = True) -> None:
+    def __init__(
+        self,
+        venv: gym.vector.VectorEnv,
+        bootstrap_time_limit: bool = True,
+        market_seeds: Callable[[int], Sequence[int]] | None = None,
+    ) -> None:
         self.venv = venv
+        self.market_seeds = market_seeds
         self.bootstrap_time_limit = bool(bootstrap_time_limit)
         mode = venv.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         if mode not in (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP):
@@ -164,7 +171,12 @@ class MarketVecEnv(VecEnv):
         self.venv.close()
 
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
-        return super().seed(seed)
+        """SB3's ``seed``: market i gets ``seed + i``, or ``market_seeds(seed)[i]`` when the
+        adapter was given that function (training: markets spawned from the run's seed)."""
+        if seed is None or self.market_seeds is None:
+            return super().seed(seed)
+        self._seeds = [int(s) for s in self.market_seeds(int(seed))]
+        return self._seeds
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         value = getattr(self.venv, attr_name)

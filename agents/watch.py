@@ -129,7 +129,6 @@ def watch_run(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Write the video of ``run_path``'s agent next to the baseline; returns its path."""
-    from agents.config import TEST_SEED_BASE
     from agents.evaluate import env_config_for
     from agents.policy import load_policy
     from agents.run_dir import RunDir, atomic_write
@@ -137,13 +136,14 @@ def watch_run(
     from mm_gym import RuleBasedPolicy
     from mm_gym.rendering.snapshot import RENDER_FPS
     from mm_gym.rendering.video import MP4_HINT, check_video_path, mp4_available, write_video
+    from mm_gym.seeds import DEV_SEED_BASE
 
     run = RunDir.open(run_path)
     config = run.config()
     if env_id_short(config.env_id) != "MarketMaking-v0":
         raise ConfigError(f"{run.name}: watch draws MarketMaking-v0 runs, not {config.env_id}")
     env_config = env_config_for(config, regime)
-    seed = TEST_SEED_BASE if episode_seed is None else episode_seed
+    seed = DEV_SEED_BASE if episode_seed is None else episode_seed
     if seed < 0:
         raise ConfigError(f"--episode-seed={seed}: expected an integer >= 0")
     if not (math.isfinite(seconds) and seconds > 0):

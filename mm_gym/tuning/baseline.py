@@ -28,6 +28,7 @@ from mm_gym.errors import ConfigError
 from mm_gym.evaluation import PARAM_NAMES, run_episodes
 from mm_gym.market.regimes import REGIME_NAMES
 from mm_gym.metrics import mean_ci, paired_difference
+from mm_gym.seeds import DEV_SEED_BASE, TUNING_SEED_BASE
 from mm_gym.tuning.report import (
     TABLE_ROWS,
     fmt,
@@ -55,8 +56,8 @@ __all__ = [
 ]
 
 OBJECTIVE = "episode_return"
-TRAIN_SEED_BASE = 0  # the agents' training seeds start here too (agents.config)
-HELD_OUT_SEED_BASE = 2_000_000  # the agents' test seeds (agents.config.TEST_SEED_BASE)
+TRAIN_SEED_BASE = TUNING_SEED_BASE  # the tuning family (mm_gym.seeds)
+HELD_OUT_SEED_BASE = DEV_SEED_BASE  # a choice is checked on the development family
 OVERALL = "overall"
 RUNGS = 4  # with a pruner, the training seeds are run in this many parts, reported after each
 TUNED, START, TRUE_REGIME = "tuned", "start", "start, true regime"

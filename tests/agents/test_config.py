@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.config import EVAL_SEED_BASE, AgentConfig
+from agents.config import AgentConfig
 from mm_gym.config import SHIPPED_CONFIGS
 from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError
@@ -43,7 +43,7 @@ def test_every_algorithm_has_a_yaml_and_they_load():
         ({"env": {"sessionz": 1}}, r"env\.sessionz: unknown key"),
         ({"env_id": "AvellanedaStoikov-v0", "env": {"sigma": -2}}, r"env\.sigma=-2"),
         ({"env_id": "Pong-v5"}, r"env_id='Pong-v5'"),
-        ({"seed": EVAL_SEED_BASE}, r"seed=1000000"),
+        ({"seed": 2**32}, r"seed=4294967296"),
         ({"n_envs": 0}, r"n_envs=0"),
         ({"normalize": {"obz": True}}, r"normalize\.obz: unknown key"),
         ({"action_noise": "normal"}, r"only for off-policy"),

@@ -8,8 +8,9 @@ import warnings
 import optuna
 import pytest
 
-from agents.config import EVAL_SEED_BASE, AgentConfig
+from agents.config import AgentConfig
 from mm_gym.config import resolve_config
+from mm_gym.seeds import EVAL_SEED_BASE
 from mm_gym.tuning.space import SearchSpace
 from mm_gym.tuning.study import default_storage
 from tests.agents.conftest import tiny, write_yaml

@@ -19,6 +19,7 @@ from mm_gym.market.regimes import TRENDING_UP
 from mm_gym.strategy.baseline import DETECTED_NAMES
 from mm_gym.tuning.baseline import (
     HELD_OUT_SEED_BASE,
+    TRAIN_SEED_BASE,
     episode_objective,
     tune_baseline,
 )
@@ -30,9 +31,11 @@ from mm_gym.tuning.study import StudyOptions, default_storage
 BAD_TABLE = {"normal": [3.0, 0.0, 0.2], "trending": [3.0, 0.0, 0.2], "high_vol": [3.0, 0.0, 0.2]}
 
 
-def test_held_out_seeds_are_the_agents_test_seeds():
-    config = pytest.importorskip("agents.config")
-    assert config.TEST_SEED_BASE == HELD_OUT_SEED_BASE
+def test_tuning_plays_the_tuning_family_and_checks_on_the_development_family():
+    from mm_gym.seeds import seed_family
+
+    assert seed_family([TRAIN_SEED_BASE, TRAIN_SEED_BASE + 9_999]) == "tuning"
+    assert seed_family([HELD_OUT_SEED_BASE, HELD_OUT_SEED_BASE + 9_999]) == "development"
 
 
 @pytest.fixture(scope="module")
