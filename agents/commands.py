@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mm_gym.config import shipped_configs
 from mm_gym.errors import ConfigError
+from mm_gym.seeds import FAMILIES
 
 __all__ = ["add_parser"]
 
@@ -36,9 +37,20 @@ def _non_negative_int(text: str) -> int:
 
 
 def _seed_list(text: str) -> list[int]:
-    seeds = [_non_negative_int(part.strip()) for part in text.split(",") if part.strip()]
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        low, dash, high = part.partition("-")
+        if dash:
+            first, last = _non_negative_int(low), _non_negative_int(high)
+            if last < first:
+                raise argparse.ArgumentTypeError(f"{part!r}: a range runs upwards, like 0-9")
+            seeds += range(first, last + 1)
+        else:
+            seeds.append(_non_negative_int(part))
     if not seeds:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seeds like 0,1,2")
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seeds like 0,1,2 or 0-9")
     if len(set(seeds)) < len(seeds):
         raise argparse.ArgumentTypeError(f"{text!r}: a seed repeats")
     return seeds
@@ -77,8 +89,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     seeds.add_argument(
         "--seeds",
         type=_seed_list,
-        metavar="S,S,...",
-        help="one run per training seed, named <run-name>_seed<S> (compare them together)",
+        metavar="S,S-S,...",
+        help="one run per training seed (0,1,2 or 0-9), named <run-name>_seed<S> (compare "
+        "them together: each run's markets are spawned from its seed, so none are shared)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="with --seeds: train this many runs side by side, one process each (default: 1)",
     )
     p.add_argument("--run-name", help="run folder name (default: <algo>_<env>_<time>)")
     p.add_argument(
@@ -98,7 +117,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("run", type=Path, metavar="RUN", help="run folder, e.g. runs/ppo_x")
     p.add_argument("--episodes", type=_positive_int, default=32, help="default: 32")
     p.add_argument(
-        "--seed", type=_non_negative_int, default=None, help="first test seed (default: 2000000)"
+        "--seed",
+        type=_non_negative_int,
+        default=None,
+        help="first seed (default: 2000000, the development family's)",
     )
     p.add_argument(
         "--regime", help="pin the hidden regime: ranging, trending_up, trending_down, high_vol"
@@ -109,22 +131,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "compare",
         help="agent vs the rule baselines (or CJP/GLFT/AS) -> report.md",
-        description="Run the agent (one run, or several runs of one config) and the reference "
-        "policies on the same seeds, overall and per pinned regime, and write report.md with "
-        "PNG plots (in RUN, or beside several runs in <name>_compare).",
+        description="Run the agent (one run, or several runs of one config: each run on its "
+        "own block of seeds) and the reference policies on the same seeds, overall and per "
+        "pinned regime, and write report.md with PNG plots (in RUN, or beside several runs in "
+        "<name>_compare). The interval is over the runs.",
     )
     p.add_argument(
         "run", type=Path, nargs="+", metavar="RUN", help="run folder(s): runs of one config"
     )
-    p.add_argument("--episodes", type=_positive_int, default=32, help="default: 32")
     p.add_argument(
-        "--seed", type=_non_negative_int, default=None, help="first test seed (default: 2000000)"
+        "--episodes", type=_positive_int, default=32, help="seeds per run's block (default: 32)"
+    )
+    p.add_argument(
+        "--family",
+        choices=tuple(FAMILIES),
+        default="development",
+        help="the seeds' family: development (default: every choice), final (claims, "
+        "README's results) or replication (a second final family)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=None,
+        help="first seed of the first run's block, inside --family's range (default: the "
+        "family's first)",
     )
     p.add_argument(
         "--allow-eval-seeds",
         action="store_true",
-        help="accept seeds of the evaluation callback (1000000..1999999); the report calls "
-        "them evaluation seeds, not test seeds",
+        help="accept seeds that tuned or selected a model (below 2000000); the report says "
+        "so and states no claim",
     )
     p.add_argument("--model", choices=("final", "best"), default="final", help="default: final")
     p.add_argument("--no-regimes", action="store_true", help="overall only, no pinned regimes")
@@ -212,7 +248,9 @@ def _train(args: argparse.Namespace) -> int:
         "verbose": args.verbose,
     }
     if args.seeds is not None:
-        train_seeds(config, args.seeds, **kwargs)
+        train_seeds(config, args.seeds, workers=args.workers, **kwargs)
+    elif args.workers > 1:
+        raise ConfigError("--workers: needs --seeds (several runs to train side by side)")
     else:
         train(config, **kwargs)
     return 0
@@ -233,6 +271,7 @@ def _compare(args: argparse.Namespace) -> int:
     comp, report = compare_and_report(
         args.run,
         episodes=args.episodes,
+        family=args.family,
         seed=args.seed,
         which=args.model,
         regimes=not args.no_regimes,

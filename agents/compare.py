@@ -9,18 +9,21 @@ an ablation, the document's table in the true regime (``TrueRegimePolicy``).
 and AS agents. Every policy plays episode ``seed`` of the same market, so the paired
 difference per seed removes the market's luck from the comparison.
 
-Statistics, per condition and metric, on one seed set (a seed where any policy's value is
-NaN is dropped for all of them; ``n`` says how many are left):
+Protocol (``mm_gym.protocol``, ``mm_gym.seeds``): training run ``k`` (in the order given)
+plays its own block of seeds of one family (development by default; final or replication
+for a claim), and every reference plays the same block, so pairing happens inside the block.
+Per condition and metric (a seed where any policy's value is NaN is dropped, in its block,
+for all of them):
 
-- one run: mean and t-interval per policy, paired t-test of agent - reference;
-- several runs of one config (training seeds): each run's mean, and over runs x episodes the
-  interquartile mean with a two-stage stratified bootstrap interval (runs, then episodes
-  within runs), the mean paired difference with its bootstrap interval and p-value
-  (Agarwal et al. 2021);
-- both: the probability of improvement P(agent > reference) over the paired episodes with a
-  bootstrap interval, the pairing variance ratio, and Holm-adjusted p-values across the
-  conditions. Besides agent - reference, the references are paired with the baseline:
-  true regime - baseline is what detection costs, tuned - baseline what the table costs.
+- each policy: the mean over runs of its per-block means, with Student's t interval over
+  runs (over seeds with one run), and rliable's IQM of the per-run means;
+- agent - reference: the mean of the per-run differences (so the tables' columns subtract),
+  the t interval over runs with ``k - 1`` degrees of freedom and its p-value, a hierarchical
+  bootstrap interval beside it (runs, then seeds), the share of runs the agent wins, and
+  rliable's probability of improvement over the per-run means; the pairing variance ratio;
+  Holm-adjusted p-values across the conditions. Besides agent - reference, the references
+  are paired with the baseline: true regime - baseline is what detection costs, tuned -
+  baseline what the table costs.
 
 Results go to ``compare/`` (CSV); ``agents.report`` turns them into ``report.md`` with plots.
 """
@@ -36,24 +39,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agents.config import EVAL_SEED_BASE, TEST_SEED_BASE, AgentConfig
-from agents.evaluate import SEED_KINDS, env_config_for, headline_metrics, seed_kind, test_seeds
+from agents.config import AgentConfig
+from agents.evaluate import env_config_for, headline_metrics
 from agents.run_dir import RunDir
 from agents.vec_env import env_id_short
 from mm_gym.config import load_yaml_mapping, resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation import EpisodeResults
-from mm_gym.metrics import (
-    holm as holm_adjusted,
-)
-from mm_gym.metrics import (
-    improvement_scores,
-    iqm,
-    mean_ci,
-    paired_difference,
-    pairing_variance_ratio,
-    sharpe,
-    stratified_bootstrap_ci,
+from mm_gym.metrics import holm as holm_adjusted
+from mm_gym.metrics import pairing_variance_ratio, sharpe
+from mm_gym.protocol import difference_over_runs, estimate_over_runs
+from mm_gym.seeds import (
+    CLAIM_FAMILIES,
+    DEV_SEED_BASE,
+    FAMILIES,
+    FINAL_SEED_BASE,
+    REPLICATION_SEED_BASE,
+    block_seeds,
+    seed_family,
 )
 
 __all__ = [
@@ -91,7 +94,6 @@ HIGHER_IS_BETTER = (
 )
 BASELINE_SECTIONS = ("baseline", "strategy")
 MARKOUTS = ("markout_1s", "markout_10s", "markout_60s")
-N_BOOT = 2000
 _SEED_SUFFIX = re.compile(r"_seed\d+$")
 
 
@@ -172,14 +174,17 @@ def primary_metric(env_id: str) -> str:
 
 @dataclasses.dataclass
 class Comparison:
-    """``results[condition][policy]``; ``summary`` (per condition, policy, metric: ``value``
-    with its interval, ``estimator`` mean or iqm, ``n``) and ``paired`` (``policy`` -
-    ``reference`` per condition and metric). ``agents``: the agent's keys in ``results``
-    (``agent`` for one run, else the run names, pooled as ``agent`` in the tables)."""
+    """``results[condition][policy]``; ``summary`` (per condition, policy, metric: ``value``,
+    the mean over runs of per-block means, with its interval, the ``iqm`` of the per-run
+    means, ``runs``, ``n``) and ``paired`` (``policy`` - ``reference`` per condition and
+    metric, ``mm_gym.protocol.RunsDifference``'s fields). ``agents``: the agent's keys in
+    ``results`` (``agent`` for one run, else the run names, pooled as ``agent`` in the
+    tables); ``blocks``: each key's seeds (the references played all of them); ``family``:
+    the seeds' family (``mm_gym.seeds``)."""
 
     runs: list[RunDir]
     config: AgentConfig
-    seeds: list[int]
+    blocks: dict[str, list[int]]
     results: dict[str, dict[str, EpisodeResults]]
     summary: pd.DataFrame
     paired: pd.DataFrame
@@ -188,9 +193,19 @@ class Comparison:
     model: str = "final"
     metric: str | None = None
     holm: bool = False
-    seed_kind: str = "test"
+    family: str = "development"
     out: Path | None = None
     decomposition: pd.DataFrame | None = None
+
+    @property
+    def seeds(self) -> list[int]:
+        """Every block's seeds, run after run."""
+        return [s for block in self.blocks.values() for s in block]
+
+    @property
+    def claim(self) -> bool:
+        """Whether the seeds are of a family on which a result is stated as a claim."""
+        return self.family in CLAIM_FAMILIES
 
     @property
     def multi(self) -> bool:
@@ -238,27 +253,30 @@ class Comparison:
 def compare_policies(
     config: AgentConfig,
     agents: Mapping[str, Any],
-    seeds: list[int],
+    blocks: Mapping[str, list[int]],
     *,
     regimes: bool = True,
     baselines: Mapping[str, Mapping[str, Any]] | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[dict[str, dict[str, EpisodeResults]], list[str]]:
-    """Run the agents and the references on every condition with the same seeds."""
+    """Each agent on its own block of seeds (``blocks``, same keys), every reference on all
+    the blocks (so on each agent's own seeds), on every condition."""
     from agents.rollout import run_policy
 
     conditions: list[tuple[str, str | None]] = [(OVERALL, None)]
     if regimes and not is_as(config.env_id):
         conditions += [(r, r) for r in REGIMES]
+    every = [s for key in agents for s in blocks[key]]
     results: dict[str, dict[str, EpisodeResults]] = {}
     references: list[str] = []
     for name, regime in conditions:
         env_config = env_config_for(config, regime)
         refs = reference_policies(config.env_id, env_config, baselines)
         references = list(refs)
-        plays = {**{k: (a, env_config) for k, a in agents.items()}, **refs}
+        plays = {k: (a, env_config, blocks[k]) for k, a in agents.items()}
+        plays |= {k: (p, cfg, every) for k, (p, cfg) in refs.items()}
         results[name] = {}
-        for label, (policy, cfg) in plays.items():
+        for label, (policy, cfg, seeds) in plays.items():
             log(f"  {name:<14} {label:<12} {len(seeds)} episodes")
             results[name][label] = run_policy(
                 config.env_id, cfg, policy, seeds, record_paths=(name == OVERALL)
@@ -266,68 +284,114 @@ def compare_policies(
     return results, references
 
 
-def _iqm_rows(a: np.ndarray) -> np.ndarray:
-    return iqm(a, axis=-1)
+def block_values(
+    results: Mapping[str, EpisodeResults],
+    metric: str,
+    policy: str,
+    seeds: list[int],
+) -> np.ndarray:
+    """``policy``'s ``metric`` on ``seeds``, in that order."""
+    ep = results[policy].episodes
+    return ep.set_index("seed").loc[seeds, metric].to_numpy(dtype=float)
 
 
 def tabulate(
     results: dict[str, dict[str, EpisodeResults]],
     metrics: list[str],
-    agents: list[str],
+    blocks: Mapping[str, list[int]],
     references: list[str],
     pairs: list[tuple[str, str]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per (condition, policy, metric) and per (condition, pair, metric), on one seed set per
-    (condition, metric); see the module docstring. ``pairs``: (policy, reference), with
-    ``AGENT`` standing for all ``agents`` pooled."""
+    """Per (condition, policy, metric) and per (condition, pair, metric), over the runs'
+    blocks (``mm_gym.protocol``; see the module docstring). ``blocks``: agent key -> its
+    seeds; ``pairs``: (policy, reference), with ``AGENT`` standing for every run."""
+    agents = list(blocks)
     multi = len(agents) > 1
     rows: list[dict[str, Any]] = []
     pair_rows: list[dict[str, Any]] = []
     for cond, by_policy in results.items():
         for m in metrics:
-            values = {p: res.episodes[m].to_numpy(dtype=float) for p, res in by_policy.items()}
-            keep = np.logical_and.reduce([np.isfinite(v) for v in values.values()])
-            values = {p: v[keep] for p, v in values.items()}
-            groups = {p: [v] for p, v in values.items()}
-            groups[AGENT] = [values[a] for a in agents]
+            higher = m not in LOWER_IS_BETTER
+            # per block: every policy's values on the block's seeds, a seed with a NaN dropped
+            table: dict[str, dict[str, np.ndarray]] = {}
+            for key in agents:
+                vals = {key: block_values(by_policy, m, key, blocks[key])}
+                vals |= {r: block_values(by_policy, m, r, blocks[key]) for r in references}
+                keep = np.logical_and.reduce([np.isfinite(v) for v in vals.values()])
+                table[key] = {p: v[keep] for p, v in vals.items()}
+
+            def of(policy: str, keys: list[str], table=table) -> list[np.ndarray]:
+                return [table[k][k if policy == AGENT else policy] for k in keys]
+
             shown = (agents if multi else []) + [AGENT, *references]
             for policy in shown:
+                keys = [policy] if policy in agents and multi else agents
+                values = of(AGENT if policy in agents else policy, keys)
                 row: dict[str, Any] = {"condition": cond, "policy": policy, "metric": m}
-                if multi and policy not in agents:  # the IQM over runs x episodes
-                    ci = stratified_bootstrap_ci(groups[policy], _iqm_rows, resample_groups=True)
-                    row |= {"estimator": "iqm", "value": ci.estimate, "ci_low": ci.low}
-                    row |= {"ci_high": ci.high, "n": ci.n}
+                if sum(v.size for v in values) == 0 or any(v.size == 0 for v in values):
+                    row |= _EMPTY_ESTIMATE
                 else:
-                    t = mean_ci(values[policy])
-                    row |= {"estimator": "mean", "value": t.mean, "ci_low": t.low}
-                    row |= {"ci_high": t.high, "n": t.n}
+                    est = estimate_over_runs(values)
+                    row |= {"value": est.value, "ci_low": est.low, "ci_high": est.high}
+                    row |= {"iqm": est.iqm, "runs": est.runs, "n": est.n}
                 rows.append(row)
             for policy, ref in pairs:
-                left, right = groups[policy], values[ref]
+                keys = [policy] if policy in agents and multi else agents
+                left = of(AGENT if policy in agents else policy, keys)
+                right = of(ref, keys)
                 row = {"condition": cond, "policy": policy, "reference": ref, "metric": m}
-                if len(left) > 1:
-                    ci = stratified_bootstrap_ci([v - right for v in left], resample_groups=True)
-                    row |= {"test": "bootstrap", "diff": ci.estimate, "ci_low": ci.low}
-                    row |= {"ci_high": ci.high, "p_value": ci.p_value, "n": ci.n}
+                if any(v.size == 0 for v in left):
+                    row |= _EMPTY_DIFF
                 else:
-                    d = paired_difference(left[0], right)
-                    row |= {"test": "paired t", "diff": d.mean_diff, "ci_low": d.low}
-                    row |= {"ci_high": d.high, "p_value": d.p_value, "n": d.n}
-                poi = stratified_bootstrap_ci(
-                    [improvement_scores(v, right) for v in left],
-                    resample_groups=len(left) > 1,
-                    null=0.5,
-                )
-                row |= {"poi": poi.estimate, "poi_low": poi.low, "poi_high": poi.high}
-                row["var_ratio"] = pairing_variance_ratio(
-                    np.concatenate(left), np.tile(right, len(left))
-                )
+                    d = difference_over_runs(left, right, higher_is_better=higher)
+                    row |= {
+                        "interval": d.interval,
+                        "diff": d.diff,
+                        "ci_low": d.low,
+                        "ci_high": d.high,
+                        "p_value": d.p_value,
+                        "boot_low": d.boot_low,
+                        "boot_high": d.boot_high,
+                        "wins": d.wins,
+                        "poi": d.poi,
+                        "runs": d.runs,
+                        "n": d.n,
+                        "var_ratio": pairing_variance_ratio(
+                            np.concatenate(left), np.concatenate(right)
+                        ),
+                        "per_run": " ".join(f"{v:.6g}" for v in d.per_run),
+                    }
                 pair_rows.append(row)
     paired = pd.DataFrame(pair_rows)
     if not paired.empty:
         family = paired.groupby(["policy", "reference", "metric"], sort=False)["p_value"]
         paired["p_holm"] = family.transform(lambda p: holm_adjusted(p.to_numpy()))
     return pd.DataFrame(rows), paired
+
+
+_EMPTY_ESTIMATE = {
+    "value": np.nan,
+    "ci_low": np.nan,
+    "ci_high": np.nan,
+    "iqm": np.nan,
+    "runs": 0,
+    "n": 0,
+}
+_EMPTY_DIFF = {
+    "interval": "",
+    "diff": np.nan,
+    "ci_low": np.nan,
+    "ci_high": np.nan,
+    "p_value": np.nan,
+    "boot_low": np.nan,
+    "boot_high": np.nan,
+    "wins": np.nan,
+    "poi": np.nan,
+    "runs": 0,
+    "n": 0,
+    "var_ratio": np.nan,
+    "per_run": "",
+}
 
 
 def decompose(
@@ -374,18 +438,29 @@ def _open_runs(paths: Sequence[str | Path]) -> tuple[list[RunDir], AgentConfig]:
     return runs, configs[0]
 
 
-def _check_seeds(seeds: list[int], allow_eval: bool, log: Callable[[str], None]) -> str:
-    kind = seed_kind(seeds)
-    span = f"seeds {seeds[0]}..{seeds[-1]}"
-    if kind == "evaluation" and not allow_eval:
+def check_family(
+    family: str, seeds: list[int], allow_eval: bool, log: Callable[[str], None]
+) -> str:
+    """The family the compared seeds fall in. Seeds given by hand (``--seed``) must stay in
+    ``family``; seeds that trained, tuned or selected a model are refused unless
+    ``allow_eval`` (then the report says what they are and states no claim)."""
+    found = seed_family(seeds)
+    span = f"seeds {min(seeds)}..{max(seeds)}"
+    if found in ("tuning", "evaluation", "training", "other", "mixed"):
+        if not allow_eval:
+            raise ConfigError(
+                f"--seed: {span} are {found} seeds, not seeds of a family for scoring "
+                f"(development from {DEV_SEED_BASE:,}, final from {FINAL_SEED_BASE:,}, "
+                f"replication from {REPLICATION_SEED_BASE:,}); --allow-eval-seeds uses them"
+            )
+        log(f"WARNING: {span} are {found} seeds; the report says so and states no claim")
+        return found
+    if found != family:
         raise ConfigError(
-            f"--seed: {span} overlap the evaluation-callback seeds {EVAL_SEED_BASE}.."
-            f"{TEST_SEED_BASE - 1} that picked the best model (training seeds are below "
-            f"{EVAL_SEED_BASE}, test seeds from {TEST_SEED_BASE}); --allow-eval-seeds uses them"
+            f"--seed: {span} lie in the {found} family, not in --family {family} "
+            f"(from {FAMILIES[family]:,})"
         )
-    if kind != "test":
-        log(f"WARNING: {span} are {SEED_KINDS[kind]}; the report says so")
-    return kind
+    return found
 
 
 def default_out(runs: list[RunDir]) -> Path:
@@ -399,6 +474,7 @@ def compare_run(
     run_path: str | Path | Sequence[str | Path],
     *,
     episodes: int = 32,
+    family: str = "development",
     seed: int | None = None,
     which: str = "final",
     regimes: bool = True,
@@ -409,12 +485,13 @@ def compare_run(
     out: str | Path | None = None,
     log: Callable[[str], None] = print,
 ) -> Comparison:
-    """Compare one run's agent (or several runs of one config) with the references on the
-    same seeds; write the CSVs under ``out/compare`` (default ``default_out``).
+    """Compare one run's agent (or several runs of one config) with the references; write
+    the CSVs under ``out/compare`` (default ``default_out``).
 
-    ``metric`` (default: ``episode_return``, the env's objective) decides the verdicts;
-    ``baselines``: tuned baseline files; seeds of the evaluation callback are refused unless
-    ``allow_eval_seeds``; ``holm``: verdicts on Holm-adjusted p-values.
+    Run ``k`` plays its own block of ``episodes`` seeds of ``family`` (``mm_gym.seeds``;
+    from ``seed`` when given), and every reference plays each run's block. ``metric``
+    (default: ``episode_return``, the env's objective) decides the verdicts; ``baselines``:
+    tuned baseline files; ``holm``: verdicts on Holm-adjusted p-values.
     ``agents.report.compare_and_report`` adds ``report.md`` and its plots.
     """
     from agents.policy import load_policy
@@ -424,17 +501,17 @@ def compare_run(
     allowed = [m for m in headline_metrics(config.env_id) if m in HIGHER_IS_BETTER]
     if metric is not None and metric not in allowed:
         raise ConfigError(f"--metric {metric}: allowed values are {', '.join(allowed)}")
-    seeds = test_seeds(episodes, seed)
-    kind = _check_seeds(seeds, allow_eval_seeds, log)
     keys = [AGENT] if len(runs) == 1 else [r.name for r in runs]
+    blocks = {key: block_seeds(family, k, episodes, seed) for k, key in enumerate(keys)}
+    found = check_family(family, [s for b in blocks.values() for s in b], allow_eval_seeds, log)
     tuned = load_baselines(baselines, config.env_id, taken=keys)
     agents = {k: load_policy(run, which) for k, run in zip(keys, runs, strict=True)}
     log(
-        f"comparing {', '.join(r.name for r in runs)} ({which} model) on seeds "
-        f"{seeds[0]}..{seeds[-1]}"
+        f"comparing {', '.join(r.name for r in runs)} ({which} model) on {found} seeds, "
+        f"{episodes} per run: " + ", ".join(f"{b[0]}..{b[-1]}" for b in blocks.values())
     )
     results, references = compare_policies(
-        config, agents, seeds, regimes=regimes, baselines=tuned, log=log
+        config, agents, blocks, regimes=regimes, baselines=tuned, log=log
     )
     metrics = [
         m for m in headline_metrics(config.env_id) if m in results[OVERALL][keys[0]].episodes
@@ -446,12 +523,12 @@ def compare_run(
     if not is_as(config.env_id):
         pairs += [(r, BASELINE) for r in references if r != BASELINE]
         decomposition = decompose(results, keys, config.env_config().session_s)
-    summary, paired = tabulate(results, metrics, keys, references, pairs)
+    summary, paired = tabulate(results, metrics, blocks, references, pairs)
     folder = Path(out) if out is not None else default_out(runs)
     comp = Comparison(
         runs,
         config,
-        seeds,
+        blocks,
         results,
         summary,
         paired,
@@ -460,7 +537,7 @@ def compare_run(
         which,
         metric,
         holm,
-        kind,
+        found,
         folder,
         decomposition,
     )

@@ -35,9 +35,13 @@ from agents.compare import (  # noqa: E402
     compare_run,
     is_as,
 )
-from agents.config import EVAL_SEED_BASE, TEST_SEED_BASE  # noqa: E402
-from agents.evaluate import SEED_KINDS  # noqa: E402
 from agents.run_dir import atomic_write  # noqa: E402
+from mm_gym.seeds import (  # noqa: E402
+    DEV_SEED_BASE,
+    EVAL_SEED_BASE,
+    FINAL_SEED_BASE,
+    REPLICATION_SEED_BASE,
+)
 
 __all__ = ["compare_and_report", "verdict", "write_report"]
 
@@ -109,55 +113,101 @@ def _count(comp: Comparison, n: int) -> str:
     return f"{n} seeds" if runs == 1 else f"{runs} runs x {n // runs} seeds"
 
 
-def verdict(comp: Comparison, condition: str, reference: str) -> str:
-    """One plain sentence: does the agent beat ``reference`` on the primary metric? It always
-    says how the p-value was corrected (by default not: one test per regime)."""
+WIN_SHARE = 0.8
+"""Share of runs that must win, beside the interval, for 'beats' (``PROTOCOL``)."""
+
+
+def outcome(comp: Comparison, condition: str, reference: str) -> str:
+    """``beats``, ``loses to`` or ``no clear difference``: the agent beats ``reference`` on
+    the primary metric when the interval (Holm-adjusted test with ``holm``) excludes 0 in its
+    favour and, over several runs, at least ``WIN_SHARE`` of the runs win."""
     m = comp.primary
     d = comp.diff(condition, reference, m)
     p = d["p_holm"] if comp.holm else d["p_value"]
     higher = m in HIGHER_IS_BETTER
     better = d["diff"] > 0 if higher else d["diff"] < 0
     significant = p < ALPHA
+    if significant and better and (not comp.multi or d["wins"] >= WIN_SHARE):
+        return "beats"
+    if significant and not better:
+        return "loses to"
+    return "no clear difference"
+
+
+def verdict(comp: Comparison, condition: str, reference: str) -> str:
+    """One plain sentence: does the agent beat ``reference`` on the primary metric? It says
+    over what the interval runs (training runs, or one run's seeds), how the p-value was
+    corrected and whether the seeds allow a claim."""
+    m = comp.primary
+    d = comp.diff(condition, reference, m)
+    result = outcome(comp, condition, reference)
     ref = _policy_text(comp, reference)
-    if significant and better:
-        word, why = "**beats**", "significant"
-    elif significant:
-        word, why = "does **not** beat", f"{ref} is significantly better"
-    else:
-        word, why = "does **not** beat", "no significant difference"
+    word = {"beats": "**beats**", "loses to": "**loses to**"}.get(
+        result, "shows **no clear difference** with"
+    )
     where = "Overall" if condition == OVERALL else f"In the {condition} regime"
-    who = "the agent" if not comp.multi else f"the agent ({len(comp.agents)} runs)"
-    test = "paired t-test" if d["test"] == "paired t" else "stratified bootstrap"
+    who = "the agent (one run)" if not comp.multi else f"the agent ({len(comp.agents)} runs)"
+    over = (
+        f"t interval over {int(d['runs'])} runs"
+        if d["interval"] == "runs"
+        else "t interval over the seeds of one run: a result about this network, not its config"
+    )
     k = len(comp.conditions)
-    if comp.holm:
-        tests = f"{test} {_p_eq(p)} Holm-adjusted (uncorrected {_p(d['p_value'])})"
-        note = f"after Holm's correction across the {k} conditions"
-    else:
-        tests = f"{test} {_p_eq(d['p_value'])}, Holm-adjusted {_p(d['p_holm'])}"
-        note = "an uncorrected per-regime test"
+    p_text = (
+        f"{_p_eq(d['p_holm'])} Holm-adjusted across the {k} conditions"
+        if comp.holm
+        else f"{_p_eq(d['p_value'])}, Holm-adjusted {_p(d['p_holm'])}"
+    )
     text = (
         f"{where}, {who} {word} {ref} on {_label(comp, m)}: difference {_signed(d['diff'])} "
-        f"(95% CI {_ci_text(d['ci_low'], d['ci_high'])}, {tests}, {_count(comp, int(d['n']))}; "
-        f"P(agent > {reference}) = {d['poi']:.2f} [{d['poi_low']:.2f}, {d['poi_high']:.2f}]; "
-        f"{why} at the 5% level, {note})."
+        f"(95% {over} {_ci_text(d['ci_low'], d['ci_high'])}, {p_text}; "
+        f"{_count(comp, int(d['n']))}"
     )
+    if comp.multi:
+        text += (
+            f"; {d['wins']:.0%} of runs win; hierarchical bootstrap "
+            f"{_ci_text(d['boot_low'], d['boot_high'])}; probability of improvement "
+            f"{d['poi']:.2f}"
+        )
+    text += ")."
+    if not comp.claim:
+        text += f" ({comp.family} seeds: not a claim.)"
     if is_as(comp.config.env_id):
         s = comp.stat(condition, AGENT, m)
         r = comp.stat(condition, reference, m)["value"]
         if r > 0:
-            text += (
-                f" The agent reaches {s['value'] / r:.1%} of {reference}'s "
-                f"{s['estimator']} objective."
-            )
+            text += f" The agent reaches {s['value'] / r:.1%} of {reference}'s mean objective."
     else:
         other = "pnl" if m != "pnl" else "episode_return"
         if other in comp.metrics:
             o = comp.diff(condition, reference, other)
             text += (
                 f" On {LABELS[other]} the difference is {_signed(o['diff'])} (95% CI "
-                f"{_ci_text(o['ci_low'], o['ci_high'])}, {_p_eq(o['p_value'])})."
+                f"{_ci_text(o['ci_low'], o['ci_high'])})."
             )
     return text
+
+
+def _summary_table(comp: Comparison) -> list[str]:
+    """Per condition and reference: the agent's mean, the reference's, their difference
+    (they subtract) with its interval, and the outcome in words."""
+    m = comp.primary
+    refs = comp.verdict_references
+    head = ["condition", "agent"]
+    for r in refs:
+        head += [r, f"agent - {r} (95% CI)", "outcome"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for cond in comp.conditions:
+        cells = [cond, _g(comp.stat(cond, AGENT, m)["value"])]
+        for r in refs:
+            d = comp.diff(cond, r, m)
+            cells += [
+                _g(comp.stat(cond, r, m)["value"]),
+                f"{_signed(d['diff'])} {_ci_text(d['ci_low'], d['ci_high'])}",
+                outcome(comp, cond, r),
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _estimate(comp: Comparison, condition: str, policy: str, metric: str) -> str:
@@ -167,7 +217,7 @@ def _estimate(comp: Comparison, condition: str, policy: str, metric: str) -> str
 
 def _condition_table(comp: Comparison, condition: str) -> list[str]:
     refs = comp.references
-    est = " (IQM)" if comp.multi else ""
+    est = " (mean of runs)" if comp.multi else ""
     head = (
         ["metric", "n", f"agent{est}"]
         + [f"{r}{est}" for r in refs]
@@ -247,9 +297,9 @@ def _runs_section(comp: Comparison) -> list[str]:
     lines = [
         "## Runs",
         "",
-        f"Each training run on its own: the mean of {_label(comp, m)} over the seeds and, in "
-        f"brackets, the paired difference with {_policy_text(comp, ref)} and its paired t-test "
-        "p-value.",
+        f"Each training run on its own block of seeds: the mean of {_label(comp, m)} and, in "
+        f"brackets, the paired difference with {_policy_text(comp, ref)} on that block and its "
+        "paired t-test p-value.",
         "",
         "| run | " + " | ".join(comp.conditions) + " |",
         "|---|" + "---|" * len(comp.conditions),
@@ -294,11 +344,12 @@ def _plot_metrics(comp: Comparison, condition: str, path: Path) -> Path:
     for ax in axes[len(metrics) :]:
         ax.axis("off")
     what = (
-        f"IQM and 95% stratified-bootstrap CI over {len(comp.agents)} runs x "
+        f"mean and 95% t interval over {len(comp.agents)} runs, each on its own "
+        f"{len(comp.seeds) // len(comp.agents)} seeds"
         if comp.multi
-        else "mean and 95% CI over "
+        else f"mean and 95% CI over {len(comp.seeds)} seeds"
     )
-    fig.suptitle(f"{condition}: {what}{len(comp.seeds)} seeds")
+    fig.suptitle(f"{condition}: {what}")
     return _save(fig, path)
 
 
@@ -581,21 +632,27 @@ def _header(comp: Comparison, folder: Path) -> list[str]:
             + f" and, as an ablation, the document's table driven by the true regime "
             f"({TRUE_REGIME})"
         )
-    kind = SEED_KINDS[comp.seed_kind]
+    blocks = "; ".join(f"{key} {seeds[0]}..{seeds[-1]}" for key, seeds in comp.blocks.items())
+    claim = (
+        f"a **{comp.family}** family, for stating claims"
+        if comp.claim
+        else f"**{comp.family}** seeds: a result for choices, **not a claim**"
+    )
     lines = [
         f"# Report: {title}",
         "",
         f"- Agent: {cfg.algo.upper()} on {cfg.env_id}, {who}, {cfg.total_timesteps} timesteps "
         f"({cfg.n_envs} markets), {comp.model} model, deterministic actions.",
-        f"- Compared with {ref_text}, on the same {len(comp.seeds)} {kind} "
-        f"{comp.seeds[0]}..{comp.seeds[-1]} (common random numbers; training seeds are below "
-        f"{EVAL_SEED_BASE:,}, evaluation-callback seeds {EVAL_SEED_BASE:,}.."
-        f"{TEST_SEED_BASE - 1:,}, test seeds from {TEST_SEED_BASE:,}).",
+        f"- Compared with {ref_text}. Each run plays its own block of seeds and every "
+        f"reference plays the same block (common random numbers): {blocks}. Seeds: {claim} "
+        "(families: training markets spawned per run, evaluation callback "
+        f"{EVAL_SEED_BASE:,}.., development {DEV_SEED_BASE:,}.., final {FINAL_SEED_BASE:,}.., "
+        f"replication {REPLICATION_SEED_BASE:,}..).",
     ]
-    if comp.seed_kind == "evaluation":
+    if comp.family in ("evaluation", "tuning", "training", "other", "mixed"):
         lines.append(
-            "- **These are evaluation seeds, not test seeds: the evaluation callback picked the "
-            "best model on them, so the best model's results are biased upwards.**"
+            "- **These seeds are not of a scoring family: they trained, tuned or selected a "
+            "model, so results on them are biased upwards.**"
         )
     correction = (
         "Verdicts use Holm-adjusted p-values across the conditions (--holm)."
@@ -612,17 +669,18 @@ def _header(comp: Comparison, folder: Path) -> list[str]:
     lines.append(f"- The verdicts use {_label(comp, comp.primary)}{objective}. {correction}")
     if comp.multi:
         lines.append(
-            "- Estimates: interquartile mean (IQM) over runs x seeds with a 95% two-stage "
-            "stratified-bootstrap interval (runs, then seeds within runs; Agarwal et al. "
-            "2021); differences are paired per seed (agent - reference), their mean with the "
-            "same bootstrap interval and p-value. P(agent > reference): share of the paired "
-            "episodes the agent wins, with a bootstrap interval."
+            "- The unit is the training run: per run, the mean over its block of agent - "
+            "reference; the estimate is their mean, with a 95% Student t interval over the "
+            f"runs ({len(comp.agents) - 1} degrees of freedom). 'Beats' needs the interval "
+            f"above 0 and at least {WIN_SHARE:.0%} of runs winning. Beside it: a hierarchical "
+            "bootstrap interval (runs, then seeds), and rliable's probability of improvement "
+            "and IQM over the per-run means."
         )
     else:
         lines.append(
-            "- Intervals: 95% t-intervals over seeds; differences are paired per seed "
-            "(agent - reference) with a two-sided paired t-test. P(agent > reference): share "
-            "of the seeds the agent wins, with a bootstrap interval."
+            "- One run: 95% t-intervals over its seeds; differences are paired per seed "
+            "(agent - reference) with a two-sided paired t-test. That is a result about this "
+            "network; a claim about the configuration needs several runs (`--seeds` in train)."
         )
     lines.append(
         "- One seed set per row: a seed where any policy's value is missing (e.g. a markout "
@@ -637,7 +695,7 @@ def write_report(comp: Comparison, folder: str | Path) -> Path:
     images = folder / "compare"
     images.mkdir(parents=True, exist_ok=True)
     as_env = is_as(comp.config.env_id)
-    lines = [*_header(comp, folder), "## Verdict", ""]
+    lines = [*_header(comp, folder), "## Summary", "", *_summary_table(comp), "", "## Verdict", ""]
     for ref in comp.verdict_references:
         lines += [f"- {verdict(comp, cond, ref)}" for cond in comp.conditions]
     lines.append("")

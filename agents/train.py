@@ -5,7 +5,8 @@ and ``VecNormalize``, the model from ``AgentConfig``, and learns with the market
 checkpoint and held-out evaluation callbacks. ``resume=True`` reopens the run, loads the
 latest checkpoint (model with its optimiser state and step counter, VecNormalize statistics,
 replay buffer) and continues with ``reset_num_timesteps=False`` up to ``total_timesteps``.
-``train_seeds`` trains (or resumes) one run per training seed, ``<name>_seed<k>``.
+``train_seeds`` trains (or resumes) one run per training seed, ``<name>_seed<k>``, several
+side by side in processes with ``workers``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from agents.run_dir import (
     save_vecnormalize,
 )
 from agents.vec_env import MarketVecEnv, make_native_vec_env
-from mm_gym.errors import ConfigError
+from mm_gym.errors import ConfigError, RunError
+from mm_gym.seeds import training_market_seeds
 
 __all__ = [
+    "RunsFailed",
     "TrainResult",
     "build_env",
     "progress_bar_available",
@@ -67,13 +70,18 @@ def seed_everything(seed: int, torch_threads: int = 0) -> None:
 
 
 def build_env(config: AgentConfig, vecnormalize_path: Path | None = None) -> Any:
-    """``MarketVecEnv`` -> ``VecMonitor`` -> ``VecNormalize`` (fresh, or loaded to continue)."""
+    """``MarketVecEnv`` -> ``VecMonitor`` -> ``VecNormalize`` (fresh, or loaded to continue).
+    The markets are spawned from the run's seed (``mm_gym.seeds.training_market_seeds``)."""
     from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
     native = make_native_vec_env(
         config.env_id, config.n_envs, config.train_env_config(), threads=config.env_threads
     )
-    env: Any = VecMonitor(MarketVecEnv(native, config.bootstrap_time_limit))
+    n = config.n_envs
+    adapter = MarketVecEnv(
+        native, config.bootstrap_time_limit, market_seeds=lambda s: training_market_seeds(s, n)
+    )
+    env: Any = VecMonitor(adapter)
     norm = config.normalize
     if vecnormalize_path is not None and vecnormalize_path.is_file():
         with loading(vecnormalize_path, "normalisation statistics"):
@@ -256,32 +264,87 @@ def train_seeds(
     run_name: str | None = None,
     runs_dir: str | Path = "runs",
     resume: bool = False,
+    workers: int = 1,
     log: Callable[[str], None] = print,
     **kwargs: Any,
-) -> list[TrainResult]:
+) -> list[TrainResult | None]:
     """``train`` once per training seed into ``runs_dir/<run_name>_seed<k>``, the config
     otherwise the same (``run_name`` defaults to ``<algo>_<env>_<time>``); with ``resume``,
-    each of those runs continues. ``kwargs`` go to ``train``."""
+    each of those runs continues. ``workers`` > 1 trains that many runs side by side, each in
+    its own process (no progress bar). A run that fails is one line and the others go on; at
+    the end a ``RunsFailed`` names the failed runs (each is resumable). ``kwargs`` go to
+    ``train``. Returns each seed's result (None for a run trained in another process)."""
     if resume and run_name is None:
         raise ConfigError("--resume --seeds needs --run-name NAME (the runs NAME_seed<k>)")
     if config is None and not resume:
         raise ConfigError("train: a config is needed")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"--workers={workers!r}: expected an integer >= 1")
     base = run_name or RunDir.unique_name(runs_dir, config)
-    results = []
-    for seed in seeds:
-        cfg = config.replace(seed=seed) if config is not None else None
-        log(f"training seed {seed} of {', '.join(map(str, seeds))}")
-        results.append(
-            train(
-                cfg,
-                run_name=f"{base}_seed{seed}",
-                runs_dir=runs_dir,
-                resume=resume,
-                log=log,
-                **kwargs,
-            )
-        )
+    jobs = [
+        {
+            "config": config.replace(seed=seed) if config is not None else None,
+            "run_name": f"{base}_seed{seed}",
+            "runs_dir": runs_dir,
+            "resume": resume,
+            **kwargs,
+        }
+        for seed in seeds
+    ]
+    results: list[TrainResult | None] = []
+    failed: list[str] = []
+    if workers == 1:
+        for seed, job in zip(seeds, jobs, strict=True):
+            log(f"training seed {seed} of {', '.join(map(str, seeds))}")
+            try:
+                results.append(train(log=log, **job))
+            except Exception as err:  # one line; the next runs go on
+                log(f"run {job['run_name']} failed: {type(err).__name__}: {err}")
+                failed.append(job["run_name"])
+                results.append(None)
+    else:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        log(f"training {len(jobs)} runs, {workers} at a time, one process each")
+        ctx = mp.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {
+                pool.submit(_train_in_process, {**job, "progress_bar": False}): job["run_name"]
+                for job in jobs
+            }
+            for future in cf.as_completed(futures):
+                name = futures[future]
+                error = future.exception()
+                if error is None:
+                    log(f"run {name}: {future.result()}")
+                else:
+                    log(f"run {name} failed: {type(error).__name__}: {error}")
+                    failed.append(name)
+        results = [None] * len(jobs)
+    if failed:
+        raise RunsFailed(failed, runs_dir)
     return results
+
+
+class RunsFailed(RunError):
+    """Some of several training runs failed (each is left resumable)."""
+
+    def __init__(self, names: Sequence[str], runs_dir: str | Path) -> None:
+        self.names = list(names)
+        super().__init__(
+            f"{len(self.names)} run(s) failed: {', '.join(self.names)}; each continues with "
+            f"`mm-gym train --resume --run-name NAME --runs-dir {runs_dir}`"
+        )
+
+
+def _train_in_process(job: dict[str, Any]) -> str:
+    """One run of ``train_seeds`` in a worker process; a short line of what it did."""
+    result = train(**job)
+    return (
+        f"{result.num_timesteps} timesteps in {result.seconds:.0f} s "
+        f"({result.steps_per_second:.0f} steps/s)"
+    )
 
 
 def progress_bar_available() -> bool:

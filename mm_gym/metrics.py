@@ -1,7 +1,7 @@
 """Pure performance and statistics functions: Sharpe ratio (also under autocorrelation),
-drawdown, confidence intervals, paired comparisons, and the aggregate statistics of Agarwal et
-al. (2021, "Deep RL at the edge of the statistical precipice"): interquartile mean, stratified
-bootstrap confidence intervals, probability of improvement; Holm's multiple-test adjustment.
+drawdown, confidence intervals, paired comparisons and Holm's multiple-test adjustment. The
+claim over training runs (IQM and probability of improvement by rliable) is
+``mm_gym.protocol``.
 
 The t distribution comes from SciPy when it is installed; otherwise from the regularised
 incomplete beta function computed here by its continued fraction (Numerical Recipes, 6.4), so
@@ -12,26 +12,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 __all__ = [
-    "BootstrapCI",
     "MeanCI",
     "PairedDifference",
     "holm",
-    "improvement_scores",
-    "iqm",
     "long_run_variance",
     "max_drawdown",
     "mean_ci",
     "paired_difference",
     "pairing_variance_ratio",
-    "probability_of_improvement",
     "regularized_incomplete_beta",
     "sharpe",
-    "stratified_bootstrap_ci",
     "student_t_cdf",
     "student_t_ppf",
     "t_cdf",
@@ -318,108 +313,6 @@ def _pairs(
         raise ValueError(f"paired samples of lengths {xa.size} and {xb.size}: must match")
     ok = np.isfinite(xa) & np.isfinite(xb)
     return xa[ok], xb[ok]
-
-
-# ----------------------------------------------------------------------------- aggregates
-def iqm(values: Sequence[float] | np.ndarray, axis: int | None = None) -> float | np.ndarray:
-    """Interquartile mean: the mean of the values left after dropping ``floor(n / 4)`` of the
-    smallest and of the largest (``scipy.stats.trim_mean(x, 0.25)``, as in rliable).
-
-    ``axis=None``: over the finite values, NaN when none. With an ``axis``: along it, for an
-    array without NaN (the bootstrap's replicates).
-    """
-    if axis is None:
-        x = np.sort(_finite(values))
-        if x.size == 0:
-            return math.nan
-        k = x.size // 4
-        return float(x[k : x.size - k].mean())
-    x = np.sort(np.asarray(values, dtype=np.float64), axis=axis)
-    n = x.shape[axis]
-    k = n // 4
-    return np.take(x, np.arange(k, n - k), axis=axis).mean(axis=axis)
-
-
-@dataclasses.dataclass(frozen=True)
-class BootstrapCI:
-    """A statistic, its percentile-bootstrap confidence interval and the bootstrap p-value of
-    ``statistic == null`` (two-sided)."""
-
-    estimate: float
-    low: float
-    high: float
-    p_value: float
-    n: int
-    confidence: float = 0.95
-
-
-def stratified_bootstrap_ci(
-    groups: Sequence[Sequence[float] | np.ndarray],
-    statistic: Callable[[np.ndarray], np.ndarray] = lambda a: np.mean(a, axis=-1),
-    *,
-    n_boot: int = 2000,
-    confidence: float = 0.95,
-    resample_groups: bool = False,
-    null: float = 0.0,
-    seed: int = 0,
-) -> BootstrapCI:
-    """Percentile-bootstrap CI of ``statistic`` over the pooled values of ``groups``.
-
-    Stratified (Agarwal et al. 2021): each replicate draws, within every group, as many values
-    as the group holds, with replacement, so every group keeps its weight. With
-    ``resample_groups`` the groups are first drawn with replacement too (a two-stage bootstrap:
-    for groups that are training runs, the interval then covers the spread between runs as
-    well as between episodes); the groups must then hold equally many values.
-
-    ``statistic`` maps an array ``(replicates, values)`` to ``(replicates,)`` (e.g.
-    ``lambda a: iqm(a, axis=-1)``). Non-finite values and empty groups are dropped. The p-value
-    is ``2 min(P*(stat <= null), P*(stat >= null))`` over the replicates, with the usual +1
-    correction so that it is never 0. ``n``: the number of values pooled.
-    """
-    _check_confidence(confidence)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
-        raise ValueError(f"n_boot={n_boot!r}: expected an integer >= 1")
-    data = [g for g in (_finite(v) for v in groups) if g.size]
-    if not data:
-        return BootstrapCI(math.nan, math.nan, math.nan, math.nan, 0, confidence)
-    pooled = np.concatenate(data)
-    estimate = float(np.asarray(statistic(pooled[None, :]))[0])
-    rng = np.random.default_rng(seed)
-    if resample_groups and len(data) > 1:
-        sizes = {g.size for g in data}
-        if len(sizes) > 1:
-            raise ValueError(f"resample_groups: groups of sizes {sorted(sizes)} must match")
-        table = np.stack(data)
-        k, m = table.shape
-        which = rng.integers(0, k, size=(n_boot, k, 1))
-        sample = table[which, rng.integers(0, m, size=(n_boot, k, m))].reshape(n_boot, k * m)
-    else:
-        sample = np.concatenate(
-            [g[rng.integers(0, g.size, size=(n_boot, g.size))] for g in data], axis=1
-        )
-    stats = np.asarray(statistic(sample), dtype=np.float64)
-    tail = 0.5 * (1.0 - confidence)
-    low, high = np.quantile(stats, [tail, 1.0 - tail])
-    extreme = min(int(np.sum(stats <= null)), int(np.sum(stats >= null)))
-    p = min(1.0, 2.0 * (extreme + 1) / (n_boot + 1))
-    return BootstrapCI(estimate, float(low), float(high), p, int(pooled.size), confidence)
-
-
-def improvement_scores(
-    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
-) -> np.ndarray:
-    """Per finite pair: 1 where ``x > y``, 0.5 on a tie, 0 where ``x < y``."""
-    xa, xb = _pairs(x, y)
-    return (xa > xb) + 0.5 * (xa == xb)
-
-
-def probability_of_improvement(
-    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
-) -> float:
-    """``P(X > Y) + P(X = Y) / 2`` over paired values (e.g. the same seeds): the share of pairs
-    where ``x`` does better; ``PoI(x, y) + PoI(y, x) = 1``. NaN without a finite pair."""
-    scores = improvement_scores(x, y)
-    return float(scores.mean()) if scores.size else math.nan
 
 
 def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:

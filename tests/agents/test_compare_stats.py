@@ -15,89 +15,120 @@ from mm_gym.evaluation import EpisodeResults
 from .conftest import tiny, write_yaml
 
 
-def _results(**columns: list[float]) -> EpisodeResults:
-    """Episode results holding one metric column ``m`` per policy given."""
-    (values,) = columns.values()
-    return EpisodeResults(pd.DataFrame({"m": values}), pd.DataFrame())
+def _results(values, seeds) -> EpisodeResults:
+    """Episode results holding one metric column ``m`` on ``seeds``."""
+    return EpisodeResults(pd.DataFrame({"seed": list(seeds), "m": values}), pd.DataFrame())
 
 
-def _table(by_policy: dict[str, list[float]]) -> dict[str, dict[str, EpisodeResults]]:
-    return {"overall": {p: _results(m=v) for p, v in by_policy.items()}}
+def _table(
+    by_policy: dict[str, list[float]], seeds: list[int]
+) -> dict[str, dict[str, EpisodeResults]]:
+    return {"overall": {p: _results(v, seeds) for p, v in by_policy.items()}}
 
 
 def test_a_seed_missing_for_the_baseline_is_dropped_for_every_policy():
+    seeds = [10, 11, 12, 13]
     results = _table(
         {
             AGENT: [1.0, 2.0, 3.0, 100.0],
             BASELINE: [0.0, 1.0, 1.0, np.nan],
             TRUE_REGIME: [0.5, 0.5, 0.5, 0.5],
-        }
+        },
+        seeds,
     )
     pairs = [(AGENT, BASELINE), (AGENT, TRUE_REGIME), (TRUE_REGIME, BASELINE)]
-    summary, paired = tabulate(results, ["m"], [AGENT], [BASELINE, TRUE_REGIME], pairs)
+    summary, paired = tabulate(results, ["m"], {AGENT: seeds}, [BASELINE, TRUE_REGIME], pairs)
     assert set(summary["n"]) == {3} and set(paired["n"]) == {3}
     agent = summary[summary.policy == AGENT].iloc[0]
-    assert agent["value"] == pytest.approx(2.0) and agent["estimator"] == "mean"
+    assert agent["value"] == pytest.approx(2.0) and agent["runs"] == 1
     d = paired[(paired.policy == AGENT) & (paired.reference == BASELINE)].iloc[0]
-    assert d["diff"] == pytest.approx(4.0 / 3.0) and d["test"] == "paired t"
-    assert d["poi"] == pytest.approx(1.0)
-    assert {"p_holm", "var_ratio", "poi_low", "poi_high"} <= set(paired.columns)
+    assert d["diff"] == pytest.approx(4.0 / 3.0) and d["interval"] == "seeds"
+    assert d["wins"] == 1.0 and np.isnan(d["poi"])  # one run: no probability over runs
+    assert {"p_holm", "var_ratio", "boot_low", "boot_high"} <= set(paired.columns)
 
 
-def test_several_runs_give_iqm_rows_and_bootstrap_differences():
+def test_each_run_plays_its_own_block_and_the_interval_is_over_runs():
     rng = np.random.default_rng(0)
-    base = rng.normal(size=40)
-    results = _table(
-        {
-            "run_seed0": base + 1.0 + 0.1 * rng.normal(size=40),
-            "run_seed1": base + 1.2 + 0.1 * rng.normal(size=40),
-            BASELINE: base,
+    blocks = {"run_seed0": list(range(100, 140)), "run_seed1": list(range(200, 240))}
+    market = {s: rng.normal() for b in blocks.values() for s in b}
+    results = {
+        "overall": {
+            "run_seed0": _results(
+                [market[s] + 1.0 for s in blocks["run_seed0"]], blocks["run_seed0"]
+            ),
+            "run_seed1": _results(
+                [market[s] + 1.2 for s in blocks["run_seed1"]], blocks["run_seed1"]
+            ),
+            # the reference played every block, in another order
+            BASELINE: _results(
+                [market[s] for s in sorted(market, reverse=True)], sorted(market, reverse=True)
+            ),
         }
-    )
-    runs = ["run_seed0", "run_seed1"]
+    }
+    runs = list(blocks)
     pairs = [(AGENT, BASELINE), *[(r, BASELINE) for r in runs]]
-    summary, paired = tabulate(results, ["m"], runs, [BASELINE], pairs)
+    summary, paired = tabulate(results, ["m"], blocks, [BASELINE], pairs)
     rows = summary.set_index("policy")
-    assert rows.loc[AGENT, "estimator"] == "iqm" and rows.loc[AGENT, "n"] == 80
-    assert rows.loc[BASELINE, "estimator"] == "iqm" and rows.loc[BASELINE, "n"] == 40
-    assert rows.loc["run_seed0", "estimator"] == "mean" and rows.loc["run_seed1", "n"] == 40
+    assert rows.loc[AGENT, "runs"] == 2 and rows.loc[AGENT, "n"] == 80
+    assert rows.loc[BASELINE, "runs"] == 2 and rows.loc[BASELINE, "n"] == 80
+    assert rows.loc["run_seed0", "runs"] == 1 and rows.loc["run_seed1", "n"] == 40
     pooled = paired[paired.policy == AGENT].iloc[0]
-    assert pooled["test"] == "bootstrap" and pooled["n"] == 80
-    assert pooled["diff"] == pytest.approx(1.1, abs=0.05)
-    assert 0.9 < pooled["ci_low"] < 1.1 < pooled["ci_high"] < 1.3
-    assert pooled["poi"] == 1.0 and pooled["p_value"] < 0.01
+    assert pooled["interval"] == "runs" and pooled["runs"] == 2 and pooled["n"] == 80
+    assert pooled["diff"] == pytest.approx(1.1)
+    # the table's columns subtract: agent mean - baseline mean = the difference
+    assert rows.loc[AGENT, "value"] - rows.loc[BASELINE, "value"] == pytest.approx(1.1)
+    assert pooled["per_run"] == "1 1.2"
+    assert pooled["wins"] == 1.0 and pooled["poi"] == 1.0
     assert pooled["var_ratio"] < 0.05  # the common market removes almost all the variance
 
 
 def test_holm_adjusts_across_conditions():
     rng = np.random.default_rng(1)
+    seeds = list(range(12))
     results = {
-        cond: {AGENT: _results(m=rng.normal(shift, 1, 12)), BASELINE: _results(m=np.zeros(12))}
+        cond: {
+            AGENT: _results(rng.normal(shift, 1, 12), seeds),
+            BASELINE: _results(np.zeros(12), seeds),
+        }
         for cond, shift in (("overall", 1.5), ("ranging", 0.8), ("high_vol", 0.0))
     }
-    _, paired = tabulate(results, ["m"], [AGENT], [BASELINE], [(AGENT, BASELINE)])
+    _, paired = tabulate(results, ["m"], {AGENT: seeds}, [BASELINE], [(AGENT, BASELINE)])
     p = paired["p_value"].to_numpy()
     order = np.argsort(p)
     assert paired["p_holm"].to_numpy()[order[0]] == pytest.approx(3 * p[order[0]])
     assert np.all(paired["p_holm"] >= paired["p_value"])
 
 
-def test_compare_refuses_evaluation_seeds(mm_run, cli, capsys):
+def test_compare_refuses_seeds_outside_its_family(mm_run, cli, capsys):
     assert cli("compare", mm_run, "--seed", "1000000", "--episodes", "2") == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert "1000000..1999999" in err and "--allow-eval-seeds" in err
+    assert "evaluation seeds" in err and "--allow-eval-seeds" in err
     assert cli("compare", mm_run, "--seed", "999999", "--episodes", "2") == 2  # straddles
-    capsys.readouterr()
+    assert "mixed seeds" in capsys.readouterr().err
+    # a final claim cannot be made on development seeds, nor the other way round
+    args = ("--family", "final", "--seed", "2000000", "--episodes", "2")
+    assert cli("compare", mm_run, *args) == 2
+    err = capsys.readouterr().err
+    assert "development family, not in --family final (from 3,000,000)" in err
     out = mm_run.parent / "eval_seeds"
     args = ("--seed", "1000000", "--episodes", "2", "--no-regimes", "--out", out)
     assert cli("compare", mm_run, *args, "--allow-eval-seeds", "--metric", "pnl") == 0
     printed = capsys.readouterr().out
-    assert "WARNING" in printed and "evaluation seeds, not test seeds" in printed
-    assert "uncorrected per-regime test" in printed  # with any --metric, on the console
+    assert "WARNING" in printed and "evaluation seeds" in printed and "not a claim" in printed
     report = (out / "report.md").read_text()
-    assert "same 2 evaluation seeds, not test seeds 1000000..1000001" in report
-    assert "**These are evaluation seeds" in report
+    assert "agent 1000000..1000001" in report and "**evaluation** seeds" in report
+    assert "**These seeds are not of a scoring family" in report
+
+
+def test_compare_on_the_final_family_states_a_claim(mm_run, cli, capsys):
+    out = mm_run.parent / "final"
+    args = ("--family", "final", "--episodes", "2", "--no-regimes", "--out", out)
+    assert cli("compare", mm_run, *args) == 0
+    assert "not a claim" not in capsys.readouterr().out
+    report = (out / "report.md").read_text()
+    assert "agent 3000000..3000001" in report and "a **final** family" in report
+    assert report.index("## Summary") < report.index("## Verdict")
 
 
 def test_compare_with_a_tuned_baseline(mm_run, tmp_path, cli, capsys):
@@ -116,7 +147,7 @@ def test_compare_with_a_tuned_baseline(mm_run, tmp_path, cli, capsys):
     )
     report = (out / "report.md").read_text()
     assert "tuned - baseline" in report and "true_regime - baseline" in report
-    assert "Holm's correction" in report
+    assert "Holm-adjusted across" in report
     assert (out / "compare" / "episodes_overall_tuned.csv").is_file()
     assert (out / "compare" / "params_over_episode.png").is_file()
     assert (out / "compare" / "decomposition.csv").is_file()
@@ -169,12 +200,14 @@ def test_train_seeds_and_compare_several_runs(tmp_path, cli, capsys):
     capsys.readouterr()
     assert cli("compare", *paths, "--episodes", "2", "--no-regimes") == 0
     printed = capsys.readouterr().out
-    assert "the agent (2 runs)" in printed and "stratified bootstrap" in printed
+    assert "the agent (2 runs)" in printed and "t interval over 2 runs" in printed
     folder = runs / "tiny_compare"
     summary = pd.read_csv(folder / "compare" / "summary.csv")
     agent = summary[(summary.policy == AGENT) & (summary.metric == "pnl")].iloc[0]
-    assert agent["estimator"] == "iqm" and agent["n"] == 4
+    assert agent["runs"] == 2 and agent["n"] == 4
     assert {"tiny_seed0", "tiny_seed1"} <= set(summary.policy)
+    episodes = pd.read_csv(folder / "compare" / "episodes_overall_tiny_seed1.csv")
+    assert episodes["seed"].tolist() == [2_010_000, 2_010_001]  # run 1's own block
     report = (folder / "report.md").read_text()
     assert "## Runs" in report and "IQM" in report and "2 runs x 2 seeds" in report
 

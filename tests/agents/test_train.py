@@ -13,6 +13,7 @@ import torch
 from agents.policy import load_policy, load_vecnormalize
 from agents.run_dir import RunDir
 from agents.train import train
+from mm_gym.envs.observations import NUM_BASE_OBS
 from mm_gym.errors import ConfigError, RunError
 
 from .conftest import tiny, write_yaml
@@ -51,7 +52,7 @@ def test_each_algorithm_trains_and_writes_a_run(tmp_path, algo):
     assert not list(run.path.rglob(".*.tmp*"))  # no temporary files left behind
     assert run.config() == cfg.resolved()
     policy = load_policy(RunDir.open(run.path))
-    obs = np.zeros((3, 12), dtype=np.float32)
+    obs = np.zeros((3, NUM_BASE_OBS), dtype=np.float32)
     actions, _ = policy.predict(obs, deterministic=True)
     assert actions.shape == (3, 3) and np.isfinite(actions).all()
 
@@ -282,3 +283,50 @@ def test_checkpoint_holds_the_resume_state(mm_run):
     _, folder = RunDir.open(mm_run).latest_checkpoint()
     state = pickle.loads((folder / "resume_state.pkl").read_bytes())
     assert state["env"]["kind"] == "core" and set(state["rng"]) == {"python", "numpy", "torch"}
+
+
+def test_runs_train_on_markets_spawned_from_their_own_seed():
+    """Two training runs share no market: each run's markets come from its seed."""
+    from stable_baselines3 import PPO
+
+    from agents.train import build_env
+    from mm_gym.seeds import training_market_seeds
+
+    seen = []
+    for seed in (0, 1):
+        cfg = tiny(seed=seed)
+        env = build_env(cfg)
+        PPO("MlpPolicy", env, seed=seed, n_steps=16, batch_size=32)  # SB3 seeds the env
+        env.reset()
+        core = env.venv.venv.venv.core  # VecNormalize -> VecMonitor -> adapter -> native
+        assert np.array_equal(core.seeds, training_market_seeds(seed, cfg.n_envs))
+        seen.append(set(core.seeds.tolist()))
+        env.close()
+    assert not seen[0] & seen[1]
+
+
+@pytest.mark.slow
+def test_train_seeds_side_by_side_and_a_failed_run_is_one_line(tmp_path):
+    from agents.train import RunsFailed, train_seeds
+
+    (tmp_path / "many_seed2").mkdir()  # taken: that run fails, the others go on
+    (tmp_path / "many_seed2" / "config.yaml").write_text("algo: ppo\n")
+    lines: list[str] = []
+    with pytest.raises(RunsFailed, match="1 run\\(s\\) failed: many_seed2"):
+        train_seeds(
+            tiny(total_timesteps=128),
+            [0, 1, 2],
+            run_name="many",
+            runs_dir=tmp_path,
+            workers=2,
+            log=lines.append,
+        )
+    for seed in (0, 1):
+        assert RunDir.open(tmp_path / f"many_seed{seed}").is_complete
+    failed = [line for line in lines if "failed" in line]
+    assert len(failed) == 1 and "many_seed2" in failed[0] and "\n" not in failed[0]
+
+
+def test_workers_need_seeds(cli, capsys):
+    assert cli("train", "--config", "ppo", "--workers", "2") == 2
+    assert "--workers: needs --seeds" in capsys.readouterr().err
