@@ -1,4 +1,4 @@
-"""The agents' subcommands of ``mm-gym``: train, evaluate, compare, demo.
+"""The agents' subcommands of ``mm-gym``: train, evaluate, compare, results, demo.
 
 ``add_parser(subparsers)`` registers them; the heavy imports (torch, SB3) happen only when a
 subcommand runs, so ``mm-gym --help`` and the env's own commands stay fast.
@@ -57,7 +57,7 @@ def _seed_list(text: str) -> list[int]:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``train``, ``evaluate``, ``compare`` and ``demo``."""
+    """Register ``train``, ``evaluate``, ``compare``, ``results`` and ``demo``."""
     p = subparsers.add_parser(
         "train",
         help="train an SB3 agent into runs/<name>/",
@@ -185,7 +185,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the adjusted ones shown beside)",
     )
     p.add_argument("--out", type=Path, help="report folder (default: RUN, or <name>_compare)")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="play the conditions side by side in this many processes (default: 1; the "
+        "report is the same)",
+    )
     p.set_defaults(func=_compare)
+
+    p = subparsers.add_parser(
+        "results",
+        help="README's results table from compare folders",
+        description="Print the results table of one or more compare folders (e.g. the final "
+        "and replication families) or, with --readme, write it between the README's result "
+        "markers.",
+    )
+    p.add_argument("folders", type=Path, nargs="+", metavar="FOLDER", help="compare's --out")
+    p.add_argument("--readme", type=Path, help="write the table into this README")
+    p.set_defaults(func=_results)
 
     p = subparsers.add_parser(
         "demo",
@@ -280,11 +298,22 @@ def _compare(args: argparse.Namespace) -> int:
         allow_eval_seeds=args.allow_eval_seeds,
         holm=args.holm,
         out=args.out,
+        workers=args.workers,
     )
     for ref in comp.verdict_references:
         for cond in comp.conditions:
             print(verdict(comp, cond, ref).replace("**", ""))
     print(f"report: {report}")
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    from agents.results import results_markdown, update_readme
+
+    if args.readme is not None:
+        print(f"results written into {update_readme(args.readme, args.folders)}")
+    else:
+        print(results_markdown(args.folders), end="")
     return 0
 
 

@@ -31,6 +31,7 @@ Results go to ``compare/`` (CSV); ``agents.report`` turns them into ``report.md`
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -250,38 +251,92 @@ class Comparison:
         return s[sel].iloc[0]
 
 
+PATH_EPISODES = 64
+"""Episodes per policy whose per-step paths a comparison keeps for its plots."""
+
+
 def compare_policies(
     config: AgentConfig,
-    agents: Mapping[str, Any],
+    agents: Mapping[str, tuple[Path, str]],
     blocks: Mapping[str, list[int]],
     *,
     regimes: bool = True,
     baselines: Mapping[str, Mapping[str, Any]] | None = None,
+    workers: int = 1,
     log: Callable[[str], None] = print,
 ) -> tuple[dict[str, dict[str, EpisodeResults]], list[str]]:
-    """Each agent on its own block of seeds (``blocks``, same keys), every reference on all
-    the blocks (so on each agent's own seeds), on every condition."""
-    from agents.rollout import run_policy
-
+    """Each agent (key -> its run folder and model) on its own block of seeds (``blocks``,
+    same keys), every reference on all the blocks (so on each agent's own seeds), on every
+    condition; ``workers`` > 1 plays the conditions side by side in processes (the same
+    results: every episode is fixed by its seed)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"--workers={workers!r}: expected an integer >= 1")
     conditions: list[tuple[str, str | None]] = [(OVERALL, None)]
     if regimes and not is_as(config.env_id):
         conditions += [(r, r) for r in REGIMES]
-    every = [s for key in agents for s in blocks[key]]
+    jobs = [
+        {
+            "config": config,
+            "condition": name,
+            "regime": regime,
+            "agents": dict(agents),
+            "blocks": dict(blocks),
+            "baselines": dict(baselines or {}),
+        }
+        for name, regime in conditions
+    ]
     results: dict[str, dict[str, EpisodeResults]] = {}
     references: list[str] = []
-    for name, regime in conditions:
-        env_config = env_config_for(config, regime)
-        refs = reference_policies(config.env_id, env_config, baselines)
-        references = list(refs)
-        plays = {k: (a, env_config, blocks[k]) for k, a in agents.items()}
-        plays |= {k: (p, cfg, every) for k, (p, cfg) in refs.items()}
-        results[name] = {}
-        for label, (policy, cfg, seeds) in plays.items():
-            log(f"  {name:<14} {label:<12} {len(seeds)} episodes")
-            results[name][label] = run_policy(
-                config.env_id, cfg, policy, seeds, record_paths=(name == OVERALL)
-            )
+    if workers == 1:
+        for job in jobs:
+            results[job["condition"]], references = _play_condition(job, log)
+    else:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        log(f"  {len(jobs)} conditions over {min(workers, len(jobs))} processes")
+        ctx = mp.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            done = pool.map(_play_condition_quietly, jobs)
+            for job, (played, names) in zip(jobs, done, strict=True):
+                results[job["condition"]], references = played, names
+                log(f"  {job['condition']:<14} done")
     return results, references
+
+
+def _play_condition(
+    job: Mapping[str, Any], log: Callable[[str], None]
+) -> tuple[dict[str, EpisodeResults], list[str]]:
+    """Every policy of one condition of ``compare_policies``."""
+    from agents.policy import load_policy
+    from agents.rollout import run_policy
+
+    config, name, blocks = job["config"], job["condition"], job["blocks"]
+    env_config = env_config_for(config, job["regime"])
+    refs = reference_policies(config.env_id, env_config, job["baselines"])
+    every = [s for key in job["agents"] for s in blocks[key]]
+    plays = {
+        key: (load_policy(RunDir.open(path), which), env_config, blocks[key])
+        for key, (path, which) in job["agents"].items()
+    }
+    plays |= {k: (p, cfg, every) for k, (p, cfg) in refs.items()}
+    out: dict[str, EpisodeResults] = {}
+    for label, (policy, cfg, seeds) in plays.items():
+        log(f"  {name:<14} {label:<12} {len(seeds)} episodes")
+        res = run_policy(config.env_id, cfg, policy, seeds, record_paths=(name == OVERALL))
+        if res.paths is not None:
+            res.paths = {k: v[:PATH_EPISODES] for k, v in res.paths.items()}
+        out[label] = res
+    return out, list(refs)
+
+
+def _play_condition_quietly(
+    job: Mapping[str, Any],
+) -> tuple[dict[str, EpisodeResults], list[str]]:
+    import torch
+
+    torch.set_num_threads(1)
+    return _play_condition(job, lambda _: None)
 
 
 def block_values(
@@ -483,6 +538,7 @@ def compare_run(
     allow_eval_seeds: bool = False,
     holm: bool = False,
     out: str | Path | None = None,
+    workers: int = 1,
     log: Callable[[str], None] = print,
 ) -> Comparison:
     """Compare one run's agent (or several runs of one config) with the references; write
@@ -491,7 +547,8 @@ def compare_run(
     Run ``k`` plays its own block of ``episodes`` seeds of ``family`` (``mm_gym.seeds``;
     from ``seed`` when given), and every reference plays each run's block. ``metric``
     (default: ``episode_return``, the env's objective) decides the verdicts; ``baselines``:
-    tuned baseline files; ``holm``: verdicts on Holm-adjusted p-values.
+    tuned baseline files; ``holm``: verdicts on Holm-adjusted p-values; ``workers``:
+    processes that play the conditions side by side.
     ``agents.report.compare_and_report`` adds ``report.md`` and its plots.
     """
     from agents.policy import load_policy
@@ -505,13 +562,15 @@ def compare_run(
     blocks = {key: block_seeds(family, k, episodes, seed) for k, key in enumerate(keys)}
     found = check_family(family, [s for b in blocks.values() for s in b], allow_eval_seeds, log)
     tuned = load_baselines(baselines, config.env_id, taken=keys)
-    agents = {k: load_policy(run, which) for k, run in zip(keys, runs, strict=True)}
+    for run in runs:  # a missing or corrupt model is one line before anything plays
+        load_policy(run, which)
+    agents = {k: (run.path, which) for k, run in zip(keys, runs, strict=True)}
     log(
         f"comparing {', '.join(r.name for r in runs)} ({which} model) on {found} seeds, "
         f"{episodes} per run: " + ", ".join(f"{b[0]}..{b[-1]}" for b in blocks.values())
     )
     results, references = compare_policies(
-        config, agents, blocks, regimes=regimes, baselines=tuned, log=log
+        config, agents, blocks, regimes=regimes, baselines=tuned, workers=workers, log=log
     )
     metrics = [
         m for m in headline_metrics(config.env_id) if m in results[OVERALL][keys[0]].episodes
@@ -543,6 +602,21 @@ def compare_run(
     )
     csv = folder / "compare"
     csv.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "family": found,
+        "runs": [str(r.path) for r in runs],
+        "training_seeds": [r.config().seed for r in runs],
+        "blocks": {k: [b[0], b[-1]] for k, b in blocks.items()},
+        "episodes_per_run": episodes,
+        "model": which,
+        "metric": metric or primary_metric(config.env_id),
+        "holm": holm,
+        "references": references,
+        "algo": config.algo,
+        "env_id": config.env_id,
+        "total_timesteps": config.total_timesteps,
+    }
+    (csv / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     summary.to_csv(csv / "summary.csv", index=False)
     paired.to_csv(csv / "paired.csv", index=False)
     if decomposition is not None:

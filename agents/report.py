@@ -30,6 +30,7 @@ from agents.compare import (  # noqa: E402
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,
     OVERALL,
+    PATH_EPISODES,
     TRUE_REGIME,
     Comparison,
     compare_run,
@@ -122,12 +123,15 @@ def outcome(comp: Comparison, condition: str, reference: str) -> str:
     the primary metric when the interval (Holm-adjusted test with ``holm``) excludes 0 in its
     favour and, over several runs, at least ``WIN_SHARE`` of the runs win."""
     m = comp.primary
-    d = comp.diff(condition, reference, m)
-    p = d["p_holm"] if comp.holm else d["p_value"]
-    higher = m in HIGHER_IS_BETTER
-    better = d["diff"] > 0 if higher else d["diff"] < 0
+    return decide(comp.diff(condition, reference, m), m in HIGHER_IS_BETTER, comp.holm)
+
+
+def decide(row: Any, higher_is_better: bool, holm: bool = False) -> str:
+    """``outcome`` of one row of ``paired.csv``."""
+    p = row["p_holm"] if holm else row["p_value"]
+    better = row["diff"] > 0 if higher_is_better else row["diff"] < 0
     significant = p < ALPHA
-    if significant and better and (not comp.multi or d["wins"] >= WIN_SHARE):
+    if significant and better and (row["runs"] < 2 or row["wins"] >= WIN_SHARE):
         return "beats"
     if significant and not better:
         return "loses to"
@@ -415,8 +419,11 @@ def _plot_equity(comp: Comparison, path: Path) -> Path:
         ax.plot(t, np.nanmean(v, axis=0), color=color, lw=2.2, label=f"{policy} mean")
     ax.axhline(0.0, color="black", lw=0.6)
     ax.set_xlabel(unit)
-    ax.set_ylabel("mark-to-market equity")
-    ax.set_title(f"equity, {OVERALL} (thin: first 20 seeds; bold: mean over {len(comp.seeds)})")
+    ax.set_ylabel("mark-to-market equity, USD" if not is_as(comp.config.env_id) else "equity")
+    ax.set_title(
+        f"equity, {OVERALL}: 20 episodes (thin) and the mean of the first "
+        f"{PATH_EPISODES} (bold) of each policy"
+    )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)

@@ -22,6 +22,7 @@ COMMANDS = {
     "train": "agents.commands",
     "evaluate": "agents.commands",
     "compare": "agents.commands",
+    "results": "agents.commands",
     "demo": "agents.commands",
     "watch": "agents.watch",
     "tune": "mm_gym.commands.tune",

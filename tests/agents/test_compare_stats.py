@@ -130,6 +130,22 @@ def test_compare_on_the_final_family_states_a_claim(mm_run, cli, capsys):
     assert "agent 3000000..3000001" in report and "a **final** family" in report
     assert report.index("## Summary") < report.index("## Verdict")
 
+    # README's results are generated from these files, between two markers
+    from agents.results import BEGIN, END
+
+    readme = mm_run.parent / "README.md"
+    readme.write_text(f"# x\n\n{BEGIN}\nold numbers\n{END}\n\nafter\n")
+    capsys.readouterr()
+    assert cli("results", out, "--readme", readme) == 0
+    text = readme.read_text()
+    assert "old numbers" not in text and text.endswith(f"{END}\n\nafter\n")
+    assert "**Final family** (1 training runs" in text
+    summary = pd.read_csv(out / "compare" / "summary.csv")
+    row = summary[(summary.policy == AGENT) & (summary.metric == "episode_return")].iloc[0]
+    assert f"| overall | {row['value']:.2f} |" in text
+    assert cli("results", mm_run.parent / "nothing") == 2
+    assert "no meta.json (expected a folder written by compare)" in capsys.readouterr().err
+
 
 def test_compare_with_a_tuned_baseline(mm_run, tmp_path, cli, capsys):
     tuned = write_yaml(

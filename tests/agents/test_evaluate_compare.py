@@ -163,3 +163,14 @@ def test_demo_is_deterministic_and_writes_a_report(tmp_path):
     a = pd.read_csv(first.parent / "compare" / "episodes_overall_agent.csv")
     b = pd.read_csv(second.parent / "compare" / "episodes_overall_agent.csv")
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.slow
+def test_compare_over_workers_gives_the_same_tables(mm_run, tmp_path):
+    tables = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        compare_and_report(mm_run, episodes=2, workers=workers, out=out, log=_quiet)
+        tables.append([pd.read_csv(out / "compare" / f) for f in ("summary.csv", "paired.csv")])
+    for serial, parallel in zip(*tables, strict=True):
+        pd.testing.assert_frame_equal(serial, parallel)

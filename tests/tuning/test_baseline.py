@@ -43,11 +43,12 @@ def bad_start_study(tmp_path_factory):
     out = tmp_path_factory.mktemp("tune")
     start = EnvConfig(session_s=600.0, baseline=BAD_TABLE)
     space = SearchSpace.from_yaml(resolve_config("spaces", "baseline"))
-    # 16 trials of 24 episodes: 8 of 8 left the gain within two standard errors, and 16
-    # episodes gave 13 wins of 16 on one market's paths (sign test p = 0.011)
+    # 16 trials of 32 episodes: 8 of 8 left the gain within two standard errors; 16 episodes
+    # gave 13 wins of 16 on one market's paths (sign test p = 0.011), 24 on the paths since
+    # the volatility estimates start without the regime p = 0.076 (mean gain +0.99)
     options = StudyOptions(default_storage(out), "bad-start", trials=16, seed=0, progress=False)
     return tune_baseline(
-        start, space, options, episodes=24, holdout_episodes=4, out=out, log=lambda s: None
+        start, space, options, episodes=32, holdout_episodes=4, out=out, log=lambda s: None
     )
 
 
@@ -65,7 +66,7 @@ def test_a_small_run_beats_a_bad_starting_table_on_its_training_seeds(bad_start_
     wins = int((diff > 0).sum())
     p_sign = sum(math.comb(diff.size, k) for k in range(wins, diff.size + 1)) / 2**diff.size
     assert diff.mean() > 0 and p_sign < 0.01, (diff, p_sign)
-    assert all(t.user_attrs["episodes"] == 24 and t.user_attrs["se"] > 0 for t in study.trials)
+    assert all(t.user_attrs["episodes"] == 32 and t.user_attrs["se"] > 0 for t in study.trials)
 
 
 def test_the_tuned_yaml_is_an_env_config_and_the_report_is_written(bad_start_study):
