@@ -209,7 +209,8 @@ class RunDir:
 
 # ---------------------------------------------------------------------- atomic writes
 def atomic_write(path: str | Path, write: Callable[[str], Any], suffix: str = "") -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place.
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place,
+    readable as a plain new file is (0666 less the umask, as the CSVs beside it).
 
     ``suffix`` is kept on the temporary name (SB3 appends ``.zip``/``.pkl`` when missing).
     """
@@ -219,11 +220,18 @@ def atomic_write(path: str | Path, write: Callable[[str], Any], suffix: str = ""
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_model(model: Any, path: str | Path) -> None:

@@ -277,6 +277,9 @@ def test_atomic_writes_leave_the_old_file_on_failure(tmp_path):
     assert os.listdir(tmp_path) == ["model.zip"]
     atomic_write(target, lambda tmp: Path(tmp).write_bytes(b"new"))
     assert target.read_bytes() == b"new"
+    plain = tmp_path / "plain.csv"
+    plain.write_text("x")  # a run's files are as readable as a plain new file beside them
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
 
 
 def test_checkpoint_holds_the_resume_state(mm_run):
