@@ -106,6 +106,14 @@ def load_policy(run: RunDir, which: str = "final", device: str = "cpu") -> Agent
             vn_path = latest[1] / "vecnormalize.pkl"
             vecnorm = load_vecnormalize(vn_path) if config.normalize.enabled else None
             return AgentPolicy(model, vecnorm)
+    if which == "best" and not model_path.exists():
+        if config.eval_freq == 0 or config.eval_freq > config.total_timesteps:
+            why = (
+                f"eval_freq={config.eval_freq} with {config.total_timesteps} steps never evaluates"
+            )
+        else:
+            why = "no held-out evaluation has written one yet"
+        raise RunError(f"run {str(run.path)!r} has no best model ({why}); use --model final")
     model = load_model(config, model_path, device=device)
     vecnorm = None
     if config.normalize.enabled:

@@ -35,6 +35,7 @@ from mm_gym.seeds import training_market_seeds
 __all__ = [
     "RunsFailed",
     "TrainResult",
+    "budget_warnings",
     "build_env",
     "progress_bar_available",
     "seed_everything",
@@ -347,6 +348,26 @@ def _train_in_process(job: dict[str, Any]) -> str:
     )
 
 
+def budget_warnings(config: AgentConfig, model: Any, remaining: int) -> list[str]:
+    """What the step budget will not do as written: an on-policy algorithm trains whole
+    rollouts (``n_steps`` x ``n_envs``), and an evaluation period above the budget writes no
+    best model."""
+    out = []
+    rollout = int(getattr(model, "n_steps", 0)) * config.n_envs if config.on_policy else 0
+    if rollout and remaining % rollout:
+        trained = -(-remaining // rollout) * rollout
+        out.append(
+            f"{remaining} timesteps is not a whole number of rollouts of {rollout} "
+            f"(n_steps x n_envs): {trained} will be trained"
+        )
+    if config.eval_freq > config.total_timesteps:
+        out.append(
+            f"eval_freq={config.eval_freq} is above total_timesteps={config.total_timesteps}: "
+            "no held-out evaluation runs and no best model is written (use --model final)"
+        )
+    return out
+
+
 def progress_bar_available() -> bool:
     """SB3's progress bar needs tqdm and rich."""
     import importlib.util
@@ -408,6 +429,8 @@ def _learn(
     callbacks.extend(extra_callbacks)
     started = int(model.num_timesteps)
     remaining = config.total_timesteps - started
+    for warning in budget_warnings(config, model, remaining):
+        log(f"WARNING: {warning}")
     log(
         f"training {config.algo} on {config.env_id}: {config.n_envs} markets, "
         f"{started} -> {config.total_timesteps} timesteps; run {run.path}"

@@ -333,3 +333,24 @@ def test_train_seeds_side_by_side_and_a_failed_run_is_one_line(tmp_path):
 def test_workers_need_seeds(cli, capsys):
     assert cli("train", "--config", "ppo", "--workers", "2") == 2
     assert "--workers: needs --seeds" in capsys.readouterr().err
+
+
+def test_budget_warnings_say_what_the_step_budget_will_do():
+    from types import SimpleNamespace
+
+    from agents.train import budget_warnings
+
+    cfg = tiny(total_timesteps=100, eval_freq=1000)  # rollouts of 16 steps x 4 markets
+    warnings = budget_warnings(cfg, SimpleNamespace(n_steps=16), 100)
+    assert "not a whole number of rollouts of 64" in warnings[0] and "128 will" in warnings[0]
+    assert "no best model is written" in warnings[1]
+    assert budget_warnings(tiny(total_timesteps=128), SimpleNamespace(n_steps=16), 128) == []
+
+
+def test_a_missing_best_model_says_what_to_use(tmp_path):
+    cfg = tiny(total_timesteps=64, eval_freq=0)
+    lines: list[str] = []
+    run = train(cfg, run_name="nobest", runs_dir=tmp_path, progress_bar=False, log=lines.append)
+    assert not any(line.startswith("WARNING") for line in lines)
+    with pytest.raises(RunError, match=r"no best model \(eval_freq=0 with 64 steps never"):
+        load_policy(run.run, "best")
