@@ -44,6 +44,7 @@ from agents.config import AgentConfig
 from agents.evaluate import env_config_for, headline_metrics
 from agents.run_dir import RunDir
 from agents.vec_env import env_id_short
+from agents.workers import check_workers, process_pool
 from mm_gym.config import load_yaml_mapping, resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation import EpisodeResults
@@ -269,8 +270,7 @@ def compare_policies(
     same keys), every reference on all the blocks (so on each agent's own seeds), on every
     condition; ``workers`` > 1 plays the conditions side by side in processes (the same
     results: every episode is fixed by its seed)."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"--workers={workers!r}: expected an integer >= 1")
+    check_workers(workers)
     conditions: list[tuple[str, str | None]] = [(OVERALL, None)]
     if regimes and not is_as(config.env_id):
         conditions += [(r, r) for r in REGIMES]
@@ -291,12 +291,8 @@ def compare_policies(
         for job in jobs:
             results[job["condition"]], references = _play_condition(job, log)
     else:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-
         log(f"  {len(jobs)} conditions over {min(workers, len(jobs))} processes")
-        ctx = mp.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with process_pool(workers) as pool:
             done = pool.map(_play_condition_quietly, jobs)
             for job, (played, names) in zip(jobs, done, strict=True):
                 results[job["condition"]], references = played, names
@@ -383,7 +379,7 @@ def tabulate(
                 keys = [policy] if policy in agents and multi else agents
                 values = of(AGENT if policy in agents else policy, keys)
                 row: dict[str, Any] = {"condition": cond, "policy": policy, "metric": m}
-                if sum(v.size for v in values) == 0 or any(v.size == 0 for v in values):
+                if any(v.size == 0 for v in values):
                     row |= _EMPTY_ESTIMATE
                 else:
                     est = estimate_over_runs(values)
@@ -501,7 +497,7 @@ def check_family(
     ``allow_eval`` (then the report says what they are and states no claim)."""
     found = seed_family(seeds)
     span = f"seeds {min(seeds)}..{max(seeds)}"
-    if found in ("tuning", "evaluation", "training", "other", "mixed"):
+    if found not in FAMILIES:
         if not allow_eval:
             raise ConfigError(
                 f"--seed: {span} are {found} seeds, not seeds of a family for scoring "

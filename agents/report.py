@@ -40,6 +40,7 @@ from agents.run_dir import atomic_write  # noqa: E402
 from mm_gym.seeds import (  # noqa: E402
     DEV_SEED_BASE,
     EVAL_SEED_BASE,
+    FAMILIES,
     FINAL_SEED_BASE,
     REPLICATION_SEED_BASE,
 )
@@ -656,7 +657,7 @@ def _header(comp: Comparison, folder: Path) -> list[str]:
         f"{EVAL_SEED_BASE:,}.., development {DEV_SEED_BASE:,}.., final {FINAL_SEED_BASE:,}.., "
         f"replication {REPLICATION_SEED_BASE:,}..).",
     ]
-    if comp.family in ("evaluation", "tuning", "training", "other", "mixed"):
+    if comp.family not in FAMILIES:
         lines.append(
             "- **These seeds are not of a scoring family: they trained, tuned or selected a "
             "model, so results on them are biased upwards.**"

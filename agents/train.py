@@ -29,6 +29,7 @@ from agents.run_dir import (
     save_vecnormalize,
 )
 from agents.vec_env import MarketVecEnv, make_native_vec_env
+from agents.workers import check_workers, process_pool
 from mm_gym.errors import ConfigError, RunError
 from mm_gym.seeds import training_market_seeds
 
@@ -279,8 +280,7 @@ def train_seeds(
         raise ConfigError("--resume --seeds needs --run-name NAME (the runs NAME_seed<k>)")
     if config is None and not resume:
         raise ConfigError("train: a config is needed")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"--workers={workers!r}: expected an integer >= 1")
+    check_workers(workers)
     base = run_name or RunDir.unique_name(runs_dir, config)
     jobs = [
         {
@@ -305,11 +305,9 @@ def train_seeds(
                 results.append(None)
     else:
         import concurrent.futures as cf
-        import multiprocessing as mp
 
         log(f"training {len(jobs)} runs, {workers} at a time, one process each")
-        ctx = mp.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with process_pool(workers) as pool:
             futures = {
                 pool.submit(_train_in_process, {**job, "progress_bar": False}): job["run_name"]
                 for job in jobs

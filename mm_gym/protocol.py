@@ -107,11 +107,7 @@ def estimate_over_runs(
     """One policy's values, one block per run (see ``RunsEstimate``)."""
     data = _blocks(blocks)
     means = np.array([b.mean() for b in data])
-    values = means if len(data) > 1 else data[0]
-    mean, low, high, _ = _t_interval(values, confidence)
-    value = float(means.mean())
-    if len(data) == 1:
-        value = mean
+    value, low, high, _ = _t_interval(means if len(data) > 1 else data[0], confidence)
     return RunsEstimate(
         value, low, high, rliable_iqm(means), len(data), int(sum(b.size for b in data))
     )
@@ -176,7 +172,7 @@ def hierarchical_bootstrap_ci(
     boot_means = np.stack(
         [b[rng.integers(0, b.size, (n_boot, b.size))].mean(axis=1) for b in blocks]
     )
-    runs = rng.integers(0, k, (n_boot, k)) if k > 1 else np.zeros((n_boot, 1), np.int64)
+    runs = rng.integers(0, k, (n_boot, k))
     reps = rng.integers(0, n_boot, runs.shape)
     stats = boot_means[runs, reps].mean(axis=1)
     tail = 0.5 * (1.0 - confidence)

@@ -232,3 +232,26 @@ def test_train_seeds_and_compare_several_runs(tmp_path, cli, capsys):
     capsys.readouterr()
     assert cli("compare", paths[0], runs / "odd", "--episodes", "1") == 2
     assert "differs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("compare", "RUN", "--workers", "0"), "expected a whole number >= 1"),
+        (("compare", "RUN", "--family", "test"), "invalid choice: 'test'"),
+        (("train", "--config", "ppo", "--seeds", "0-2", "--workers", "0"), ">= 1"),
+        (("train", "--config", "ppo", "--seeds", "3-1"), "a range runs upwards, like 0-9"),
+    ],
+)
+def test_bad_worker_family_and_seed_range_options_are_one_line(cli, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        cli(*argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "2"])
+def test_worker_counts_are_checked_where_they_are_used(bad):
+    from agents.workers import check_workers
+
+    with pytest.raises(ConfigError, match=rf"--workers={bad!r}: expected an integer >= 1"):
+        check_workers(bad)

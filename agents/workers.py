@@ -1,0 +1,24 @@
+"""Processes for work that runs side by side (training runs, comparison conditions)."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+from typing import Any
+
+from mm_gym.errors import ConfigError
+
+__all__ = ["check_workers", "process_pool"]
+
+
+def check_workers(workers: Any) -> int:
+    """``workers`` as given, or a ConfigError naming it unless it is an integer >= 1."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"--workers={workers!r}: expected an integer >= 1")
+    return workers
+
+
+def process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A pool of ``workers`` fresh (spawned) processes: nothing of the parent's torch or numba
+    threads is inherited."""
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
