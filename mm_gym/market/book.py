@@ -2,7 +2,7 @@
 
 ``book[i, 0, :]`` holds resting bid lots per level, ``book[i, 1, :]`` ask lots; level ``j``
 is the absolute tick ``origin + j``. The agent's own orders are kept apart (``orders``) with
-the background volume ahead of them, as in queue-position models.
+the background volume ahead of them (how much, the models of ``queue_model`` say).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import numba as nb
 import numpy as np
 
 from mm_gym.market.layout import (
+    F_MID,
     I_BEST_ASK,
     I_BEST_BID,
     I_ORIGIN,
@@ -45,6 +46,16 @@ def scan_best_ask(book: np.ndarray, i: int, origin: int, start: int) -> int:
             return origin + j
         j += 1
     return -1
+
+
+@nb.njit(cache=True)
+def mid_ticks(ints: np.ndarray, fs: np.ndarray, i: int) -> float:
+    """Mid of the background book in ticks (the last mid while a side is empty)."""
+    bb = ints[i, I_BEST_BID]
+    ba = ints[i, I_BEST_ASK]
+    if bb >= 0 and ba >= 0:
+        return 0.5 * (bb + ba)
+    return fs[i, F_MID]
 
 
 @nb.njit(cache=True)
@@ -108,25 +119,6 @@ def remove_volume(
         ints[i, I_VOL_ASK] -= lots
         if book[i, 1, j] == 0 and ints[i, I_BEST_ASK] == origin + j:
             ints[i, I_BEST_ASK] = scan_best_ask(book, i, origin, origin + j)
-
-
-@nb.njit(cache=True)
-def lots_ahead_removed(
-    orders: np.ndarray, i: int, side: int, price: int, level_lots: int, lots: int, u: float
-) -> int:
-    """How many of ``lots`` cancelled at a level come from ahead of the agent's order.
-
-    The cancelled block sits ahead with probability ``ahead / level_lots`` (a cancel is
-    equally likely to be any resting lot); it is cut where the queue ahead ends.
-    """
-    if orders[i, side, O_ACTIVE] == 0 or orders[i, side, O_PRICE] != price:
-        return 0
-    ahead = orders[i, side, O_AHEAD]
-    behind = level_lots - ahead
-    if u * level_lots < ahead:
-        return min(lots, ahead)
-    # the block sits behind; whatever does not fit there comes from ahead
-    return max(lots - behind, 0)
 
 
 @nb.njit(cache=True)

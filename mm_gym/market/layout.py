@@ -1,7 +1,9 @@
 """Structure-of-arrays layout of the batched market: index names and the packed parameters.
 
-The kernels see plain arrays. Per-market scalars live in ``fs`` (float64) and ``ints``
-(int64) under the column names below; parameters are packed once into float64 vectors.
+The kernels see plain arrays (bundled in ``state``). Per-market scalars live in ``fs``
+(float64) and ``ints`` (int64) under the column names below; parameters are packed once into
+float64 vectors. The strategy's vector ``sp`` and the quoting parameters ``act`` have their
+columns in ``mm_gym.strategy.layout``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import numpy as np
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.regimes import NUM_REGIMES
 from mm_gym.market.rng import geometric_log_q
+
+INF = 1e18  # a time that never comes: unused message slots, events not scheduled
 
 # ---- per-market float state: fs[N, NFS]
 F_T = 0  # market time, s
@@ -204,26 +208,32 @@ MP_SV_VAR = 52  # the factors' summed stationary variance (the multiplier's log-
 MP_SV_DAY_AMP = 53  # depth of the intraday U-shape (0: off)
 MP_SV_DAY_S = 54  # length of the trading day, s
 MP_SV_DAY_NORM = 55  # 1 / sqrt(mean square of the U-shape over a day)
-NMP = 56
+MP_QUEUE_MODEL = 56  # how our queue position moves: an id of ``queue_model`` (0: random lot)
+NMP = 57
 
 # ---- regime table: rp[NUM_REGIMES, NRP]
-R_DURATION = 0
-R_DRIFT = 1  # ticks per s
-R_VOL = 2  # ticks per sqrt(s)
-R_LIMIT = 3
-R_CANCEL = 4
-R_MARKET = 5
-R_INFORMED = 6
-R_WEIGHT = 7  # probability weight of entering this regime
-R_TREND_RATE = 8  # trend flow: market orders per s in the drift's direction
-R_TREND_LOGQ = 9  # log(1 - 1/mean) of their size
+RP_DURATION = 0
+RP_DRIFT = 1  # ticks per s
+RP_VOL = 2  # ticks per sqrt(s)
+RP_LIMIT = 3
+RP_CANCEL = 4
+RP_MARKET = 5
+RP_INFORMED = 6
+RP_WEIGHT = 7  # probability weight of entering this regime
+RP_TREND_RATE = 8  # trend flow: market orders per s in the drift's direction
+RP_TREND_LOGQ = 9  # log(1 - 1/mean) of their size
 NRP = 10
 
-# ---- actions (quoting parameters): act[N, NACT]
-A_SPREAD_MULT = 0
-A_SKEW = 1
-A_SIZE = 2
-NACT = 3
+# ---- event rates in effect (scratch, rewritten when the regime or news changes): rates[N, NRATE]
+RATE_LIMIT_BID = 0  # the flow's kinds first, in the order an arrival's kind is drawn
+RATE_LIMIT_ASK = 1
+RATE_NOISE_BUY = 2
+RATE_NOISE_SELL = 3
+RATE_INFORMED = 4  # informed flow, the regime's trend flow included
+N_FLOW_KINDS = 5
+RATE_CANCEL_PER_LOT = 5  # cancellations per resting lot per s
+RATE_TREND_FLOW = 6  # the part of RATE_INFORMED that is the regime's trend flow
+NRATE = 7
 
 
 def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -295,16 +305,17 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_FAIR_FRAC] = cfg.limit_fair_fraction
     mp[MP_FAIR_OFFSET] = cfg.limit_fair_offset_ticks
     mp[MP_PULL] = np.nan if cfg.limit_pull_ticks is None else cfg.limit_pull_ticks
+    # mp[MP_QUEUE_MODEL] stays 0: QUEUE_RANDOM_LOT, the only model a MarketConfig selects
     rp = np.zeros((NUM_REGIMES, NRP))
     for k, r in enumerate(cfg.regime_list()):
-        rp[k, R_DURATION] = r.mean_duration_s
-        rp[k, R_DRIFT] = r.drift_bps_per_s * ticks_per_bp
-        rp[k, R_VOL] = r.vol_bps_per_sqrt_s * ticks_per_bp
-        rp[k, R_LIMIT] = r.limit_rate_mult
-        rp[k, R_CANCEL] = r.cancel_rate_mult
-        rp[k, R_MARKET] = r.market_rate_mult
-        rp[k, R_INFORMED] = r.informed_rate_mult
-        rp[k, R_WEIGHT] = r.weight
-        rp[k, R_TREND_RATE] = r.trend_flow_rate
-        rp[k, R_TREND_LOGQ] = geometric_log_q(r.trend_flow_size_mean)
+        rp[k, RP_DURATION] = r.mean_duration_s
+        rp[k, RP_DRIFT] = r.drift_bps_per_s * ticks_per_bp
+        rp[k, RP_VOL] = r.vol_bps_per_sqrt_s * ticks_per_bp
+        rp[k, RP_LIMIT] = r.limit_rate_mult
+        rp[k, RP_CANCEL] = r.cancel_rate_mult
+        rp[k, RP_MARKET] = r.market_rate_mult
+        rp[k, RP_INFORMED] = r.informed_rate_mult
+        rp[k, RP_WEIGHT] = r.weight
+        rp[k, RP_TREND_RATE] = r.trend_flow_rate
+        rp[k, RP_TREND_LOGQ] = geometric_log_q(r.trend_flow_size_mean)
     return mp, rp

@@ -1,7 +1,11 @@
 """Per-market random streams: splitmix64 inside numba kernels.
 
 Every market owns its uint64 states (one per stream), so a market draws the same numbers
-whether it runs alone or inside a batch of any size.
+whether it runs alone or inside a batch of any size. A batch of N markets has three streams
+per market (``rng[i]``, ``rng[N + i]``, ``rng[2N + i]``): the flow (arrival times, kinds, sizes
+and distances of limit, market and informed orders); the exogenous path (``exo``); and the
+cancellations (``cancels``). The agent never advances the first two, so two policies on the
+same seed see the same arrivals and the same regimes, news and fair value.
 """
 
 from __future__ import annotations
@@ -17,6 +21,21 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
+
+
+@nb.njit(cache=True, inline="always")
+def exo(i: int, fs: np.ndarray) -> int:
+    """Index of market ``i``'s second stream (``fs`` has a row per market), which drives only
+    what the agent cannot change (regime switches, news, the fair value), so those are the
+    same under any policy."""
+    return i + fs.shape[0]
+
+
+@nb.njit(cache=True, inline="always")
+def cancels(i: int, fs: np.ndarray) -> int:
+    """Index of market ``i``'s third stream: cancellations, whose rate, level and queue
+    share depend on the book, which the agent's orders change."""
+    return i + 2 * fs.shape[0]
 
 
 def seed_states(

@@ -9,19 +9,27 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from mm_gym.errors import ConfigError
-from mm_gym.market import kernel
 from mm_gym.market import layout as lay
 from mm_gym.market.config import MarketConfig
+from mm_gym.market.event_loop import advance
+from mm_gym.market.refresh import first_param_beyond
 from mm_gym.market.regimes import LABEL_NAMES
+from mm_gym.market.reset import reset_markets
 from mm_gym.market.rng import seed_states
+from mm_gym.market.signals import signals
+from mm_gym.market.state import MarketParams, MarketState
 from mm_gym.strategy.config import StrategyConfig
-from mm_gym.strategy.layout import pack_strategy
+from mm_gym.strategy.layout import (
+    A_SKEW,
+    A_SPREAD_MULT,
+    MAX_INVENTORY_SKEW,
+    MAX_SPREAD_MULTIPLIER,
+    NACT,
+    pack_strategy,
+)
 from mm_gym.strategy.quoting import widest_quote_bps
 
 PARALLEL_MIN_MARKETS = 32  # smaller batches run on the calling thread
-# quoting parameters MarketSim is sized for unless told: the env's default action ranges' tops
-MAX_SPREAD_MULTIPLIER = 3.0
-MAX_INVENTORY_SKEW = 2.0
 PRICE_HEADROOM = 1.25  # the widest quote stays in the window until the price has risen 25%
 MAX_WINDOW_LEVELS = 16_384  # 256 KiB of book per market
 MAX_MESSAGES = 4096  # order messages in flight per side (288 KiB per market)
@@ -112,7 +120,7 @@ class MarketSim:
         self.order_time = np.zeros((n, 2))
         cap = messages_in_flight(self.market, self.strategy)
         self.pend = np.zeros((n, 3, cap, lay.NPEND), dtype=np.int64)
-        self.pend_time = np.full((n, 3, cap), kernel.INF)
+        self.pend_time = np.full((n, 3, cap), lay.INF)
         self.step_stats = np.zeros((n, lay.NSTEP))
         self.log = np.zeros((n, self.market.fill_log_capacity, lay.NLOG))
         self.mq = np.zeros((n, 3, self.market.markout_queue, lay.NMQ))
@@ -129,8 +137,27 @@ class MarketSim:
         # and fair value (rng[n + i]), both the same under any policy, and the cancellations
         # (rng[2n + i]), which depend on the book
         self.rng = np.zeros(3 * n, dtype=np.uint64)
-        self.params = np.zeros((n, lay.NACT))
-        self._rates = np.zeros((n, kernel.N_RATES))
+        self.params = np.zeros((n, NACT))
+        self._rates = np.zeros((n, lay.NRATE))
+        # the kernels' view of the same arrays
+        self.state = MarketState(
+            book=self.book,
+            fs=self.fs,
+            ints=self.ints,
+            orders=self.orders,
+            order_time=self.order_time,
+            pend=self.pend,
+            pend_time=self.pend_time,
+            step_stats=self.step_stats,
+            log=self.log,
+            mq=self.mq,
+            mq_head=self.mq_head,
+            mq_count=self.mq_count,
+            tape=self.tape,
+            rng=self.rng,
+            rates=self._rates,
+        )
+        self.market_params = MarketParams(mp=self.mp, rp=self.rp, sp=self.sp)
         self._all = np.ones(n, dtype=np.bool_)
         self._t_end = np.zeros(n)
         if threads is None:
@@ -159,32 +186,16 @@ class MarketSim:
         ep = None if episodes is None else episodes[mask]
         for k in range(3):
             self.rng[k * self.n : (k + 1) * self.n][mask] = seed_states(seeds[mask], ep, k)
-        kernel.reset_markets(
-            mask,
-            self.book,
-            self.fs,
-            self.ints,
-            self.orders,
-            self.order_time,
-            self.pend,
-            self.pend_time,
-            self.step_stats,
-            self.mq_head,
-            self.mq_count,
-            self.rng,
-            self.mp,
-            self.rp,
-            self.sp,
-        )
+        reset_markets(mask, self.state, self.market_params)
 
     def advance(self, dt: float, params: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Run ``dt`` seconds with quoting parameters ``params[N, 3]``; zero the step counters."""
         mask = self._all if mask is None else mask
         self.params[:] = params
-        bad = kernel.first_param_beyond(self.params, *self.max_params)
+        bad = first_param_beyond(self.params, *self.max_params)
         if bad >= 0:
-            i, k = divmod(bad, lay.NACT)
-            name = ("max_spread_multiplier", "max_inventory_skew")[k]
+            i, k = divmod(bad, NACT)
+            name = {A_SPREAD_MULT: "max_spread_multiplier", A_SKEW: "max_inventory_skew"}[k]
             raise ConfigError(
                 f"params[{i}, {k}]={float(self.params[i, k])!r}: above {name}="
                 f"{self.max_params[k]!r}, which the price window is sized for"
@@ -201,31 +212,7 @@ class MarketSim:
                 f.result()
 
     def _advance_range(self, lo: int, hi: int, mask: np.ndarray) -> None:
-        kernel.advance(
-            lo,
-            hi,
-            self._t_end,
-            self.book,
-            self.fs,
-            self.ints,
-            self.orders,
-            self.order_time,
-            self.pend,
-            self.pend_time,
-            self.step_stats,
-            self.log,
-            self.mq,
-            self.mq_head,
-            self.mq_count,
-            self.tape,
-            self.rng,
-            self.params,
-            self.mp,
-            self.rp,
-            self.sp,
-            self._rates,
-            mask,
-        )
+        advance(lo, hi, self._t_end, mask, self.state, self.params, self.market_params)
 
     # ------------------------------------------------------------------ views
     @property
@@ -251,7 +238,7 @@ class MarketSim:
     @property
     def regime_drift(self) -> np.ndarray:
         """The fair value's drift in each market's hidden regime, currency per s."""
-        return self.rp[self.ints[:, lay.I_REGIME], lay.R_DRIFT] * self.market.tick_size
+        return self.rp[self.ints[:, lay.I_REGIME], lay.RP_DRIFT] * self.market.tick_size
 
     @property
     def cash(self) -> np.ndarray:
@@ -307,7 +294,7 @@ class MarketSim:
         label = np.empty(self.n, dtype=np.int64)
         trend = np.empty(self.n)
         news = np.empty(self.n, dtype=np.bool_)
-        kernel.signals(self.fs, self.ints, self.mp, label, trend, news)
+        signals(self.fs, self.ints, self.mp, label, trend, news)
         return label, trend, news
 
     @property

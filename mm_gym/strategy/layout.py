@@ -1,7 +1,8 @@
-"""Columns of the strategy's parameter vector ``sp[NSP]`` (float64), read by the numba kernels.
+"""Columns of the strategy's parameter vector ``sp[NSP]`` (float64) and of the quoting
+parameters ``act[N, NACT]`` (the agent's action), read by the numba kernels.
 
-The strategy package owns this block; the market kernel reads it. ``pack_strategy`` fills it
-from a ``StrategyConfig`` and the venue's maker fee.
+The strategy package owns these blocks; the market's quote refresh reads them. ``pack_strategy``
+fills ``sp`` from a ``StrategyConfig`` and the venue's maker fee.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ SP_PAUSE_DURATION = 20
 SP_EXIT_MULT = 21
 SP_MAKER_FEE_BPS = 22
 NSP = 23
+
+# ---- quoting parameters, one row per market: act[N, NACT] float64
+A_SPREAD_MULT = 0  # spread multiplier
+A_SKEW = 1  # inventory skew
+A_SIZE = 2  # size fraction
+NACT = 3
+# their names wherever they leave the arrays (info, results, tables), in slot order
+PARAM_NAMES = ("spread_multiplier", "inventory_skew", "size_fraction")
+# the tops of the default ranges of the first two (EnvConfig's spread_multiplier_range and
+# inventory_skew_range): what MarketSim sizes its price window for unless told
+MAX_SPREAD_MULTIPLIER = 3.0
+MAX_INVENTORY_SKEW = 2.0
 
 
 def pack_strategy(cfg: StrategyConfig, maker_fee_bps: float) -> np.ndarray:

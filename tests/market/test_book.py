@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 
 from mm_gym.errors import ConfigError
 from mm_gym.market import book as B
-from mm_gym.market import kernel
 from mm_gym.market import layout as L
+from mm_gym.market import queue_model as QM
 from mm_gym.market.config import MarketConfig
+from mm_gym.market.messages import in_flight
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.config import StrategyConfig
+from tests.market import conftest as kernel_step
 
 NO_NEWS = {"rate_per_hour": 0.0}
 
@@ -260,27 +262,8 @@ def place(sim: MarketSim, side: int, price: int, size: int, ahead: int) -> None:
 
 
 def market_order(sim: MarketSim, hit_side: int, lots: int, agent_taker: bool = False) -> int:
-    return kernel.market_order(
-        0,
-        hit_side,
-        lots,
-        agent_taker,
-        1.0,
-        sim.book,
-        sim.fs,
-        sim.ints,
-        sim.orders,
-        sim.order_time,
-        sim.pend,
-        sim.pend_time,
-        sim.step_stats,
-        sim.log,
-        sim.mq,
-        sim.mq_head,
-        sim.mq_count,
-        sim.mp,
-        sim.sp,
-    )
+    """A market order into the lab at t = 1 (0: sells into the bids); the lots left."""
+    return kernel_step.market_order(sim, hit_side, lots, agent_taker, t=1.0)
 
 
 def level(sim: MarketSim, side: int, price: int) -> int:
@@ -374,33 +357,70 @@ def test_cancel_on_fill_cancels_the_other_quote():
     place(sim, 0, 1999, size=3, ahead=0)
     place(sim, 1, 2001, size=3, ahead=0)
     market_order(sim, 0, 1)
-    assert kernel.in_flight(0, 1, sim.pend_time) == 1 and sim.pend[0, 1, 0, L.P_PRICE] == -1
-    assert kernel.in_flight(0, 0, sim.pend_time) == 0
+    assert in_flight(0, 1, sim.pend_time) == 1 and sim.pend[0, 1, 0, L.P_PRICE] == -1
+    assert in_flight(0, 0, sim.pend_time) == 0
 
 
-def test_lots_ahead_removed():
+def test_cancelled_lots_ahead_random_lot_model():
     sim = lab()
-    orders = sim.orders
+    orders, mp = sim.orders, sim.mp
     place(sim, 0, 1999, size=3, ahead=4)
-    f = B.lots_ahead_removed
-    assert f(orders, 0, 0, 1998, 10, 3, 0.0) == 0  # another level
-    assert f(orders, 0, 1, 1999, 10, 3, 0.0) == 0  # another side
-    assert f(orders, 0, 0, 1999, 10, 3, 0.1) == 3  # the block sits ahead
-    assert f(orders, 0, 0, 1999, 10, 6, 0.1) == 4  # ... cut where the queue ahead ends
-    assert f(orders, 0, 0, 1999, 10, 3, 0.9) == 0  # it sits behind
-    assert f(orders, 0, 0, 1999, 10, 8, 0.9) == 2  # ... what does not fit behind is ahead
+
+    def f(side, price, level_lots, lots, u):
+        return QM.ahead_removed(QM.CANCEL, orders, 0, side, price, level_lots, lots, u, mp)
+
+    assert f(0, 1998, 10, 3, 0.0) == 0  # another level
+    assert f(1, 1999, 10, 3, 0.0) == 0  # another side
+    assert f(0, 1999, 10, 3, 0.1) == 3  # the block sits ahead
+    assert f(0, 1999, 10, 6, 0.1) == 4  # ... cut where the queue ahead ends
+    assert f(0, 1999, 10, 3, 0.9) == 0  # it sits behind
+    assert f(0, 1999, 10, 8, 0.9) == 2  # ... what does not fit behind is ahead
     # a single lot comes from ahead with probability ahead / level
     us = (np.arange(1000) + 0.5) / 1000
-    share = np.mean([f(orders, 0, 0, 1999, 10, 1, u) for u in us])
+    share = np.mean([f(0, 1999, 10, 1, u) for u in us])
     assert share == pytest.approx(0.4, abs=1e-9)
     orders[0, 0, L.O_ACTIVE] = 0
-    assert f(orders, 0, 0, 1999, 10, 3, 0.1) == 0
+    assert f(0, 1999, 10, 3, 0.1) == 0
+
+
+def test_queue_models_agree_on_trades_and_differ_on_cancels_and_pulls():
+    sim = lab()
+    orders, mp = sim.orders, sim.mp
+    place(sim, 0, 1999, size=3, ahead=4)  # a level of 10: 4 ahead, 6 behind
+
+    def f(cause, lots, u):
+        return QM.ahead_removed(cause, orders, 0, 0, 1999, 10, lots, u, mp)
+
+    assert mp[L.MP_QUEUE_MODEL] == QM.QUEUE_RANDOM_LOT  # what a MarketConfig packs
+    assert (f(QM.TRADE, 3, 0.0), f(QM.TRADE, 9, 0.0)) == (3, 4)  # from the front
+    assert f(QM.PULL, 5, 0.5) == 2  # the share of what is ahead
+    assert f(QM.PULL, 10, 1.0) == 4  # a whole level pulled
+    mp[L.MP_QUEUE_MODEL] = QM.QUEUE_RISK_AVERSE
+    assert (f(QM.TRADE, 3, 0.0), f(QM.TRADE, 9, 0.0)) == (3, 4)
+    assert [f(QM.CANCEL, lots, 0.0) for lots in (3, 6, 8)] == [0, 0, 2]  # behind first
+    assert (f(QM.PULL, 5, 0.5), f(QM.PULL, 10, 1.0)) == (0, 4)
+
+
+def test_risk_averse_queue_model_in_the_event_loop():
+    """Under the risk-averse model the agent moves up its queues only by trades (and by
+    cancellations larger than what is behind it), so on the same seeds it is filled less
+    often; the book's invariants hold under both."""
+    maker_fills = {}
+    for model in (QM.QUEUE_RANDOM_LOT, QM.QUEUE_RISK_AVERSE):
+        sim = MarketSim(4, MarketConfig(fill_log_capacity=5000), threads=1)
+        sim.mp[L.MP_QUEUE_MODEL] = model
+        sim.reset(np.arange(4))
+        sim.advance(600.0, np.tile([1.0, 0.5, 1.0], (4, 1)))
+        check_book(sim, sim.strategy.quote_size)
+        maker_fills[model] = sim.ints[:, L.I_N_MAKER_FILLS].sum()
+    assert 0 < maker_fills[QM.QUEUE_RISK_AVERSE] < maker_fills[QM.QUEUE_RANDOM_LOT]
 
 
 def cancel(sim: MarketSim, side: int, price: int, lots: int, u: float) -> None:
     """A background cancellation as the event loop does it."""
     j = price - ORIGIN
-    ahead = B.lots_ahead_removed(sim.orders, 0, side, price, level(sim, side, price), lots, u)
+    lvl = level(sim, side, price)
+    ahead = QM.ahead_removed(QM.CANCEL, sim.orders, 0, side, price, lvl, lots, u, sim.mp)
     sim.ints[0, L.I_VOL_CANCELLED] += lots
     B.remove_volume(sim.book, sim.ints, sim.orders, 0, side, j, lots, ahead)
 
@@ -431,24 +451,7 @@ def activate(sim: MarketSim, side: int, price: int, lots: int, t: float = 2.0) -
     sim.pend[0, side, 0, L.P_PRICE] = price
     sim.pend[0, side, 0, L.P_SIZE] = lots
     sim.pend_time[0, side, 0] = t
-    kernel.land_messages(
-        0,
-        t,
-        sim.book,
-        sim.fs,
-        sim.ints,
-        sim.orders,
-        sim.order_time,
-        sim.pend,
-        sim.pend_time,
-        sim.step_stats,
-        sim.log,
-        sim.mq,
-        sim.mq_head,
-        sim.mq_count,
-        sim.mp,
-        sim.sp,
-    )
+    kernel_step.land_messages(sim, t)
 
 
 def test_order_entry_queue_position():

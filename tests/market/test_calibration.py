@@ -18,7 +18,7 @@ import pytest
 
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
-from mm_gym.evaluation import run_episodes
+from mm_gym.evaluation.episodes import run_episodes
 from mm_gym.market import layout as L
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.sim import MarketSim

@@ -8,12 +8,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mm_gym.errors import ConfigError
-from mm_gym.market import kernel
 from mm_gym.market import layout as L
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.rng import seed_states
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.config import StrategyConfig
+from tests.market import conftest as kernel_step
 from tests.market.test_book import ORIGIN, check_book, lab, market_order, place, set_levels
 
 QUOTING = (1.0, 0.5, 1.0)
@@ -133,27 +133,7 @@ def test_default_window_unchanged():
 # ----------------------------------------------------------------------------- 4: in flight
 def background_order(sim: MarketSim, hit_side: int, lots: int) -> None:
     """A background market order into market 0 at its current time."""
-    kernel.market_order(
-        0,
-        hit_side,
-        lots,
-        False,
-        sim.time[0],
-        sim.book,
-        sim.fs,
-        sim.ints,
-        sim.orders,
-        sim.order_time,
-        sim.pend,
-        sim.pend_time,
-        sim.step_stats,
-        sim.log,
-        sim.mq,
-        sim.mq_head,
-        sim.mq_count,
-        sim.mp,
-        sim.sp,
-    )
+    kernel_step.market_order(sim, hit_side, lots)
 
 
 def test_cancel_in_flight_lands_although_a_refresh_wants_the_same_quote():
@@ -236,24 +216,7 @@ def land(sim: MarketSim, bid: tuple[int, int] | None, ask: tuple[int, int] | Non
         if msg is not None:
             sim.pend[0, side, 0] = msg
             sim.pend_time[0, side, 0] = 2.0
-    kernel.land_messages(
-        0,
-        2.0,
-        sim.book,
-        sim.fs,
-        sim.ints,
-        sim.orders,
-        sim.order_time,
-        sim.pend,
-        sim.pend_time,
-        sim.step_stats,
-        sim.log,
-        sim.mq,
-        sim.mq_head,
-        sim.mq_count,
-        sim.mp,
-        sim.sp,
-    )
+    kernel_step.land_messages(sim, 2.0)
 
 
 def test_quote_pair_landing_together_is_not_displaced_by_its_own_stale_quote():

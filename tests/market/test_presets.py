@@ -176,7 +176,8 @@ def test_backtest_takes_a_market_and_pins_a_regime_on_top(tmp_path, capsys):
 
 
 def test_bench_takes_a_market(monkeypatch, capsys):
-    from mm_gym import bench, cli
+    from mm_gym import cli
+    from mm_gym.evaluation import bench
 
     seen = {}
 

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mm_gym import cli
-from mm_gym import economics as econ_mod
 from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError
+from mm_gym.evaluation import economics as econ_mod
 from mm_gym.market import realism as rz
 from mm_gym.market.config import MarketConfig
 from mm_gym.strategy.config import StrategyConfig

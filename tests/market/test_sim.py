@@ -210,7 +210,7 @@ def test_sim_argument_errors():
 
 
 def test_bench_market_smoke():
-    from mm_gym.bench import bench_market
+    from mm_gym.evaluation.bench import bench_market
 
     out = bench_market(num_markets=8, seconds=0.05)
     assert out["lob_events_per_s"] > 0 and out["lob_market_seconds_per_s"] > 0
@@ -221,7 +221,7 @@ def test_bench_market_smoke():
 
 
 def test_bench_breakdown_and_scaling_smoke():
-    from mm_gym.bench import breakdown, scaling
+    from mm_gym.evaluation.bench import breakdown, scaling
 
     parts = breakdown(seconds=0.05, num_markets=8)
     shares = ("background_events", "sampling_clock", "quotes_and_orders", "python_step")
@@ -236,8 +236,6 @@ def test_bench_breakdown_and_scaling_smoke():
 
 def test_regimes_news_and_fair_value_do_not_depend_on_the_policy() -> None:
     """Common random numbers: the exogenous path is the same whatever the agent quotes."""
-    from mm_gym.market.kernel import INF
-
     paths = []
     for params in ([1.0, 0.5, 1.0], [3.0, 0.0, 0.2], [0.5, 2.0, 0.0]):
         sim = MarketSim(4, MarketConfig(news={"rate_per_hour": 30.0}))
@@ -247,7 +245,7 @@ def test_regimes_news_and_fair_value_do_not_depend_on_the_policy() -> None:
             sim.advance(1.0, np.tile(params, (4, 1)))
             regimes.append(sim.regime.copy())
             fair.append(sim.fs[:, L.F_FAIR].copy())
-            news.append(sim.fs[:, L.F_NEWS_END] < INF)
+            news.append(sim.fs[:, L.F_NEWS_END] < L.INF)
         paths.append((np.array(regimes), np.array(fair), np.array(news)))
     for other in paths[1:]:
         for a, b in zip(paths[0], other, strict=True):

@@ -1,7 +1,8 @@
 """The quoting engine inside the market: order handling, stops and the hard inventory limit.
 
 Most tests use a quiet market (almost no background flow, no news) so the agent's orders and
-the book stay where the test put them; fills are made by calling the kernel's market order.
+the book stay where the test put them; fills are made by background market orders
+(``tests.market.conftest.market_order``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from hypothesis import strategies as st
 
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import MarketMakingCore
-from mm_gym.market import kernel
 from mm_gym.market import layout as lay
 from mm_gym.market.config import MarketConfig
+from mm_gym.market.messages import in_flight
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.config import StrategyConfig
+from tests.market.conftest import market_order
 
 QUIET = {
     "limit_rate": 1e-9,
@@ -36,31 +38,6 @@ def quiet_sim(latency_ms: float = 1000 * LATENCY_S, fill_log: int = 0, **strateg
     sim = MarketSim(1, market, StrategyConfig(**strategy))
     sim.reset([7])
     return sim
-
-
-def background_market_order(sim: MarketSim, hit_side: int, lots: int) -> int:
-    """A background market order at the current time (0: sells into bids); lots left."""
-    return kernel.market_order(
-        0,
-        hit_side,
-        lots,
-        False,
-        float(sim.time[0]),
-        sim.book,
-        sim.fs,
-        sim.ints,
-        sim.orders,
-        sim.order_time,
-        sim.pend,
-        sim.pend_time,
-        sim.step_stats,
-        sim.log,
-        sim.mq,
-        sim.mq_head,
-        sim.mq_count,
-        sim.mp,
-        sim.sp,
-    )
 
 
 def lots_to_fill_bid(sim: MarketSim) -> int:
@@ -87,10 +64,10 @@ def test_cancel_on_fill_cancels_the_opposite_quote_after_latency(cancel_on_fill)
     sim.advance(1.1, NORMAL)  # refreshes at 0, 0.25, ..., 1.0; the next at 1.25
     assert active(sim, 0) and active(sim, 1)
     size = int(sim.orders[0, 0, lay.O_SIZE])
-    assert background_market_order(sim, 0, lots_to_fill_bid(sim)) == 0
+    assert market_order(sim, 0, lots_to_fill_bid(sim)) == 0
     assert sim.inventory[0] == size and not active(sim, 0)
     if cancel_on_fill:
-        assert kernel.in_flight(0, 1, sim.pend_time) == 1
+        assert in_flight(0, 1, sim.pend_time) == 1
         assert sim.pend[0, 1, 0, lay.P_PRICE] == -1
         assert sim.pend_time[0, 1, 0] == pytest.approx(1.1 + LATENCY_S)
     sim.advance(0.5 * LATENCY_S, NORMAL)
