@@ -14,3 +14,7 @@ class ActionError(ConfigError):
 
 class RunError(ConfigError):
     """A run folder, model file or checkpoint that is missing, corrupt or already taken."""
+
+
+class DataError(ConfigError):
+    """A recording that cannot be read: names the file, the line and what was expected."""
