@@ -26,18 +26,18 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 
-from agents.config import AgentConfig
-from agents.policy import AgentPolicy
-from agents.rollout import run_policy
-from agents.run_dir import (
+from mm_gym.evaluation.rollout import run_policy
+from mm_gym.evaluation.seeds import EVAL_SEED_BASE
+from mm_gym_agents.config import AgentConfig
+from mm_gym_agents.policy import AgentPolicy
+from mm_gym_agents.run_dir import (
     RunDir,
     atomic_write,
     save_model,
     save_replay_buffer,
     save_vecnormalize,
 )
-from agents.vec_env import MarketVecEnv
-from mm_gym.seeds import EVAL_SEED_BASE
+from mm_gym_agents.vec_env import MarketVecEnv
 
 __all__ = [
     "CheckpointCallback",

@@ -1,7 +1,9 @@
-"""The agents' subcommands of ``mm-gym``: train, evaluate, compare, results, demo.
+"""The agents' subcommands of ``mm-gym``: train, evaluate, compare, results, demo, and the
+``agent`` target of ``mm-gym tune``.
 
-``add_parser(subparsers)`` registers them; the heavy imports (torch, SB3) happen only when a
-subcommand runs, so ``mm-gym --help`` and the env's own commands stay fast.
+``add_parser(subparsers)`` and ``add_tune_parser`` register them (entry points of the
+``mm_gym.commands`` and ``mm_gym.tune_targets`` groups); the heavy imports (torch, SB3)
+happen only when a subcommand runs, so ``mm-gym --help`` and the env's own commands stay fast.
 """
 
 from __future__ import annotations
@@ -11,29 +13,79 @@ from pathlib import Path
 
 from mm_gym.config import shipped_configs
 from mm_gym.errors import ConfigError
-from mm_gym.seeds import FAMILIES
+from mm_gym.evaluation.seeds import FAMILIES
 
-__all__ = ["add_parser"]
+__all__ = ["AGENTS_EXTRA", "add_parser", "add_tune_parser"]
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
-    return value
+# imported before a command writes anything (cli's ``requires``): a missing one is one line
+AGENTS_EXTRA = ("torch", "stable_baselines3")
+DEFAULT_AGENT_TRIALS = 20
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0")
-    return value
+def add_tune_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``tune agent`` (a ``mm_gym.tune_targets`` entry point)."""
+    from mm_gym.commands.tune import add_study_options
+
+    a = subparsers.add_parser(
+        "agent",
+        help="tune an agent's hyperparameters against the baseline",
+        description="Search an agent's hyperparameters: each trial trains on the training "
+        "seeds, is evaluated on held-out seeds during training (the pruner's input) and "
+        "scored by the paired difference agent - baseline on those seeds. Writes "
+        "best_agent.yaml (for mm-gym train --config), trials.csv and report.md.",
+    )
+    a.add_argument(
+        "--config",
+        metavar="NAME|FILE",
+        required=True,
+        help=f"agent config ({', '.join(shipped_configs('agents'))} or a file)",
+    )
+    a.add_argument(
+        "--env-config",
+        metavar="NAME|FILE",
+        help="env overrides merged over the agent config's 'env' (e.g. a tuned baseline.yaml)",
+    )
+    a.add_argument(
+        "--space", metavar="NAME|FILE", help="search space (default: the algorithm's, e.g. ppo)"
+    )
+    a.add_argument(
+        "--timesteps", metavar="T", default="200000", help="training steps per trial (200000)"
+    )
+    a.add_argument(
+        "--eval-every",
+        metavar="T",
+        help="timesteps between held-out evaluations (default: a quarter of --timesteps)",
+    )
+    a.add_argument(
+        "--eval-episodes", metavar="E", default="16", help="held-out seeds per evaluation (16)"
+    )
+    add_study_options(a, DEFAULT_AGENT_TRIALS, "median")
+    a.set_defaults(func=_tune_agent, requires=AGENTS_EXTRA)
+
+
+def _tune_agent(args: argparse.Namespace) -> int:
+    from mm_gym_agents.tune import run
+
+    return run(args)
+
+
+def _int_at_least(low: int):
+    """An argparse type: a whole number >= ``low`` (underscores allowed, as in 10_000_000)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= {low}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_at_least(1)
+_non_negative_int = _int_at_least(0)
 
 
 def _seed_list(text: str) -> list[int]:
@@ -106,7 +158,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="default: runs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--verbose", type=int, default=0, help="SB3 verbosity (0, 1, 2)")
-    p.set_defaults(func=_train)
+    p.set_defaults(func=_train, requires=AGENTS_EXTRA)
 
     p = subparsers.add_parser(
         "evaluate",
@@ -126,7 +178,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--regime", help="pin the hidden regime: ranging, trending_up, trending_down, high_vol"
     )
     p.add_argument("--model", choices=("final", "best"), default="final", help="default: final")
-    p.set_defaults(func=_evaluate)
+    p.set_defaults(func=_evaluate, requires=AGENTS_EXTRA)
 
     p = subparsers.add_parser(
         "compare",
@@ -189,10 +241,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--workers",
         type=_positive_int,
         default=1,
-        help="play the conditions side by side in this many processes (default: 1; the "
-        "report is the same)",
+        help="play the conditions' policies side by side in this many processes (default: "
+        "1; the report is the same)",
     )
-    p.set_defaults(func=_compare)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_compare, requires=AGENTS_EXTRA)
 
     p = subparsers.add_parser(
         "results",
@@ -207,9 +260,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "demo",
-        help="train a small PPO and compare it with the baseline (minutes)",
-        description="Train a small PPO on the default market, compare it with the rule "
-        "baseline and print where the report is. Deterministic given --seed.",
+        help="train the best config briefly and compare it with the baseline (minutes)",
+        description="Train the shipped best agent config briefly on the default market, "
+        "compare it with the rule baselines and print where the report is. Deterministic "
+        "given --seed.",
     )
     p.add_argument(
         "--timesteps",
@@ -232,14 +286,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="train again even when OUT/demo_seed<S> holds a finished demo of the same config "
         "(an unfinished one is always replaced)",
     )
-    p.set_defaults(func=_demo)
+    p.set_defaults(func=_demo, requires=AGENTS_EXTRA)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from agents.config import AgentConfig
-    from agents.train import train, train_seeds
     from mm_gym.config import load_yaml_mapping, resolve_config
     from mm_gym.market.config import MarketConfig
+    from mm_gym_agents.config import AgentConfig
+    from mm_gym_agents.train import train, train_seeds
 
     config = None
     if args.config is None and not args.resume:
@@ -275,7 +329,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from agents.evaluate import evaluate_run
+    from mm_gym_agents.evaluate import evaluate_run
 
     evaluate_run(
         args.run, episodes=args.episodes, seed=args.seed, regime=args.regime, which=args.model
@@ -284,7 +338,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from agents.report import compare_and_report, verdict
+    from mm_gym_agents.report import compare_and_report, verdict
 
     comp, report = compare_and_report(
         args.run,
@@ -299,6 +353,7 @@ def _compare(args: argparse.Namespace) -> int:
         holm=args.holm,
         out=args.out,
         workers=args.workers,
+        progress=not args.no_progress,
     )
     for ref in comp.verdict_references:
         for cond in comp.conditions:
@@ -308,7 +363,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
-    from agents.results import results_markdown, update_readme
+    from mm_gym_agents.results import results_markdown, update_readme
 
     if args.readme is not None:
         print(f"results written into {update_readme(args.readme, args.folders)}")
@@ -318,7 +373,7 @@ def _results(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from agents.demo import run_demo
+    from mm_gym_agents.demo import run_demo
 
     run_demo(
         timesteps=args.timesteps,

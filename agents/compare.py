@@ -9,9 +9,10 @@ an ablation, the document's table in the true regime (``TrueRegimePolicy``).
 and AS agents. Every policy plays episode ``seed`` of the same market, so the paired
 difference per seed removes the market's luck from the comparison.
 
-Protocol (``mm_gym.protocol``, ``mm_gym.seeds``): training run ``k`` (in the order given)
-plays its own block of seeds of one family (development by default; final or replication
-for a claim), and every reference plays the same block, so pairing happens inside the block.
+Protocol (``mm_gym.evaluation.protocol``, ``mm_gym.evaluation.seeds``): training run ``k``
+(in the order given) plays its own block of seeds of one family (development by default;
+final or replication for a claim), and every reference plays the same block, so pairing
+happens inside the block.
 Per condition and metric (a seed where any policy's value is NaN is dropped, in its block,
 for all of them):
 
@@ -30,6 +31,7 @@ Results go to ``compare/`` (CSV); ``agents.report`` turns them into ``report.md`
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 import json
 import re
@@ -40,18 +42,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agents.config import AgentConfig
-from agents.evaluate import env_config_for, headline_metrics
-from agents.run_dir import RunDir
-from agents.vec_env import env_id_short
-from agents.workers import check_workers, process_pool
 from mm_gym.config import load_yaml_mapping, resolve_config
+from mm_gym.envs.registration import EnvEntry, env_entry
 from mm_gym.errors import ConfigError
-from mm_gym.evaluation import EpisodeResults
-from mm_gym.metrics import holm as holm_adjusted
-from mm_gym.metrics import pairing_variance_ratio, sharpe
-from mm_gym.protocol import difference_over_runs, estimate_over_runs
-from mm_gym.seeds import (
+from mm_gym.evaluation.episodes import EpisodeResults
+from mm_gym.evaluation.metrics import holm as holm_adjusted
+from mm_gym.evaluation.metrics import pairing_variance_ratio, sharpe
+from mm_gym.evaluation.protocol import difference_over_runs, estimate_over_runs
+from mm_gym.evaluation.seeds import (
     CLAIM_FAMILIES,
     DEV_SEED_BASE,
     FAMILIES,
@@ -60,6 +58,10 @@ from mm_gym.seeds import (
     block_seeds,
     seed_family,
 )
+from mm_gym_agents.config import AgentConfig
+from mm_gym_agents.evaluate import env_config_for, headline_metrics
+from mm_gym_agents.run_dir import RunDir
+from mm_gym_agents.workers import check_workers, process_pool
 
 __all__ = [
     "AGENT",
@@ -99,10 +101,6 @@ MARKOUTS = ("markout_1s", "markout_10s", "markout_60s")
 _SEED_SUFFIX = re.compile(r"_seed\d+$")
 
 
-def is_as(env_id: str) -> bool:
-    return env_id_short(env_id) == "AvellanedaStoikov-v0"
-
-
 def load_baselines(
     files: Sequence[str | Path], env_id: str, taken: Sequence[str] = ()
 ) -> dict[str, dict[str, Any]]:
@@ -111,8 +109,9 @@ def load_baselines(
     Each file must be a valid EnvConfig YAML with at least one of the two sections; its other
     sections are not used (the market and the episode are the run's). ``taken``: names in use.
     """
-    if files and is_as(env_id):
-        raise ConfigError("--baseline: AvellanedaStoikov-v0 has no rule baseline to tune")
+    entry = env_entry(env_id)
+    if files and not entry.rule_baseline:
+        raise ConfigError(f"--baseline: {entry.short} has no rule baseline to tune")
     from mm_gym.envs.config import EnvConfig
 
     out: dict[str, dict[str, Any]] = {}
@@ -145,17 +144,11 @@ def reference_policies(
     ``env_config``), and the true-regime ablation (the regime exposed, absolute actions: the
     market is the same).
     """
-    if is_as(env_id):
-        from mm_gym.envs.reference_policies import (
-            AvellanedaStoikovPolicy,
-            CJPPolicy,
-            GLFTPolicy,
-        )
-
+    entry = env_entry(env_id)
+    if not entry.rule_baseline:
         return {
-            "CJP": (CJPPolicy(config=env_config), env_config),
-            "GLFT": (GLFTPolicy(config=env_config), env_config),
-            "AS": (AvellanedaStoikovPolicy(config=env_config), env_config),
+            name: (cls(config=env_config), env_config)
+            for name, cls in entry.reference_classes().items()
         }
     from mm_gym.envs.baseline_policy import RuleBasedPolicy, TrueRegimePolicy
 
@@ -168,21 +161,15 @@ def reference_policies(
     return out
 
 
-def primary_metric(env_id: str) -> str:
-    """The metric of the verdict: the env's objective (the sum of its rewards), the one the
-    agent maximises; PnL and the rest are reported beside it."""
-    return "episode_return"
-
-
 @dataclasses.dataclass
 class Comparison:
     """``results[condition][policy]``; ``summary`` (per condition, policy, metric: ``value``,
     the mean over runs of per-block means, with its interval, the ``iqm`` of the per-run
     means, ``runs``, ``n``) and ``paired`` (``policy`` - ``reference`` per condition and
-    metric, ``mm_gym.protocol.RunsDifference``'s fields). ``agents``: the agent's keys in
+    metric, ``mm_gym.evaluation.protocol.RunsDifference``'s fields). ``agents``: the agent's keys in
     ``results`` (``agent`` for one run, else the run names, pooled as ``agent`` in the
     tables); ``blocks``: each key's seeds (the references played all of them); ``family``:
-    the seeds' family (``mm_gym.seeds``)."""
+    the seeds' family (``mm_gym.evaluation.seeds``)."""
 
     runs: list[RunDir]
     config: AgentConfig
@@ -221,13 +208,18 @@ class Comparison:
     @property
     def primary(self) -> str:
         """The verdict's metric: ``metric`` if given, else ``primary_metric`` of the env."""
-        return self.metric or primary_metric(self.config.env_id)
+        return self.metric or self.env.primary_metric
+
+    @property
+    def env(self) -> EnvEntry:
+        """What the compared env supports (``mm_gym.envs.registration``)."""
+        return env_entry(self.config.env_id)
 
     @property
     def verdict_references(self) -> list[str]:
         """The references a verdict is given against: the rule baselines (not the true-regime
         ablation), or the optimal CJP agent on the AS market."""
-        if is_as(self.config.env_id):
+        if not self.env.rule_baseline:
             return self.references[:1]
         return [r for r in self.references if r != TRUE_REGIME]
 
@@ -264,75 +256,90 @@ def compare_policies(
     regimes: bool = True,
     baselines: Mapping[str, Mapping[str, Any]] | None = None,
     workers: int = 1,
+    progress: bool = False,
     log: Callable[[str], None] = print,
 ) -> tuple[dict[str, dict[str, EpisodeResults]], list[str]]:
     """Each agent (key -> its run folder and model) on its own block of seeds (``blocks``,
     same keys), every reference on all the blocks (so on each agent's own seeds), on every
-    condition; ``workers`` > 1 plays the conditions side by side in processes (the same
-    results: every episode is fixed by its seed)."""
+    condition. Each (condition, policy) is one job; ``workers`` > 1 plays the jobs side by
+    side in processes, the longest first (the same results: every episode is fixed by its
+    seed). ``progress``: a bar over the episodes with the time left."""
+    from tqdm.auto import tqdm
+
     check_workers(workers)
     conditions: list[tuple[str, str | None]] = [(OVERALL, None)]
-    if regimes and not is_as(config.env_id):
+    if regimes and env_entry(config.env_id).regimes:
         conditions += [(r, r) for r in REGIMES]
+    references = list(reference_policies(config.env_id, config.env_config(), baselines))
+    every = [s for key in agents for s in blocks[key]]
+    plays = [(key, agents[key], blocks[key]) for key in agents]
+    plays += [(ref, None, every) for ref in references]
     jobs = [
         {
             "config": config,
             "condition": name,
             "regime": regime,
-            "agents": dict(agents),
-            "blocks": dict(blocks),
+            "policy": key,
+            "agent": agent,
+            "seeds": list(seeds),
             "baselines": dict(baselines or {}),
         }
         for name, regime in conditions
+        for key, agent, seeds in plays
     ]
-    results: dict[str, dict[str, EpisodeResults]] = {}
-    references: list[str] = []
-    if workers == 1:
-        for job in jobs:
-            results[job["condition"]], references = _play_condition(job, log)
-    else:
-        log(f"  {len(jobs)} conditions over {min(workers, len(jobs))} processes")
-        with process_pool(workers) as pool:
-            done = pool.map(_play_condition_quietly, jobs)
-            for job, (played, names) in zip(jobs, done, strict=True):
-                results[job["condition"]], references = played, names
-                log(f"  {job['condition']:<14} done")
+    played: dict[tuple[str, str], EpisodeResults] = {}
+    bar = tqdm(
+        total=sum(len(job["seeds"]) for job in jobs),
+        unit="episode",
+        desc="compare",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+
+    def finished(job: Mapping[str, Any], res: EpisodeResults) -> None:
+        played[job["condition"], job["policy"]] = res
+        bar.update(len(job["seeds"]))
+        if not progress:
+            log(f"  {job['condition']:<14} {job['policy']:<12} {len(job['seeds'])} episodes")
+
+    with bar:
+        if workers == 1:
+            for job in jobs:
+                finished(job, _play(job))
+        else:
+            with process_pool(workers) as pool:
+                longest_first = sorted(jobs, key=lambda j: -len(j["seeds"]))
+                futures = {pool.submit(_play_in_process, job): job for job in longest_first}
+                for future in cf.as_completed(futures):
+                    finished(futures[future], future.result())
+    keys = [key for key, _, _ in plays]
+    results = {name: {key: played[name, key] for key in keys} for name, _ in conditions}
     return results, references
 
 
-def _play_condition(
-    job: Mapping[str, Any], log: Callable[[str], None]
-) -> tuple[dict[str, EpisodeResults], list[str]]:
-    """Every policy of one condition of ``compare_policies``."""
-    from agents.policy import load_policy
-    from agents.rollout import run_policy
+def _play(job: Mapping[str, Any]) -> EpisodeResults:
+    """One policy of one condition of ``compare_policies`` on its seeds."""
+    from mm_gym.evaluation.rollout import run_policy
+    from mm_gym_agents.policy import load_policy
 
-    config, name, blocks = job["config"], job["condition"], job["blocks"]
+    config, name = job["config"], job["condition"]
     env_config = env_config_for(config, job["regime"])
-    refs = reference_policies(config.env_id, env_config, job["baselines"])
-    every = [s for key in job["agents"] for s in blocks[key]]
-    plays = {
-        key: (load_policy(RunDir.open(path), which), env_config, blocks[key])
-        for key, (path, which) in job["agents"].items()
-    }
-    plays |= {k: (p, cfg, every) for k, (p, cfg) in refs.items()}
-    out: dict[str, EpisodeResults] = {}
-    for label, (policy, cfg, seeds) in plays.items():
-        log(f"  {name:<14} {label:<12} {len(seeds)} episodes")
-        res = run_policy(config.env_id, cfg, policy, seeds, record_paths=(name == OVERALL))
-        if res.paths is not None:
-            res.paths = {k: v[:PATH_EPISODES] for k, v in res.paths.items()}
-        out[label] = res
-    return out, list(refs)
+    if job["agent"] is not None:
+        path, which = job["agent"]
+        policy, cfg = load_policy(RunDir.open(path), which), env_config
+    else:
+        policy, cfg = reference_policies(config.env_id, env_config, job["baselines"])[job["policy"]]
+    res = run_policy(config.env_id, cfg, policy, job["seeds"], record_paths=(name == OVERALL))
+    if res.paths is not None:
+        res.paths = {k: v[:PATH_EPISODES] for k, v in res.paths.items()}
+    return res
 
 
-def _play_condition_quietly(
-    job: Mapping[str, Any],
-) -> tuple[dict[str, EpisodeResults], list[str]]:
+def _play_in_process(job: Mapping[str, Any]) -> EpisodeResults:
     import torch
 
     torch.set_num_threads(1)
-    return _play_condition(job, lambda _: None)
+    return _play(job)
 
 
 def block_values(
@@ -354,7 +361,7 @@ def tabulate(
     pairs: list[tuple[str, str]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per (condition, policy, metric) and per (condition, pair, metric), over the runs'
-    blocks (``mm_gym.protocol``; see the module docstring). ``blocks``: agent key -> its
+    blocks (``mm_gym.evaluation.protocol``; see the module docstring). ``blocks``: agent key -> its
     seeds; ``pairs``: (policy, reference), with ``AGENT`` standing for every run."""
     agents = list(blocks)
     multi = len(agents) > 1
@@ -535,19 +542,20 @@ def compare_run(
     holm: bool = False,
     out: str | Path | None = None,
     workers: int = 1,
+    progress: bool = False,
     log: Callable[[str], None] = print,
 ) -> Comparison:
     """Compare one run's agent (or several runs of one config) with the references; write
     the CSVs under ``out/compare`` (default ``default_out``).
 
-    Run ``k`` plays its own block of ``episodes`` seeds of ``family`` (``mm_gym.seeds``;
+    Run ``k`` plays its own block of ``episodes`` seeds of ``family`` (``mm_gym.evaluation.seeds``;
     from ``seed`` when given), and every reference plays each run's block. ``metric``
     (default: ``episode_return``, the env's objective) decides the verdicts; ``baselines``:
     tuned baseline files; ``holm``: verdicts on Holm-adjusted p-values; ``workers``:
-    processes that play the conditions side by side.
+    processes that play side by side; ``progress``: a bar with the time left.
     ``agents.report.compare_and_report`` adds ``report.md`` and its plots.
     """
-    from agents.policy import load_policy
+    from mm_gym_agents.policy import load_policy
 
     paths = [run_path] if isinstance(run_path, str | Path) else list(run_path)
     runs, config = _open_runs(paths)
@@ -566,7 +574,14 @@ def compare_run(
         f"{episodes} per run: " + ", ".join(f"{b[0]}..{b[-1]}" for b in blocks.values())
     )
     results, references = compare_policies(
-        config, agents, blocks, regimes=regimes, baselines=tuned, workers=workers, log=log
+        config,
+        agents,
+        blocks,
+        regimes=regimes,
+        baselines=tuned,
+        workers=workers,
+        progress=progress,
+        log=log,
     )
     metrics = [
         m for m in headline_metrics(config.env_id) if m in results[OVERALL][keys[0]].episodes
@@ -575,7 +590,7 @@ def compare_run(
     if len(keys) > 1:  # each run against the primary reference
         pairs += [(k, references[0]) for k in keys]
     decomposition = None
-    if not is_as(config.env_id):
+    if env_entry(config.env_id).rule_baseline:
         pairs += [(r, BASELINE) for r in references if r != BASELINE]
         decomposition = decompose(results, keys, config.env_config().session_s)
     summary, paired = tabulate(results, metrics, blocks, references, pairs)
@@ -605,7 +620,7 @@ def compare_run(
         "blocks": {k: [b[0], b[-1]] for k, b in blocks.items()},
         "episodes_per_run": episodes,
         "model": which,
-        "metric": metric or primary_metric(config.env_id),
+        "metric": metric or env_entry(config.env_id).primary_metric,
         "holm": holm,
         "references": references,
         "algo": config.algo,

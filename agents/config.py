@@ -22,7 +22,7 @@ actor-critic, the critic reads the true regime and the actor does not (``agents.
 ``bootstrap_time_limit: false`` makes the end of an episode terminal for the algorithm (no
 bootstrap from the value of its last observation): for envs whose observation carries the
 time left, such as AvellanedaStoikov-v0, where that value is 0 by definition.
-Seeds (``mm_gym.seeds``): training markets are spawned from ``seed`` (no two runs share a
+Seeds (``mm_gym.evaluation.seeds``): training markets are spawned from ``seed`` (no two runs share a
 market), the evaluation callback plays ``EVAL_SEED_BASE + i``, evaluate/compare the
 development, final or replication family: none of them overlap.
 """
@@ -36,10 +36,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agents.vec_env import env_id_short
 from mm_gym.config import Config, check_bool, check_choice, check_range, deep_merge
+from mm_gym.envs.registration import env_entry
 from mm_gym.errors import ConfigError
-from mm_gym.seeds import MAX_RUN_SEED
+from mm_gym.evaluation.seeds import MAX_RUN_SEED
 
 ALGOS = ("ppo", "sac", "td3", "a2c", "recurrent_ppo")
 ON_POLICY = ("ppo", "a2c", "recurrent_ppo")
@@ -177,7 +177,7 @@ class AgentConfig(Config):
             default = "MlpLstmPolicy" if self.algo == "recurrent_ppo" else "MlpPolicy"
             object.__setattr__(self, "policy", default)
         if isinstance(self.env_id, str) and self.env_id.startswith("mm_gym/"):
-            object.__setattr__(self, "env_id", env_id_short(self.env_id))
+            object.__setattr__(self, "env_id", env_entry(self.env_id).short)
         super().__post_init__()
 
     # ------------------------------------------------------------------ validation
@@ -185,7 +185,7 @@ class AgentConfig(Config):
         check_choice("algo", self.algo, ALGOS)
         if not isinstance(self.env_id, str):
             raise ConfigError(f"env_id={self.env_id!r}: expected a string")
-        env_id_short(self.env_id)
+        env_entry(self.env_id)
         self.env_config()
         self.train_env_config()
         _check_int("n_envs", self.n_envs, 1, 65_536)
@@ -290,13 +290,7 @@ class AgentConfig(Config):
         return self._env_from(deep_merge(self.env, self.train_env), "train_env.")
 
     def _env_from(self, overrides: Mapping[str, Any], prefix: str) -> Any:
-        if env_id_short(self.env_id) == "AvellanedaStoikov-v0":
-            from mm_gym.market.avellaneda_stoikov import ASConfig
-
-            return ASConfig.from_dict(overrides, prefix=prefix)
-        from mm_gym.envs.config import EnvConfig
-
-        return EnvConfig.from_dict(overrides, prefix=prefix)
+        return env_entry(self.env_id).config_type().from_dict(overrides, prefix=prefix)
 
     def with_env(self, extra: Mapping[str, Any]) -> AgentConfig:
         """A copy whose env overrides have ``extra`` merged in."""

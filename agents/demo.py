@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.config import AgentConfig
-from agents.run_dir import RunDir, check_run_name
 from mm_gym.config import resolve_config
 from mm_gym.errors import RunError
+from mm_gym_agents.config import AgentConfig
+from mm_gym_agents.run_dir import RunDir, check_run_name
 
 __all__ = ["DEMO_AGENT", "demo_config", "demo_run_dir", "run_demo"]
 
@@ -87,8 +87,8 @@ def run_demo(
     """Train (or reuse a finished demo run of the same config), compare, and return the path
     of ``report.md``. The run folder is ``out/demo_seed<seed>``: an unfinished one there is
     replaced, a finished one reused; ``replace=True`` trains it again."""
-    from agents.report import compare_and_report
-    from agents.train import train
+    from mm_gym_agents.report import compare_and_report
+    from mm_gym_agents.train import train
 
     t0 = time.perf_counter()
     config = demo_config(timesteps, seed, env_overrides)
@@ -98,7 +98,7 @@ def run_demo(
     if run is None:
         run = train(config, run_name=name, runs_dir=out, progress_bar=progress_bar, log=log).run
     t_train = time.perf_counter() - t0
-    _, report = compare_and_report(run.path, episodes=episodes, log=log)
+    _, report = compare_and_report(run.path, episodes=episodes, progress=progress_bar, log=log)
     total = time.perf_counter() - t0
     log(
         f"demo done in {total:.0f} s (training {t_train:.0f} s, comparison {total - t_train:.0f} s)"

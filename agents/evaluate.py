@@ -1,8 +1,8 @@
 """Evaluate a trained run: the deterministic policy on held-out test seeds, batched.
 
 Seeds are ``seed, seed + 1, ...`` with ``seed`` defaulting to the development family's first
-(``mm_gym.seeds``: disjoint from training and evaluation-callback markets); the output says
-which family a set falls in.
+(``mm_gym.evaluation.seeds``: disjoint from training and evaluation-callback markets); the
+output says which family a set falls in.
 ``regime`` pins the market's hidden regime (``EnvConfig.market.pin_regime``). Writes
 ``eval/<model>_<regime|all>_episodes.csv`` and ``..._summary.csv`` under the run and returns
 the summary table.
@@ -17,14 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-from agents.config import AgentConfig
-from agents.rollout import AS_COLUMNS
-from agents.run_dir import RunDir
-from agents.vec_env import env_id_short
+from mm_gym.envs.registration import env_entry
 from mm_gym.errors import ConfigError
-from mm_gym.evaluation import EpisodeResults, summarize
+from mm_gym.evaluation.episodes import EpisodeResults, summarize
+from mm_gym.evaluation.rollout import AS_COLUMNS
+from mm_gym.evaluation.seeds import DEV_SEED_BASE, FAMILIES, seed_family
 from mm_gym.market.regimes import regime_index
-from mm_gym.seeds import DEV_SEED_BASE, FAMILIES, seed_family
+from mm_gym_agents.config import AgentConfig
+from mm_gym_agents.run_dir import RunDir
 
 __all__ = [
     "AS_METRICS",
@@ -58,7 +58,7 @@ AS_METRICS = tuple(c for c in AS_COLUMNS if c not in ("seed", "steps"))
 
 
 def headline_metrics(env_id: str) -> tuple[str, ...]:
-    return AS_METRICS if env_id_short(env_id) == "AvellanedaStoikov-v0" else MM_METRICS
+    return MM_METRICS if env_entry(env_id).engine == "order_book" else AS_METRICS
 
 
 def env_config_for(config: AgentConfig, regime: str | None = None) -> Any:
@@ -66,8 +66,9 @@ def env_config_for(config: AgentConfig, regime: str | None = None) -> Any:
     env_config = config.env_config()
     if regime is None:
         return env_config
-    if env_id_short(config.env_id) == "AvellanedaStoikov-v0":
-        raise ConfigError(f"--regime {regime}: the AvellanedaStoikov-v0 market has no regimes")
+    entry = env_entry(config.env_id)
+    if not entry.regimes:
+        raise ConfigError(f"--regime {regime}: the {entry.short} market has no regimes")
     regime_index(regime, field="--regime")
     return env_config.replace(market={"pin_regime": regime})
 
@@ -110,8 +111,8 @@ def evaluate_run(
     log: Callable[[str], None] = print,
 ) -> EvalOutput:
     """Evaluate a run's model; prints a table and where the CSVs went."""
-    from agents.policy import load_policy
-    from agents.rollout import run_policy
+    from mm_gym.evaluation.rollout import run_policy
+    from mm_gym_agents.policy import load_policy
 
     run = RunDir.open(run_path)
     config = run.config()

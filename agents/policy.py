@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from agents.config import AgentConfig, algo_class
-from agents.run_dir import RunDir, check_model_file, loading
 from mm_gym.errors import ConfigError, RunError
+from mm_gym_agents.config import AgentConfig, algo_class
+from mm_gym_agents.run_dir import RunDir, check_model_file, loading
 
 __all__ = ["AgentPolicy", "load_model", "load_policy", "load_vecnormalize"]
 

@@ -1,4 +1,5 @@
-"""``report.md`` and its PNG plots from a ``Comparison`` (agent vs reference policies).
+"""``report.md`` from a ``Comparison`` (agent vs reference policies); its PNGs are drawn by
+``mm_gym_agents.plots``.
 
 Sections: the setup (seeds and what kind they are, the verdict's metric and its correction),
 verdicts (overall and per pinned regime against each reference but the ablation, each saying
@@ -17,63 +18,35 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from agents.compare import (  # noqa: E402
-    AGENT,
-    BASELINE,
-    HIGHER_IS_BETTER,
-    LOWER_IS_BETTER,
-    OVERALL,
-    PATH_EPISODES,
-    TRUE_REGIME,
-    Comparison,
-    compare_run,
-    is_as,
-)
-from agents.run_dir import atomic_write  # noqa: E402
-from mm_gym.seeds import (  # noqa: E402
+from mm_gym.evaluation.seeds import (
     DEV_SEED_BASE,
     EVAL_SEED_BASE,
     FAMILIES,
     FINAL_SEED_BASE,
     REPLICATION_SEED_BASE,
 )
+from mm_gym_agents.compare import (
+    AGENT,
+    BASELINE,
+    HIGHER_IS_BETTER,
+    OVERALL,
+    TRUE_REGIME,
+    Comparison,
+    compare_run,
+)
+from mm_gym_agents.plots import (
+    ALPHA,
+    LABELS,
+    label,
+    plot_as_quotes,
+    plot_decomposition,
+    plot_equity,
+    plot_metrics,
+    plot_paired,
+)
+from mm_gym_agents.run_dir import atomic_write
 
 __all__ = ["compare_and_report", "verdict", "write_report"]
-
-ALPHA = 0.05
-LABELS = {
-    "pnl": "PnL per episode",
-    "episode_return": "the env's objective (episode return)",
-    "sharpe": "Sharpe ratio per hour (per episode, Newey-West)",
-    "max_drawdown": "max drawdown",
-    "fills": "fills",
-    "fill_rate": "fill rate (fills / min quoting)",
-    "spread_captured": "spread captured",
-    "fees": "fees",
-    "markout_1s": "markout 1 s",
-    "markout_10s": "markout 10 s",
-    "markout_60s": "markout 60 s",
-    "inventory_mean_abs": "mean |inventory|",
-    "inventory_max_abs": "max |inventory|",
-    "final_inventory": "final inventory",
-    "time_quoting": "time quoting",
-    "stop_losses": "stop losses",
-}
-AS_LABELS = {"sharpe": "Sharpe ratio per episode (not per hour)"}
-DPI = 100
-
-
-def _label(comp: Comparison, metric: str) -> str:
-    if is_as(comp.config.env_id) and metric in AS_LABELS:
-        return AS_LABELS[metric]
-    return LABELS.get(metric, metric)
 
 
 def _g(x: float) -> str:
@@ -101,7 +74,7 @@ def _ci_text(low: float, high: float) -> str:
 
 
 def _policy_text(comp: Comparison, name: str) -> str:
-    if is_as(comp.config.env_id):
+    if not comp.env.rule_baseline:
         return f"the {name} agent"
     if name == BASELINE:
         return "the rule baseline"
@@ -164,7 +137,7 @@ def verdict(comp: Comparison, condition: str, reference: str) -> str:
         else f"{_p_eq(d['p_value'])}, Holm-adjusted {_p(d['p_holm'])}"
     )
     text = (
-        f"{where}, {who} {word} {ref} on {_label(comp, m)}: difference {_signed(d['diff'])} "
+        f"{where}, {who} {word} {ref} on {label(comp, m)}: difference {_signed(d['diff'])} "
         f"(95% {over} {_ci_text(d['ci_low'], d['ci_high'])}, {p_text}; "
         f"{_count(comp, int(d['n']))}"
     )
@@ -177,7 +150,7 @@ def verdict(comp: Comparison, condition: str, reference: str) -> str:
     text += ")."
     if not comp.claim:
         text += f" ({comp.family} seeds: not a claim.)"
-    if is_as(comp.config.env_id):
+    if comp.env.references:
         s = comp.stat(condition, AGENT, m)
         r = comp.stat(condition, reference, m)["value"]
         if r > 0:
@@ -232,7 +205,7 @@ def _condition_table(comp: Comparison, condition: str) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in comp.metrics:
         n = int(comp.diff(condition, refs[0], m)["n"])
-        cells = [_label(comp, m), _count(comp, n)]
+        cells = [label(comp, m), _count(comp, n)]
         cells += [_estimate(comp, condition, p, m) for p in [AGENT, *refs]]
         for r in refs:
             d = comp.diff(condition, r, m)
@@ -251,7 +224,7 @@ def _pairing_section(comp: Comparison) -> list[str]:
         "## Pairing",
         "",
         f"Variance ratio var(agent - reference) / (var agent + var reference) of "
-        f"{_label(comp, m)} over the paired episodes: what the common random numbers leave of "
+        f"{label(comp, m)} over the paired episodes: what the common random numbers leave of "
         "an unpaired comparison's variance (1: no gain; lower: the pairing removes more of the "
         "market's luck).",
         "",
@@ -278,7 +251,7 @@ def _ablation_section(comp: Comparison) -> list[str]:
     ]
     for m in dict.fromkeys([comp.primary, "pnl"]):
         lines += [
-            f"{_label(comp, m)}:",
+            f"{label(comp, m)}:",
             "",
             "| condition | " + " | ".join(f"{r} - baseline (p / Holm)" for r in others) + " |",
             "|---|" + "---|" * len(others),
@@ -302,7 +275,7 @@ def _runs_section(comp: Comparison) -> list[str]:
     lines = [
         "## Runs",
         "",
-        f"Each training run on its own block of seeds: the mean of {_label(comp, m)} and, in "
+        f"Each training run on its own block of seeds: the mean of {label(comp, m)} and, in "
         f"brackets, the paired difference with {_policy_text(comp, ref)} on that block and its "
         "paired t-test p-value.",
         "",
@@ -320,155 +293,11 @@ def _runs_section(comp: Comparison) -> list[str]:
 
 
 # ---------------------------------------------------------------------- plots
-def _plot_metrics(comp: Comparison, condition: str, path: Path) -> Path:
-    metrics = comp.metrics
-    policies = [AGENT, *comp.references]
-    ncols = 4
-    nrows = math.ceil(len(metrics) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows))
-    axes = np.atleast_1d(axes).ravel()
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, m in zip(axes, metrics, strict=False):
-        for k, policy in enumerate(policies):
-            s = comp.stat(condition, policy, m)
-            err = np.array([[s["value"] - s["ci_low"]], [s["ci_high"] - s["value"]]])
-            err = np.nan_to_num(err)
-            ax.bar(
-                k,
-                np.nan_to_num(s["value"]),
-                yerr=err,
-                color=colors[k % len(colors)],
-                capsize=4,
-                edgecolor="black",
-                lw=0.5,
-            )
-        ax.set_xticks(range(len(policies)), policies, fontsize=7, rotation=20)
-        ax.set_title(_label(comp, m), fontsize=9)
-        ax.axhline(0.0, color="black", lw=0.6)
-        ax.grid(axis="y", alpha=0.3)
-    for ax in axes[len(metrics) :]:
-        ax.axis("off")
-    what = (
-        f"mean and 95% t interval over {len(comp.agents)} runs, each on its own "
-        f"{len(comp.seeds) // len(comp.agents)} seeds"
-        if comp.multi
-        else f"mean and 95% CI over {len(comp.seeds)} seeds"
-    )
-    fig.suptitle(f"{condition}: {what}")
-    return _save(fig, path)
-
-
-def _diff_color(metric: str, diff: float, p: float) -> str:
-    """Green: significantly better for the agent; red: worse; blue: different, no better or
-    worse (e.g. fills); gray: not significant."""
-    if not p < ALPHA:
-        return "tab:gray"
-    if metric in HIGHER_IS_BETTER:
-        return "tab:green" if diff > 0 else "tab:red"
-    if metric in LOWER_IS_BETTER:
-        return "tab:green" if diff < 0 else "tab:red"
-    return "tab:blue"
-
-
-def _plot_paired(comp: Comparison, reference: str, path: Path) -> Path:
-    metrics = comp.metrics
-    conds = comp.conditions
-    ncols = 4
-    nrows = math.ceil(len(metrics) / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(3.6 * ncols, 0.5 * len(conds) * nrows + 1.6 * nrows)
-    )
-    axes = np.atleast_1d(axes).ravel()
-    for ax, m in zip(axes, metrics, strict=False):
-        y = np.arange(len(conds))
-        for k, cond in enumerate(conds):
-            d = comp.diff(cond, reference, m)
-            lo, hi = d["ci_low"], d["ci_high"]
-            color = _diff_color(m, d["diff"], d["p_value"])
-            if not (math.isnan(lo) or math.isnan(hi)):
-                ax.plot([lo, hi], [k, k], color=color, lw=2)
-            ax.plot([d["diff"]], [k], "o", color=color)
-        ax.axvline(0.0, color="black", lw=0.8)
-        ax.set_yticks(y, conds, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_title(_label(comp, m), fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
-    for ax in axes[len(metrics) :]:
-        ax.axis("off")
-    fig.suptitle(
-        f"paired difference agent - {reference}, 95% CI "
-        "(green: agent significantly better, red: worse, blue: different)"
-    )
-    return _save(fig, path)
-
-
-def _plot_equity(comp: Comparison, path: Path) -> Path:
-    by_policy = comp.results[OVERALL]
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    unit = "time, model units" if is_as(comp.config.env_id) else "time, minutes"
-    scale = 1.0 if is_as(comp.config.env_id) else 60.0
-    for k, (policy, res) in enumerate(by_policy.items()):
-        eq = res.paths["equity"]
-        steps = eq.shape[1]
-        dt = _dt(comp)
-        t = np.arange(0, steps + 1) * dt / scale
-        v = np.concatenate([np.zeros((eq.shape[0], 1)), eq], axis=1)
-        color = colors[k % len(colors)]
-        for row in v[:20]:
-            ax.plot(t, row, color=color, lw=0.5, alpha=0.2)
-        ax.plot(t, np.nanmean(v, axis=0), color=color, lw=2.2, label=f"{policy} mean")
-    ax.axhline(0.0, color="black", lw=0.6)
-    ax.set_xlabel(unit)
-    ax.set_ylabel("mark-to-market equity, USD" if not is_as(comp.config.env_id) else "equity")
-    ax.set_title(
-        f"equity, {OVERALL}: 20 episodes (thin) and the mean of the first "
-        f"{PATH_EPISODES} (bold) of each policy"
-    )
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
-
-
-def _dt(comp: Comparison) -> float:
-    env = comp.config.env_config()
-    return float(env.dt) if is_as(comp.config.env_id) else env.decision_interval_ms / 1000.0
-
-
-def _plot_as_quotes(comp: Comparison, path: Path) -> Path:
-    by_policy = comp.results[OVERALL]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for policy, res in by_policy.items():
-        p = res.paths
-        inv = p["inventory"]
-        before = np.concatenate([np.zeros((inv.shape[0], 1)), inv[:, :-1]], axis=1)
-        qs = np.unique(before)
-        for ax, key in zip(axes, ("half_spread", "skew"), strict=True):
-            means = [p[key][before == q].mean() for q in qs]
-            ax.plot(qs, means, "o-", ms=3, label=policy)
-    for ax, title in zip(axes, ("half-spread by inventory", "skew by inventory"), strict=True):
-        ax.set_xlabel("inventory before the step")
-        ax.set_title(title + " (mean over steps)", fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-
-    def write(tmp: str) -> None:
-        fig.savefig(tmp, dpi=DPI, format="png")
-
-    atomic_write(path, write, suffix=".png")
-    plt.close(fig)
-    return path
 
 
 # ---------------------------------------------------------------------- order-book sections
 def _params_section(comp: Comparison, folder: Path, images: Path) -> list[str]:
-    from mm_gym.plots import plot_params_by_regime, plot_params_over_episode
+    from mm_gym.evaluation.plots import plot_params_by_regime, plot_params_over_episode
 
     agent = comp.agents[0]
     overall = comp.results[OVERALL]
@@ -577,32 +406,8 @@ def _decomposition_section(comp: Comparison, folder: Path, images: Path) -> list
             + " |"
         )
         lines.append("")
-    img = _plot_decomposition(comp, images / "pnl_decomposition.png")
+    img = plot_decomposition(comp, images / "pnl_decomposition.png")
     return [*lines, f"![PnL decomposition]({img.relative_to(folder).as_posix()})", ""]
-
-
-def _plot_decomposition(comp: Comparison, path: Path) -> Path:
-    table = comp.decomposition
-    parts = (("spread_captured", "spread"), ("carry", "carry"), ("fees", "- fees"), ("pnl", "PnL"))
-    conds = comp.conditions
-    fig, axes = plt.subplots(1, len(conds), figsize=(3.6 * len(conds), 3.6), squeeze=False)
-    policies = list(dict.fromkeys(table.policy))
-    width = 0.8 / len(policies)
-    x = np.arange(len(parts))
-    for ax, cond in zip(axes[0], conds, strict=True):
-        rows = table[table.condition == cond].set_index("policy")
-        for k, policy in enumerate(policies):
-            values = [
-                -rows.loc[policy, c] if c == "fees" else rows.loc[policy, c] for c, _ in parts
-            ]
-            ax.bar(x + (k - (len(policies) - 1) / 2) * width, values, width, label=policy)
-        ax.set_xticks(x, [label for _, label in parts], fontsize=8)
-        ax.axhline(0.0, color="black", lw=0.6)
-        ax.set_title(cond, fontsize=10)
-        ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle("PnL per episode = spread captured + inventory carry - fees (means)")
-    return _save(fig, path)
 
 
 def _reward_name(comp: Comparison) -> str:
@@ -613,7 +418,6 @@ def _reward_name(comp: Comparison) -> str:
 # ---------------------------------------------------------------------- the report
 def _header(comp: Comparison, folder: Path) -> list[str]:
     cfg = comp.config
-    as_env = is_as(cfg.env_id)
     if comp.multi:
         seeds = ", ".join(str(r.config().seed) for r in comp.runs)
         title = f"{folder.name} ({len(comp.runs)} runs)"
@@ -625,8 +429,11 @@ def _header(comp: Comparison, folder: Path) -> list[str]:
         title = comp.runs[0].name
         who = "one run"
     tuned = [r for r in comp.references if r not in (BASELINE, TRUE_REGIME)]
-    if as_env:
-        ref_text = "the closed-form reference agents CJP (optimal for this objective), GLFT and AS"
+    if not comp.env.rule_baseline:
+        first, *others = comp.references
+        ref_text = f"the closed-form reference agents {first} (optimal for this objective)" + (
+            f", {', '.join(others)}" if others else ""
+        )
     else:
         ref_text = (
             "the rule baseline (RuleBasedPolicy: regime detection + the parameter table of "
@@ -674,7 +481,7 @@ def _header(comp: Comparison, folder: Path) -> list[str]:
         if comp.primary == "episode_return"
         else ""
     )
-    lines.append(f"- The verdicts use {_label(comp, comp.primary)}{objective}. {correction}")
+    lines.append(f"- The verdicts use {label(comp, comp.primary)}{objective}. {correction}")
     if comp.multi:
         lines.append(
             "- The unit is the training run: per run, the mean over its block of agent - "
@@ -702,21 +509,21 @@ def write_report(comp: Comparison, folder: str | Path) -> Path:
     folder = Path(folder)
     images = folder / "compare"
     images.mkdir(parents=True, exist_ok=True)
-    as_env = is_as(comp.config.env_id)
+    env = comp.env
     lines = [*_header(comp, folder), "## Summary", "", *_summary_table(comp), "", "## Verdict", ""]
     for ref in comp.verdict_references:
         lines += [f"- {verdict(comp, cond, ref)}" for cond in comp.conditions]
     lines.append("")
     lines += _pairing_section(comp)
-    if not as_env:
+    if env.rule_baseline:
         lines += _ablation_section(comp)
     if comp.multi:
         lines += _runs_section(comp)
     for cond in comp.conditions:
         title = "Overall (regimes switching)" if cond == OVERALL else f"Regime pinned: {cond}"
-        if as_env:
+        if not env.regimes:
             title = "Overall"
-        img = _plot_metrics(comp, cond, images / f"metrics_{cond}.png")
+        img = plot_metrics(comp, cond, images / f"metrics_{cond}.png")
         lines += [
             f"## {title}",
             "",
@@ -727,13 +534,13 @@ def write_report(comp: Comparison, folder: str | Path) -> Path:
         ]
     lines += ["## Paired differences", ""]
     for ref in comp.references:
-        img = _plot_paired(comp, ref, images / f"paired_{ref}.png")
+        img = plot_paired(comp, ref, images / f"paired_{ref}.png")
         lines.append(f"![paired differences vs {ref}]({img.relative_to(folder).as_posix()})")
     lines.append("")
-    img = _plot_equity(comp, images / "equity.png")
+    img = plot_equity(comp, images / "equity.png")
     lines += ["## Equity curves", "", f"![equity]({img.relative_to(folder).as_posix()})", ""]
-    if as_env:
-        img = _plot_as_quotes(comp, images / "quotes_by_inventory.png")
+    if env.engine == "avellaneda_stoikov":  # its paths carry the half-spread and skew
+        img = plot_as_quotes(comp, images / "quotes_by_inventory.png")
         lines += [
             "## Quotes by inventory",
             "",

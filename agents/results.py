@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.compare import AGENT, HIGHER_IS_BETTER, TRUE_REGIME
-from agents.report import WIN_SHARE, decide
-from agents.run_dir import atomic_write
 from mm_gym.errors import ConfigError
+from mm_gym_agents.compare import AGENT, HIGHER_IS_BETTER, TRUE_REGIME
+from mm_gym_agents.report import WIN_SHARE, decide
+from mm_gym_agents.run_dir import atomic_write
 
 __all__ = ["BEGIN", "END", "results_markdown", "update_readme"]
 

@@ -38,8 +38,8 @@ from typing import Any
 
 import yaml
 
-from agents.config import AgentConfig
 from mm_gym.errors import ConfigError, RunError
+from mm_gym_agents.config import AgentConfig
 
 MARKER = "mm_gym_run"
 RUNNING, INCOMPLETE, COMPLETE = "running", "incomplete", "complete"

@@ -17,8 +17,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from agents.config import AgentConfig, algo_class
-from agents.run_dir import (
+from mm_gym.errors import ConfigError, RunError
+from mm_gym.evaluation.seeds import training_market_seeds
+from mm_gym_agents.config import AgentConfig, algo_class
+from mm_gym_agents.run_dir import (
     COMPLETE,
     INCOMPLETE,
     RUNNING,
@@ -28,10 +30,8 @@ from agents.run_dir import (
     save_model,
     save_vecnormalize,
 )
-from agents.vec_env import MarketVecEnv, make_native_vec_env
-from agents.workers import check_workers, process_pool
-from mm_gym.errors import ConfigError, RunError
-from mm_gym.seeds import training_market_seeds
+from mm_gym_agents.vec_env import MarketVecEnv, make_native_vec_env
+from mm_gym_agents.workers import check_workers, process_pool
 
 __all__ = [
     "RunsFailed",
@@ -73,7 +73,8 @@ def seed_everything(seed: int, torch_threads: int = 0) -> None:
 
 def build_env(config: AgentConfig, vecnormalize_path: Path | None = None) -> Any:
     """``MarketVecEnv`` -> ``VecMonitor`` -> ``VecNormalize`` (fresh, or loaded to continue).
-    The markets are spawned from the run's seed (``mm_gym.seeds.training_market_seeds``)."""
+    The markets are spawned from the run's seed
+    (``mm_gym.evaluation.seeds.training_market_seeds``)."""
     from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
     native = make_native_vec_env(
@@ -125,7 +126,7 @@ def restore_resume_state(model: Any, env: Any, path: Path, config: AgentConfig) 
     import numpy as np
     import torch
 
-    from agents.callbacks import find_vecnormalize
+    from mm_gym_agents.callbacks import find_vecnormalize
 
     state = None
     if path.is_file():
@@ -167,8 +168,8 @@ def _new_model(config: AgentConfig, env: Any, run: RunDir, verbose: int) -> Any:
     kwargs = config.sb3_kwargs()
     policy: Any = config.policy
     if config.privileged_critic:
-        from agents.asymmetric import AsymmetricActorCriticPolicy
         from mm_gym.market.regimes import NUM_LABELS
+        from mm_gym_agents.asymmetric import AsymmetricActorCriticPolicy
 
         policy = AsymmetricActorCriticPolicy
         kwargs["policy_kwargs"]["critic_only_obs"] = NUM_LABELS
@@ -392,7 +393,7 @@ def _learn(
         model = _new_model(config, env, run, verbose)
     else:
         env = build_env(config, ckpt / "vecnormalize.pkl")
-        from agents.policy import load_model
+        from mm_gym_agents.policy import load_model
 
         model = load_model(
             config, ckpt / "model.zip", env=env, device=config.device, for_training=True
@@ -406,7 +407,11 @@ def _learn(
 
     from stable_baselines3.common.callbacks import CallbackList
 
-    from agents.callbacks import CheckpointCallback, HeldOutEvalCallback, MarketMetricsCallback
+    from mm_gym_agents.callbacks import (
+        CheckpointCallback,
+        HeldOutEvalCallback,
+        MarketMetricsCallback,
+    )
 
     callbacks: list[Any] = [MarketMetricsCallback(on_policy=config.on_policy)]
     if config.checkpoint_freq > 0:
@@ -443,7 +448,7 @@ def _learn(
     )
     seconds = time.perf_counter() - t0
     save_model(model, run.model_path("final"))
-    from agents.callbacks import find_vecnormalize
+    from mm_gym_agents.callbacks import find_vecnormalize
 
     vecnorm = find_vecnormalize(env)
     if vecnorm is not None:

@@ -22,26 +22,27 @@ import numpy as np
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents.callbacks import find_vecnormalize
-from agents.compare import primary_metric, reference_policies
-from agents.config import AgentConfig
-from agents.policy import AgentPolicy
-from agents.rollout import run_policy
-from agents.train import train
 from mm_gym.config import load_yaml_mapping, resolve_config
+from mm_gym.envs.registration import env_entry
 from mm_gym.errors import ConfigError
-from mm_gym.seeds import EVAL_SEED_BASE
+from mm_gym.evaluation.rollout import run_policy
+from mm_gym.evaluation.seeds import EVAL_SEED_BASE
+from mm_gym.tuning.plots import plot_history, plot_importances
 from mm_gym.tuning.report import (
     fmt,
     md_table,
+    n_complete,
     param_importances,
-    plot_history,
-    plot_importances,
     study_lines,
     trials_table,
 )
 from mm_gym.tuning.space import SearchSpace, get_path
 from mm_gym.tuning.study import StudyHandle, StudyOptions, record_values, require_optuna
+from mm_gym_agents.callbacks import find_vecnormalize
+from mm_gym_agents.compare import reference_policies
+from mm_gym_agents.config import AgentConfig
+from mm_gym_agents.policy import AgentPolicy
+from mm_gym_agents.train import train
 
 __all__ = ["AgentStudy", "PairedEvalCallback", "run", "tune_agent"]
 
@@ -61,7 +62,7 @@ class PairedEvalCallback(BaseCallback):
         self.seeds = seeds
         self.reference = reference
         self.freq = freq
-        self.metric = primary_metric(config.env_id)
+        self.metric = env_entry(config.env_id).primary_metric
         self.diffs = np.array([])  # agent - reference per seed, at the last evaluation
         self.last_step = -1
         self.pruned = False
@@ -125,7 +126,7 @@ def tune_agent(
     ref_name, (ref_policy, ref_config) = next(
         iter(reference_policies(config.env_id, env_config).items())
     )
-    metric = primary_metric(config.env_id)
+    metric = env_entry(config.env_id).primary_metric
     setup = {
         "task": "agent",
         "objective": f"mean paired {metric}: agent - {ref_name}",
@@ -191,7 +192,7 @@ def _write_outputs(result: AgentStudy, space: SearchSpace, setup: dict) -> list[
     files.append(plot_history(study, out / "history.png", f"tune agent: {study.study_name}"))
     importances = param_importances(study)
     if importances:
-        files.append(plot_importances(importances, out / "importances.png"))
+        files.append(plot_importances(importances, out / "importances.png", n_complete(study)))
     base, tuned = result.config.to_dict(), result.best.to_dict()
     rows = [[p.name, get_path(base, p.name), get_path(tuned, p.name)] for p in space.params]
     lines = [

@@ -10,7 +10,8 @@ as a terminal state, so SB3 does not add the value of the last observation to th
 right when the observation carries the time left (the end of the episode is then part of the
 task and the value there is 0). Seeds follow SB3: ``seed(s)`` then ``reset()`` seeds market i
 with ``s + i``, or with ``market_seeds(s)[i]`` when given (training spawns each run's markets
-from its seed, ``mm_gym.seeds``); later episodes continue each market's own random stream.
+from its seed, ``mm_gym.evaluation.seeds``); later episodes continue each market's own random
+stream.
 
 The batch's info arrays of the last step stay in ``batch_info`` (and the step's done mask in
 ``batch_done``) so callbacks can read market metrics without walking the per-env dicts.
@@ -31,56 +32,26 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
+from mm_gym.envs.registration import env_entry
 from mm_gym.errors import ConfigError
 
-__all__ = ["ENV_IDS", "MarketVecEnv", "env_id_short", "make_native_vec_env", "make_single_env"]
-
-# short id -> (module, single env class, vector env class)
-ENV_IDS = {
-    "MarketMaking-v0": (
-        "mm_gym.envs.market_making",
-        "MarketMakingEnv",
-        "MarketMakingVectorEnv",
-    ),
-    "AvellanedaStoikov-v0": (
-        "mm_gym.envs.avellaneda_stoikov",
-        "AvellanedaStoikovEnv",
-        "AvellanedaStoikovVectorEnv",
-    ),
-}
-
-
-def env_id_short(env_id: str) -> str:
-    """``"mm_gym/MarketMaking-v0"`` or ``"MarketMaking-v0"`` -> ``"MarketMaking-v0"``."""
-    short = env_id.split("/", 1)[1] if env_id.startswith("mm_gym/") else env_id
-    if short not in ENV_IDS:
-        raise ConfigError(f"env_id={env_id!r}: allowed values are {', '.join(map(repr, ENV_IDS))}")
-    return short
-
-
-def _classes(env_id: str) -> tuple[type, type]:
-    import importlib
-
-    module_name, single, vector = ENV_IDS[env_id_short(env_id)]
-    module = importlib.import_module(module_name)
-    return getattr(module, single), getattr(module, vector)
+__all__ = ["MarketVecEnv", "make_native_vec_env", "make_single_env"]
 
 
 def make_native_vec_env(
     env_id: str, num_envs: int, env_config: Any = None, threads: int | None = None
 ) -> gym.vector.VectorEnv:
     """The native vector env of ``env_id`` with ``num_envs`` markets."""
-    _, vector = _classes(env_id)
+    entry = env_entry(env_id)
     kwargs: dict[str, Any] = {"num_envs": num_envs, "config": env_config}
-    if threads is not None and env_id_short(env_id) == "MarketMaking-v0":
+    if threads is not None and entry.threads:
         kwargs["threads"] = threads
-    return vector(**kwargs)
+    return entry.vector_class()(**kwargs)
 
 
 def make_single_env(env_id: str, env_config: Any = None) -> gym.Env:
     """The single env of ``env_id`` (a batch of one)."""
-    single, _ = _classes(env_id)
-    return single(config=env_config)
+    return env_entry(env_id).env_class()(config=env_config)
 
 
 class MarketVecEnv(VecEnv):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mm_gym.errors import ConfigError
+from mm_gym_agents.commands import AGENTS_EXTRA
 
 if TYPE_CHECKING:
     from mm_gym.envs.config import EnvConfig
@@ -62,7 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ".gif without imageio-ffmpeg)",
     )
     p.add_argument("--model", choices=("final", "best"), default="final", help="default: final")
-    p.set_defaults(func=_watch)
+    p.set_defaults(func=_watch, requires=AGENTS_EXTRA)
 
 
 def _watch(args: argparse.Namespace) -> int:
@@ -129,19 +130,22 @@ def watch_run(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Write the video of ``run_path``'s agent next to the baseline; returns its path."""
-    from agents.evaluate import env_config_for
-    from agents.policy import load_policy
-    from agents.run_dir import RunDir, atomic_write
-    from agents.vec_env import env_id_short
     from mm_gym import RuleBasedPolicy
+    from mm_gym.envs.registration import ENV_IDS, env_entry
+    from mm_gym.evaluation.seeds import DEV_SEED_BASE
     from mm_gym.rendering.snapshot import RENDER_FPS
     from mm_gym.rendering.video import MP4_HINT, check_video_path, mp4_available, write_video
-    from mm_gym.seeds import DEV_SEED_BASE
+    from mm_gym_agents.evaluate import env_config_for
+    from mm_gym_agents.policy import load_policy
+    from mm_gym_agents.run_dir import RunDir, atomic_write
 
     run = RunDir.open(run_path)
     config = run.config()
-    if env_id_short(config.env_id) != "MarketMaking-v0":
-        raise ConfigError(f"{run.name}: watch draws MarketMaking-v0 runs, not {config.env_id}")
+    if not env_entry(config.env_id).renders:
+        drawable = ", ".join(e.short for e in ENV_IDS.values() if e.renders)
+        raise ConfigError(
+            f"{run.name}: {config.env_id} has no renderer; watch draws runs of {drawable}"
+        )
     env_config = env_config_for(config, regime)
     seed = DEV_SEED_BASE if episode_seed is None else episode_seed
     if seed < 0:

@@ -1,8 +1,13 @@
 """The ``mm-gym`` command: one entry point, one subcommand per job.
 
-Each subcommand lives in its own module exposing ``add_parser(subparsers)``, which sets
-``func`` on its parser. A user's mistake (``ConfigError``) prints one line on stderr and
-exits with status 2; nothing is overwritten.
+Each command module exposes ``add_parser(subparsers)``, which sets ``func`` on its parser. The
+env's own commands are the modules of ``mm_gym.commands``; other installed packages add theirs
+through the ``mm_gym.commands`` entry-point group (the agents' train, evaluate, compare,
+results, demo and watch come that way), so ``mm_gym`` names no package above it. A parser that
+sets ``requires`` (module names) gets them imported before its command writes anything.
+
+A user's mistake (``ConfigError``) prints one line on stderr and exits with status 2; nothing
+is overwritten.
 """
 
 from __future__ import annotations
@@ -11,21 +16,20 @@ import argparse
 import importlib
 import sys
 
+from mm_gym.commands import backtest, bench, data, facts, tune
+from mm_gym.commands.plugins import COMMAND_GROUP, load_plugins
 from mm_gym.errors import ConfigError
 
-# subcommand name -> module; agents' commands import torch only when run
-AGENTS_EXTRA = ("torch", "stable_baselines3", "sb3_contrib", "tensorboard")
-COMMANDS = {
-    "bench": "mm_gym.commands.bench",
-    "backtest": "mm_gym.commands.backtest",
-    "facts": "mm_gym.commands.facts",
-    "train": "agents.commands",
-    "evaluate": "agents.commands",
-    "compare": "agents.commands",
-    "results": "agents.commands",
-    "demo": "agents.commands",
-    "watch": "agents.watch",
-    "tune": "mm_gym.commands.tune",
+__all__ = ["build_parser", "main"]
+
+BUILT_IN = (bench, backtest, facts, data, tune)
+# third-party modules of the extras: a command missing one says what to install
+EXTRA_OF = {
+    "torch": "agents",
+    "stable_baselines3": "agents",
+    "sb3_contrib": "agents",
+    "tensorboard": "agents",
+    "pyarrow": "data",
 }
 
 
@@ -35,12 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Market-making environments, the rule-based baseline and RL agents.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    seen = set()
-    for module_name in COMMANDS.values():
-        if module_name in seen:
-            continue
-        seen.add(module_name)
-        importlib.import_module(module_name).add_parser(sub)
+    for module in BUILT_IN:
+        module.add_parser(sub)
+    for add_parser in load_plugins(COMMAND_GROUP):
+        add_parser(sub)
     return parser
 
 
@@ -51,19 +53,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        if COMMANDS.get(args.command, "").startswith("agents."):
-            for name in AGENTS_EXTRA[:2]:  # before the command writes anything
-                importlib.import_module(name)
+        for name in getattr(args, "requires", ()):  # before the command writes anything
+            importlib.import_module(name)
         return int(args.func(args) or 0)
     except ConfigError as err:
         print(f"mm-gym {args.command}: error: {err}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as err:
-        if (err.name or "").split(".")[0] not in AGENTS_EXTRA:
+        extra = EXTRA_OF.get((err.name or "").split(".")[0])
+        if extra is None:
             raise
         print(
-            f"mm-gym {args.command}: error: this command needs the agents extra "
-            f"(no module named {err.name!r}): pip install 'mm-gym[agents]'",
+            f"mm-gym {args.command}: error: this command needs the {extra} extra "
+            f"(no module named {err.name!r}): pip install 'mm-gym[{extra}]'",
             file=sys.stderr,
         )
         return 2

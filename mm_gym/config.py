@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import math
 import typing
 from collections.abc import Mapping
@@ -110,7 +111,7 @@ class Config:
         return _plain(dataclasses.asdict(self))
 
 
-SHIPPED_CONFIGS = Path(__file__).resolve().parent / "configs"
+SHIPPED_CONFIGS = Path(str(importlib.resources.files("mm_gym.configs")))  # top-level configs/
 CONFIG_KINDS = ("agents", "envs", "markets", "spaces")
 
 

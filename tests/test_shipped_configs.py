@@ -1,6 +1,9 @@
-"""Configs shipped inside the package: a name resolves to the shipped file, a path to itself."""
+"""Shipped configs (the top-level ``configs/``, installed as ``mm_gym.configs``): a name
+resolves to the shipped file, a path to itself."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -11,8 +14,10 @@ from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError
 
 
-def test_the_shipped_configs_are_inside_the_package():
-    assert SHIPPED_CONFIGS.parent.name == "mm_gym"
+def test_the_shipped_configs_are_the_package_mm_gym_configs():
+    import mm_gym.configs
+
+    assert Path(mm_gym.configs.__file__).parent == SHIPPED_CONFIGS
     assert {"ppo", "sac", "td3", "a2c", "recurrent_ppo", "ppo_as"} <= set(shipped_configs("agents"))
     assert "default" in shipped_configs("envs")
     assert {"default", "ranging", "high_vol"} <= set(shipped_configs("markets"))

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,15 @@ def build_wheel(tmp_path: Path) -> Path:
 def test_wheel_installs_into_a_fresh_venv_and_works_outside_the_repo(tmp_path: Path) -> None:
     started = time.perf_counter()
     wheel = build_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as zf:
+        files = zf.namelist()
+    top = {name.split("/")[0] for name in files}
+    # the agents' code under a name of its own: no top-level "agents" to shadow another's
+    assert top == {"mm_gym", "mm_gym_agents", wheel.name.split("-py")[0] + ".dist-info"}, top
+    assert "mm_gym/configs/agents/best.yaml" in files  # the top-level configs/, shipped
+    with zipfile.ZipFile(wheel) as zf:
+        entry_points = zf.read(next(f for f in files if f.endswith("entry_points.txt"))).decode()
+    assert "[mm_gym.commands]" in entry_points and "[mm_gym.tune_targets]" in entry_points
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", venv], timeout=300)

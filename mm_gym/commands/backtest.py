@@ -11,7 +11,6 @@ seeds ``S .. S+N-1``, all batched in one simulation, and writes to the output fo
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 import sys
 import time
@@ -126,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = backtest_config(args.config, args.regime, session_s, args.market)
     out = out_dir(args.out, "backtest")
 
-    from mm_gym import plots
-    from mm_gym.evaluation import confusion_matrix, run_episodes
+    from mm_gym.evaluation import plots
+    from mm_gym.evaluation.episodes import confusion_matrix, run_episodes
 
     seeds = list(range(seed, seed + episodes))
     progress = cfg.steps_per_episode * episodes >= PROGRESS_MIN_MARKET_STEPS and sys.stderr.isatty()
@@ -190,9 +189,12 @@ def _argv(args: argparse.Namespace) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- reporting
+MIN_CI_EPISODES = 10  # below it a t interval over episodes is too wide to mean much
+
+
 def _ci(row: pd.Series) -> str:
-    if math.isnan(row["ci_low"]):
-        return "n < 2"
+    if row["n"] < MIN_CI_EPISODES:
+        return f"n = {int(row['n'])}: too few for an interval"
     return f"[{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
 
 

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mm_gym.bench import run_all
+    from mm_gym.evaluation.bench import run_all
     from mm_gym.market.config import MarketConfig
 
     market = None if args.market is None else MarketConfig.preset(args.market)

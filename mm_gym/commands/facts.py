@@ -20,8 +20,8 @@ import pandas as pd
 
 from mm_gym.commands.output import fmt, int_arg, md_table, out_dir, text_table
 from mm_gym.config import resolve_config
-from mm_gym.economics import Economics, economics_values, mm_economics
 from mm_gym.errors import ConfigError
+from mm_gym.evaluation.economics import Economics, economics_values, mm_economics
 from mm_gym.market import realism as rz
 from mm_gym.market.config import MarketConfig
 
@@ -29,6 +29,10 @@ DEFAULT_MARKETS = 64
 DEFAULT_HOURS = 4.0
 MIN_MARKETS = 2  # pooled statistics and confidence intervals need two markets
 MIN_HOURS = 1.0 / 60.0
+_SMALL_SAMPLE = (
+    "note: {mh:g} market-hours, fewer than the default {default:g}: a FAIL here may be sampling "
+    "noise; measure with the defaults before reading it as a fault of the market"
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -89,7 +93,7 @@ def _hours_arg(text: str) -> float:
 
 # ----------------------------------------------------------------------------- run
 def run(args: argparse.Namespace) -> int:
-    from mm_gym import realism_plots as rp  # matplotlib only when run
+    from mm_gym.evaluation import plots as rp  # matplotlib only when run
 
     markets = int_arg("--markets", args.markets, 1)
     if markets < MIN_MARKETS:
@@ -134,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
     (out / "report.md").write_text(_report(command, header, elapsed, stats, facts, econ))
     print(f"mm-gym facts: {header}")
     print(text_table(_fact_rows(facts), ["fact", "value", "band", "verdict"]))
+    if (facts.verdict == "FAIL").any() and markets * hours < DEFAULT_MARKETS * DEFAULT_HOURS:
+        print(_SMALL_SAMPLE.format(mh=markets * hours, default=DEFAULT_MARKETS * DEFAULT_HOURS))
     print(f"ran in {elapsed:.1f} s; report and plots in {out}/")
     return 0
 

@@ -1,28 +1,29 @@
-"""``mm-gym tune baseline|agent``: Optuna studies of the rule baseline's table or of an agent's
-hyperparameters, on a SQLite file (default) or a shared PostgreSQL database.
+"""``mm-gym tune baseline``: Optuna studies of the rule baseline's table, on a SQLite file
+(default) or a shared PostgreSQL database; it needs the tune extra only.
 
-``tune baseline`` needs the tune extra only; ``tune agent`` the agents extra too (it trains
-with Stable-Baselines3, imported when the subcommand runs).
+Other packages add targets (the agents' ``tune agent``, which trains with Stable-Baselines3)
+through ``mm_gym.tune_targets`` entry points; ``add_study_options``, ``study_options`` and
+``out_path`` give every target the same study options.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 
 from mm_gym.commands.output import int_arg, seconds_arg
+from mm_gym.commands.plugins import TUNE_TARGET_GROUP, load_plugins
 from mm_gym.config import shipped_configs
 from mm_gym.errors import ConfigError
 
-__all__ = ["add_parser", "out_path", "study_options"]
+__all__ = ["add_parser", "add_study_options", "out_path", "study_options"]
 
 DEFAULT_BASELINE_TRIALS = 50
-DEFAULT_AGENT_TRIALS = 20
-AGENT_TUNING = "agents.tune"  # imported when `tune agent` runs (it needs the agents extra)
 
 
-def _common(p: argparse.ArgumentParser, trials: int, pruner: str) -> None:
+def add_study_options(p: argparse.ArgumentParser, trials: int, pruner: str) -> None:
+    """The options every tuning target shares: trials, storage, study, sampler, pruner, jobs,
+    timeout, seed, heartbeat, output folder."""
     from mm_gym.tuning.study import HEARTBEAT_S, PRUNERS, SAMPLERS
 
     p.add_argument(
@@ -64,7 +65,8 @@ def _common(p: argparse.ArgumentParser, trials: int, pruner: str) -> None:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``tune`` with its subcommands ``baseline`` and ``agent``."""
+    """Register ``tune`` with its target ``baseline`` and those installed packages add
+    (``mm_gym.tune_targets`` entry points: the agents' ``agent``)."""
     p = subparsers.add_parser(
         "tune",
         help="search the baseline's table or an agent's hyperparameters (Optuna)",
@@ -103,44 +105,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="64",
         help="held-out seeds per condition after the study (default 64; 0: no check)",
     )
-    _common(b, DEFAULT_BASELINE_TRIALS, "none")
+    add_study_options(b, DEFAULT_BASELINE_TRIALS, "none")
     b.set_defaults(func=_baseline)
 
-    a = sub.add_parser(
-        "agent",
-        help="tune an agent's hyperparameters against the baseline",
-        description="Search an agent's hyperparameters: each trial trains on the training "
-        "seeds, is evaluated on held-out seeds during training (the pruner's input) and "
-        "scored by the paired difference agent - baseline on those seeds. Writes "
-        "best_agent.yaml (for mm-gym train --config), trials.csv and report.md.",
-    )
-    a.add_argument(
-        "--config",
-        metavar="NAME|FILE",
-        required=True,
-        help=f"agent config ({', '.join(shipped_configs('agents'))} or a file)",
-    )
-    a.add_argument(
-        "--env-config",
-        metavar="NAME|FILE",
-        help="env overrides merged over the agent config's 'env' (e.g. a tuned baseline.yaml)",
-    )
-    a.add_argument(
-        "--space", metavar="NAME|FILE", help="search space (default: the algorithm's, e.g. ppo)"
-    )
-    a.add_argument(
-        "--timesteps", metavar="T", default="200000", help="training steps per trial (200000)"
-    )
-    a.add_argument(
-        "--eval-every",
-        metavar="T",
-        help="timesteps between held-out evaluations (default: a quarter of --timesteps)",
-    )
-    a.add_argument(
-        "--eval-episodes", metavar="E", default="16", help="held-out seeds per evaluation (16)"
-    )
-    _common(a, DEFAULT_AGENT_TRIALS, "median")
-    a.set_defaults(func=_agent)
+    for add_target in load_plugins(TUNE_TARGET_GROUP):  # e.g. the agents' ``tune agent``
+        add_target(sub)
 
 
 def study_options(args: argparse.Namespace, name: str, out: Path):
@@ -206,7 +175,3 @@ def _baseline(args: argparse.Namespace) -> int:
             )
     print(f"tuned config: {out / 'baseline.yaml'}; report: {out / 'report.md'}")
     return 0
-
-
-def _agent(args: argparse.Namespace) -> int:
-    return importlib.import_module(AGENT_TUNING).run(args)

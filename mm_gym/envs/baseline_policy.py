@@ -31,9 +31,11 @@ __all__ = ["RuleBasedPolicy", "TrueRegimePolicy"]
 class RuleBasedPolicy:
     """The baseline: regime detection plus the parameter table, for one env config.
 
-    ``predict(obs)`` accepts one observation ``(obs_dim,)`` or a batch ``(N, obs_dim)`` and
-    returns float32 unit actions in [-1, 1] of the matching shape (table parameters outside
-    the configured ranges are held at the range's edge).
+    ``predict(obs)`` accepts one observation ``(obs_dim,)`` or a batch ``(N, obs_dim)`` and,
+    as Stable-Baselines3 does, returns the pair ``(actions, state)``: float32 unit actions in
+    [-1, 1] of the matching shape (table parameters outside the configured ranges are held at
+    the range's edge) and the state passed in. Step the env with the first element:
+    ``action, _ = policy.predict(obs)``.
     """
 
     def __init__(self, config: EnvConfig | None = None) -> None:

@@ -22,6 +22,7 @@ from mm_gym.envs.observations import (
     FEATURE_LOW,
     IDX,
     INFO_BOOL,
+    INFO_INDEX,
     INFO_INT,
     INFO_NAMES,
     NUM_BASE_OBS,
@@ -35,13 +36,14 @@ from mm_gym.envs.observations import (
     order_flow_imbalance,
     table_bounds,
 )
-from mm_gym.envs.rewards import REWARDS, StepOutcome
+from mm_gym.envs.rewards import REWARDS, carry_noise, step_outcome
 from mm_gym.errors import ConfigError
 from mm_gym.market.layout import F_RS_EWMA, S_FILLS
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
 from mm_gym.market.scaling import range_to_unit, unit_to_range
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.baseline import DETECTED_NAMES, detect_regime, table_params
+from mm_gym.strategy.layout import PARAM_NAMES
 
 ACTION_DIM = 3
 
@@ -200,19 +202,13 @@ class MarketMakingCore:
             self._last_fill_t[filled] = self.sim.time[filled]
         self._observe()
         after = self.info_arr
-        carry_noise = 0.0
+        noise = 0.0
         if expected_carry:
-            surprise = self.sim.fair_value - fair_before - drift * self.dt
-            carry_noise = before[:, 2] * surprise
-        outcome = StepOutcome(
-            equity_change=after[:, 0] - before[:, 0],
-            inventory_pnl=before[:, 2] * (after[:, 3] - before[:, 3]),
-            inventory=after[:, 2],
-            dt=self.dt,
-            carry_noise=carry_noise,
-        )
+            fair_move = self.sim.fair_value - fair_before
+            noise = carry_noise(before[:, INFO_INDEX["inventory"]], fair_move, drift, self.dt)
+        outcome = step_outcome(before, after, self.dt, noise)
         reward = self.reward_fn(outcome, self.config) / self.config.reward_scale
-        terminated = after[:, 13] > 0.5
+        terminated = after[:, INFO_INDEX["halted"]] > 0.5
         truncated = (self.steps >= self.max_steps) & ~terminated
         self.last_clipped = clipped
         return self.obs, reward, terminated, truncated
@@ -286,9 +282,8 @@ class MarketMakingCore:
                 col = col > 0.5
             out[name] = col
         out["regime"] = REGIME_LABELS[out["regime_id"]]
-        out["spread_multiplier"] = self.params[:, 0].copy()
-        out["inventory_skew"] = self.params[:, 1].copy()
-        out["size_fraction"] = self.params[:, 2].copy()
+        for k, name in enumerate(PARAM_NAMES):
+            out[name] = self.params[:, k].copy()
         out["action_clipped"] = np.zeros(self.n, np.int64) if clipped is None else clipped
         return out
 
@@ -300,8 +295,7 @@ class MarketMakingCore:
         for name in INFO_BOOL:
             out[name] = out[name] > 0.5
         out["regime"] = LABEL_NAMES[out["regime_id"]]
-        p = self.params[i].tolist()
-        out["spread_multiplier"], out["inventory_skew"], out["size_fraction"] = p
+        out.update(zip(PARAM_NAMES, self.params[i].tolist(), strict=True))
         out["action_clipped"] = 0 if clipped is None else int(clipped[i])
         return out
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from mm_gym.market.kernel import news_flag, regime_label, trend_strength
 from mm_gym.market.layout import (
     F_CASH,
     F_FEES,
@@ -37,6 +36,7 @@ from mm_gym.market.layout import (
     S_FILLS,
 )
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
+from mm_gym.market.signals import news_flag, regime_label, trend_strength
 from mm_gym.strategy.baseline import DETECTED_NAMES
 from mm_gym.strategy.layout import (
     SP_CAPITAL,
@@ -191,6 +191,7 @@ INFO_NAMES = (
     "news_flag",
     "halted",
 )
+INFO_INDEX = {name: k for k, name in enumerate(INFO_NAMES)}  # column of each name
 INFO_INT = frozenset({"inventory", "fills", "regime_id"})
 INFO_BOOL = frozenset({"news_flag", "halted"})
 

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mm_gym.envs.observations import INFO_INDEX
+
+EQUITY, INVENTORY, MID = INFO_INDEX["equity"], INFO_INDEX["inventory"], INFO_INDEX["mid"]
+
 
 @dataclass(frozen=True)
 class StepOutcome:
@@ -18,6 +22,30 @@ class StepOutcome:
     inventory: np.ndarray  # inventory after the step, lots
     dt: float  # seconds
     carry_noise: np.ndarray | float = 0.0  # inventory_before * (fair move - drift * dt)
+
+
+def carry_noise(
+    inventory: np.ndarray, fair_move: np.ndarray, drift: np.ndarray, dt: float
+) -> np.ndarray:
+    """The unpredictable part of holding ``inventory`` over a step, ``inventory * (fair move -
+    drift * dt)``: what ``reward_carry="expected"`` leaves out of the reward (its mean is 0, so
+    the expected reward is unchanged and its variance smaller)."""
+    return inventory * (fair_move - drift * dt)
+
+
+def step_outcome(
+    before: np.ndarray, after: np.ndarray, dt: float, noise: np.ndarray | float = 0.0
+) -> StepOutcome:
+    """The ``StepOutcome`` of one step from the info arrays (``INFO_NAMES`` columns) before and
+    after it; ``noise``: ``carry_noise`` or 0."""
+    inventory = before[:, INVENTORY]
+    return StepOutcome(
+        equity_change=after[:, EQUITY] - before[:, EQUITY],
+        inventory_pnl=inventory * (after[:, MID] - before[:, MID]),
+        inventory=after[:, INVENTORY],
+        dt=dt,
+        carry_noise=noise,
+    )
 
 
 def pnl(o: StepOutcome, cfg) -> np.ndarray:

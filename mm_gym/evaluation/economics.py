@@ -17,11 +17,11 @@ import pandas as pd
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import param_bounds
-from mm_gym.evaluation import run_episodes
+from mm_gym.evaluation.episodes import run_episodes
+from mm_gym.evaluation.metrics import mean_ci, paired_difference
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.regimes import REGIME_NAMES
 from mm_gym.market.scaling import range_to_unit
-from mm_gym.metrics import mean_ci, paired_difference
 
 __all__ = [
     "ECONOMICS_COLUMNS",

@@ -42,14 +42,14 @@ import pandas as pd
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import MarketMakingCore, detected_regime
 from mm_gym.errors import ConfigError
+from mm_gym.evaluation.metrics import max_drawdown, mean_ci, sharpe
 from mm_gym.market import layout as lay
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
-from mm_gym.metrics import max_drawdown, mean_ci, sharpe
 from mm_gym.strategy.baseline import DETECTED_NAMES
+from mm_gym.strategy.layout import PARAM_NAMES
 
 __all__ = [
     "EPISODE_COLUMNS",
-    "PARAM_NAMES",
     "SHARPE_LAG_S",
     "EpisodeResults",
     "confusion_matrix",
@@ -57,7 +57,7 @@ __all__ = [
     "summarize",
 ]
 
-PARAM_NAMES = ("spread_multiplier", "inventory_skew", "size_fraction")
+MIN_RATE_S = 600.0  # market seconds in a regime (all episodes) below which no per-hour rate
 SHARPE_LAG_S = 60.0  # seconds; the equity changes' variance ratio is flat beyond about a minute
 EPISODE_COLUMNS = (
     "seed",
@@ -111,15 +111,15 @@ class EpisodeResults:
     """What ``run_episodes`` measured.
 
     ``episodes``: one row per seed (columns in the module docstring). ``per_regime``: one row
-    per true regime label (news included): ``time_share`` of the decision steps, ``pnl``
-    (equity change over the steps that began in the regime, per episode), ``pnl_per_hour``
-    (the same per hour spent in the regime), the mean chosen quoting parameters, ``fills``
-    per episode and ``steps``. ``paths`` (with ``record_paths``): per-step arrays
-    ``(episodes, steps)``: values at the end of each step, except ``regime`` (true label at
-    the step's start), ``detected_regime`` (the baseline detector on the observation the
-    policy saw) and the quoting parameters used during the step. ``bid_quote``/``ask_quote``
-    are the prices the engine wanted at the step's end (NaN when not quoting). ``fills``:
-    the fill logs (``MarketConfig.fill_log_capacity > 0``), else None.
+    per true regime label (news included): ``time_share`` of the decision steps, ``pnl`` (equity
+    change over the steps that began in the regime, per episode), ``pnl_per_hour`` (the same per
+    hour spent in the regime; NaN under ``MIN_RATE_S`` of market time there), the mean chosen
+    quoting parameters, ``fills`` per episode and ``steps``. ``paths`` (with ``record_paths``):
+    per-step arrays ``(episodes, steps)``: values at the end of each step, except ``regime``
+    (true label at the step's start), ``detected_regime`` (the baseline detector on the
+    observation the policy saw) and the quoting parameters used during the step.
+    ``bid_quote``/``ask_quote`` are the prices the engine wanted at the step's end (NaN when not
+    quoting). ``fills``: the fill logs (``MarketConfig.fill_log_capacity > 0``), else None.
     """
 
     episodes: pd.DataFrame
@@ -186,9 +186,7 @@ def run_episodes(
                 "mid": sim.mid,
                 "bid_quote": sim.fs[:, lay.F_BID_QUOTE] * tick,
                 "ask_quote": sim.fs[:, lay.F_ASK_QUOTE] * tick,
-                "spread_multiplier": core.params[:, 0],
-                "inventory_skew": core.params[:, 1],
-                "size_fraction": core.params[:, 2],
+                **{name: core.params[:, k] for k, name in enumerate(PARAM_NAMES)},
                 "fills": st[:, lay.S_FILLS],
                 "buy_lots": st[:, lay.S_BUY_LOTS],
                 "sell_lots": st[:, lay.S_SELL_LOTS],
@@ -324,7 +322,8 @@ def _regime_table(paths: dict[str, np.ndarray], dt: float, n: int) -> pd.DataFra
             "regime": name,
             "time_share": count / total_steps,
             "pnl": pnl_sum / n,
-            "pnl_per_hour": pnl_sum / (count * dt / 3600.0) if count else np.nan,
+            # a rate extrapolated from a few minutes says nothing: NaN below MIN_RATE_S
+            "pnl_per_hour": pnl_sum / (count * dt / 3600.0) if count * dt >= MIN_RATE_S else np.nan,
         }
         for p in PARAM_NAMES:
             row[p] = float(paths[p][mask].mean()) if count else np.nan

@@ -1,7 +1,7 @@
 """Pure performance and statistics functions: Sharpe ratio (also under autocorrelation),
 drawdown, confidence intervals, paired comparisons and Holm's multiple-test adjustment. The
 claim over training runs (IQM and probability of improvement by rliable) is
-``mm_gym.protocol``.
+``mm_gym.evaluation.protocol``.
 
 The t distribution comes from SciPy when it is installed; otherwise from the regularised
 incomplete beta function computed here by its continued fraction (Numerical Recipes, 6.4), so

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mm_gym.metrics import t_ppf, t_two_sided_p
+from mm_gym.evaluation.metrics import t_ppf, t_two_sided_p
 
 __all__ = [
     "RunsDifference",

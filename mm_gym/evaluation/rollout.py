@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agents.vec_env import env_id_short
+from mm_gym.envs.registration import env_entry
 from mm_gym.errors import ConfigError
-from mm_gym.evaluation import EpisodeResults, run_episodes
+from mm_gym.evaluation.episodes import EpisodeResults, run_episodes
+from mm_gym.evaluation.metrics import max_drawdown
 from mm_gym.market.scaling import unit_to_range
-from mm_gym.metrics import max_drawdown
 
 __all__ = ["AS_COLUMNS", "run_as_episodes", "run_policy"]
 
@@ -60,7 +60,7 @@ def run_policy(
     progress: bool = False,
 ) -> EpisodeResults:
     """``run_episodes`` for the env ``env_id`` (see the module docstring)."""
-    if env_id_short(env_id) == "AvellanedaStoikov-v0":
+    if env_entry(env_id).engine == "avellaneda_stoikov":
         return run_as_episodes(
             policy, env_config, seeds, record_paths=record_paths, deterministic=deterministic
         )

@@ -14,7 +14,7 @@ Three layers:
 - **The targets** ``FACTS``: a band per fact with its source (the real NASDAQ columns of
   LOBSTER's sample day 2012-06-21, AAPL and GOOG, or the targets of issue 10), checked by
   ``evaluate_facts``, together with the market maker's economics per pinned regime
-  (``mm_gym.economics``, which runs the baseline and so sits above the envs).
+  (``mm_gym.evaluation.economics``, which runs the baseline and so sits above the envs).
 
 A series too short for a metric raises ``NotEstimable``, which names the metric.
 """
@@ -789,7 +789,7 @@ def evaluate_facts(
 
     Verdicts: ``pass``, ``FAIL``, ``not estimable: ...`` (sample too small, which metric),
     ``n/a: small-tick preset only``, ``report only`` (no band). ``economics``: the market
-    maker's facts per regime (``mm_gym.economics.economics_values``), when measured."""
+    maker's facts per regime (``mm_gym.evaluation.economics.economics_values``), when measured."""
     values = dict(stats.values)
     rates = dict(stats.rates)
     if economics is not None:

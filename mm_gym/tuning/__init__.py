@@ -1,3 +1,4 @@
 """Optuna searches: the rule baseline's table (``baseline``) and the study, storage, sampler
 and pruner helpers shared with the agents' search (``study``), search spaces in YAML
-(``space``) and report pieces (``report``). Optuna is imported only when a study opens."""
+(``space``), report pieces (``report``) and their plots (``plots``). Optuna is imported only
+when a study opens."""

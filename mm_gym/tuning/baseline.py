@@ -25,19 +25,18 @@ import yaml
 from mm_gym.envs.baseline_policy import RuleBasedPolicy, TrueRegimePolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError
-from mm_gym.evaluation import PARAM_NAMES, run_episodes
+from mm_gym.evaluation.episodes import run_episodes
+from mm_gym.evaluation.metrics import mean_ci, paired_difference
+from mm_gym.evaluation.seeds import DEV_SEED_BASE, TUNING_SEED_BASE
 from mm_gym.market.regimes import REGIME_NAMES
-from mm_gym.metrics import mean_ci, paired_difference
-from mm_gym.seeds import DEV_SEED_BASE, TUNING_SEED_BASE
+from mm_gym.strategy.layout import PARAM_NAMES
+from mm_gym.tuning.plots import plot_history, plot_importances, plot_paired, plot_table
 from mm_gym.tuning.report import (
     TABLE_ROWS,
     fmt,
     md_table,
+    n_complete,
     param_importances,
-    plot_history,
-    plot_importances,
-    plot_paired,
-    plot_table,
     study_lines,
     table_rows,
     trials_table,
@@ -56,7 +55,7 @@ __all__ = [
 ]
 
 OBJECTIVE = "episode_return"
-TRAIN_SEED_BASE = TUNING_SEED_BASE  # the tuning family (mm_gym.seeds)
+TRAIN_SEED_BASE = TUNING_SEED_BASE  # the tuning family (mm_gym.evaluation.seeds)
 HELD_OUT_SEED_BASE = DEV_SEED_BASE  # a choice is checked on the development family
 OVERALL = "overall"
 RUNGS = 4  # with a pruner, the training seeds are run in this many parts, reported after each
@@ -266,7 +265,7 @@ def _report(result: BaselineStudy, tuned_config: EnvConfig, space: SearchSpace) 
     ]
     importances = param_importances(study)
     if importances:
-        files.append(plot_importances(importances, out / "importances.png"))
+        files.append(plot_importances(importances, out / "importances.png", n_complete(study)))
     train = paired_difference(result.tuned_values, result.start_values)
     seeds = result.train_seeds
     head = ["row"] + [f"{p} {w}" for p in PARAM_NAMES for w in ("start", "tuned")]

@@ -28,7 +28,7 @@ from typing import Any
 
 from mm_gym.config import load_yaml_mapping
 from mm_gym.errors import ConfigError
-from mm_gym.evaluation import PARAM_NAMES
+from mm_gym.strategy.layout import PARAM_NAMES
 
 __all__ = ["Param", "SearchSpace", "get_path", "set_path"]
 

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("stable_baselines3")
 
-from agents.config import AgentConfig  # noqa: E402
+from mm_gym_agents.config import AgentConfig  # noqa: E402
 
 TINY_NET = {"net_arch": [16, 16], "activation_fn": "tanh"}
 SHORT_MM = {"session_s": 16}  # 16 one-second decision steps per episode
@@ -42,12 +42,9 @@ def tiny(algo: str = "ppo", env_id: str = "MarketMaking-v0", **overrides: Any) -
 
 
 @pytest.fixture
-def cli(monkeypatch):
+def cli():
     """``cli(*argv)`` -> exit status, through ``mm_gym.cli.main`` with the agents' commands."""
     from mm_gym import cli as cli_module
-
-    agents_only = {k: v for k, v in cli_module.COMMANDS.items() if v.startswith("agents")}
-    monkeypatch.setattr(cli_module, "COMMANDS", agents_only)
 
     def run(*argv: str) -> int:
         with warnings.catch_warnings():
@@ -67,7 +64,7 @@ def write_yaml(path: Path, data: dict) -> Path:
 @pytest.fixture(scope="session")
 def mm_run(tmp_path_factory) -> Path:
     """A tiny trained PPO run on MarketMaking-v0 (with evaluation callback and checkpoints)."""
-    from agents.train import train
+    from mm_gym_agents.train import train
 
     root = tmp_path_factory.mktemp("runs")
     cfg = tiny(eval_freq=128, eval_episodes=2)
@@ -78,7 +75,7 @@ def mm_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def as_run(tmp_path_factory) -> Path:
     """A tiny trained PPO run on AvellanedaStoikov-v0."""
-    from agents.train import train
+    from mm_gym_agents.train import train
 
     root = tmp_path_factory.mktemp("runs_as")
     cfg = tiny(env_id="AvellanedaStoikov-v0", normalize={"obs": False, "reward": True})

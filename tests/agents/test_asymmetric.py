@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch as th
 
-from agents.asymmetric import AsymmetricActorCriticPolicy, MaskedFlatten
-from agents.config import AgentConfig
-from agents.policy import load_policy
-from agents.run_dir import RunDir
-from agents.train import train
 from mm_gym.envs.observations import NUM_BASE_OBS
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import NUM_LABELS
+from mm_gym_agents.asymmetric import AsymmetricActorCriticPolicy, MaskedFlatten
+from mm_gym_agents.config import AgentConfig
+from mm_gym_agents.policy import load_policy
+from mm_gym_agents.run_dir import RunDir
+from mm_gym_agents.train import train
 from tests.agents.conftest import tiny
 
 EXPOSED = {"session_s": 16, "expose_regime": True}

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.compare import AGENT, BASELINE, TRUE_REGIME, load_baselines, tabulate
-from agents.run_dir import RunDir
 from mm_gym.errors import ConfigError
-from mm_gym.evaluation import EpisodeResults
+from mm_gym.evaluation.episodes import EpisodeResults
+from mm_gym_agents.compare import AGENT, BASELINE, TRUE_REGIME, load_baselines, tabulate
+from mm_gym_agents.run_dir import RunDir
 
 from .conftest import tiny, write_yaml
 
@@ -131,7 +131,7 @@ def test_compare_on_the_final_family_states_a_claim(mm_run, cli, capsys):
     assert report.index("## Summary") < report.index("## Verdict")
 
     # README's results are generated from these files, between two markers
-    from agents.results import BEGIN, END
+    from mm_gym_agents.results import BEGIN, END
 
     readme = mm_run.parent / "README.md"
     readme.write_text(f"# x\n\n{BEGIN}\nold numbers\n{END}\n\nafter\n")
@@ -251,7 +251,7 @@ def test_bad_worker_family_and_seed_range_options_are_one_line(cli, capsys, argv
 
 @pytest.mark.parametrize("bad", [0, -1, True, 1.5, "2"])
 def test_worker_counts_are_checked_where_they_are_used(bad):
-    from agents.workers import check_workers
+    from mm_gym_agents.workers import check_workers
 
     with pytest.raises(ConfigError, match=rf"--workers={bad!r}: expected an integer >= 1"):
         check_workers(bad)

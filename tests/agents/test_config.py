@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from agents.config import AgentConfig
 from mm_gym.config import SHIPPED_CONFIGS
 from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError
 from mm_gym.market.avellaneda_stoikov import ASConfig
+from mm_gym_agents.config import AgentConfig
 
 CONFIGS = sorted((SHIPPED_CONFIGS / "agents").glob("*.yaml"))
 

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
-from agents.demo import run_demo
-from agents.evaluate import evaluate_run
-from agents.policy import AgentPolicy, load_policy
-from agents.report import compare_and_report
-from agents.run_dir import RunDir
 from mm_gym.envs.observations import NUM_BASE_OBS
 from mm_gym.errors import ConfigError, RunError
+from mm_gym_agents.demo import run_demo
+from mm_gym_agents.evaluate import evaluate_run
+from mm_gym_agents.policy import AgentPolicy, load_policy
+from mm_gym_agents.report import compare_and_report
+from mm_gym_agents.run_dir import RunDir
 
 
 def _quiet(_: str) -> None:

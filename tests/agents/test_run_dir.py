@@ -9,12 +9,12 @@ import sys
 import pytest
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents import train as train_module
-from agents.demo import run_demo
-from agents.run_dir import COMPLETE, INCOMPLETE, RunDir
-from agents.train import train
 from mm_gym.config import shipped_configs
 from mm_gym.errors import RunError
+from mm_gym_agents import train as train_module
+from mm_gym_agents.demo import run_demo
+from mm_gym_agents.run_dir import COMPLETE, INCOMPLETE, RunDir
+from mm_gym_agents.train import train
 
 from .conftest import tiny
 
@@ -145,7 +145,7 @@ def test_agent_commands_without_the_extra_say_what_to_install(
 ):
     monkeypatch.chdir(tmp_path)
     for name in [m for m in sys.modules if m.split(".")[0] in (missing, "agents")]:
-        if name not in ("agents", "agents.commands"):
+        if name not in ("agents", "mm_gym_agents.commands"):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, missing, None)  # import raises ModuleNotFoundError
     assert cli("train", "--config", "ppo") == 2

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from agents.policy import load_policy, load_vecnormalize
-from agents.run_dir import RunDir
-from agents.train import train
 from mm_gym.envs.observations import NUM_BASE_OBS
 from mm_gym.errors import ConfigError, RunError
+from mm_gym_agents.policy import load_policy, load_vecnormalize
+from mm_gym_agents.run_dir import RunDir
+from mm_gym_agents.train import train
 
 from .conftest import tiny, write_yaml
 
@@ -244,7 +244,7 @@ def test_resume_without_checkpoint_trains_the_run_from_step_zero(tmp_path):
 
 @pytest.mark.parametrize("bootstrap", [True, False])
 def test_build_env_passes_the_time_limit_choice(bootstrap):
-    from agents.train import build_env
+    from mm_gym_agents.train import build_env
 
     env = build_env(tiny(env_id="AvellanedaStoikov-v0", bootstrap_time_limit=bootstrap))
     assert env.unwrapped.bootstrap_time_limit is bootstrap
@@ -261,7 +261,7 @@ def test_bad_run_names(tmp_path):
 
 
 def test_atomic_writes_leave_the_old_file_on_failure(tmp_path):
-    from agents.run_dir import atomic_write
+    from mm_gym_agents.run_dir import atomic_write
 
     target = tmp_path / "model.zip"
     target.write_bytes(b"old")
@@ -292,8 +292,8 @@ def test_runs_train_on_markets_spawned_from_their_own_seed():
     """Two training runs share no market: each run's markets come from its seed."""
     from stable_baselines3 import PPO
 
-    from agents.train import build_env
-    from mm_gym.seeds import training_market_seeds
+    from mm_gym.evaluation.seeds import training_market_seeds
+    from mm_gym_agents.train import build_env
 
     seen = []
     for seed in (0, 1):
@@ -310,7 +310,7 @@ def test_runs_train_on_markets_spawned_from_their_own_seed():
 
 @pytest.mark.slow
 def test_train_seeds_side_by_side_and_a_failed_run_is_one_line(tmp_path):
-    from agents.train import RunsFailed, train_seeds
+    from mm_gym_agents.train import RunsFailed, train_seeds
 
     (tmp_path / "many_seed2").mkdir()  # taken: that run fails, the others go on
     (tmp_path / "many_seed2" / "config.yaml").write_text("algo: ppo\n")
@@ -338,7 +338,7 @@ def test_workers_need_seeds(cli, capsys):
 def test_budget_warnings_say_what_the_step_budget_will_do():
     from types import SimpleNamespace
 
-    from agents.train import budget_warnings
+    from mm_gym_agents.train import budget_warnings
 
     cfg = tiny(total_timesteps=100, eval_freq=1000)  # rollouts of 16 steps x 4 markets
     warnings = budget_warnings(cfg, SimpleNamespace(n_steps=16), 100)

@@ -8,11 +8,11 @@ import warnings
 import optuna
 import pytest
 
-from agents.config import AgentConfig
 from mm_gym.config import resolve_config
-from mm_gym.seeds import EVAL_SEED_BASE
+from mm_gym.evaluation.seeds import EVAL_SEED_BASE
 from mm_gym.tuning.space import SearchSpace
 from mm_gym.tuning.study import default_storage
+from mm_gym_agents.config import AgentConfig
 from tests.agents.conftest import tiny, write_yaml
 
 pytest.importorskip("optuna")

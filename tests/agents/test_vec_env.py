@@ -12,10 +12,10 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_checker import check_env
 from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
-from agents.vec_env import MarketVecEnv, env_id_short, make_native_vec_env
 from mm_gym.envs.avellaneda_stoikov import AvellanedaStoikovEnv, AvellanedaStoikovVectorEnv
 from mm_gym.envs.market_making import MarketMakingEnv, MarketMakingVectorEnv
 from mm_gym.errors import ConfigError
+from mm_gym_agents.vec_env import MarketVecEnv, make_native_vec_env
 
 N = 3
 MM_STEPS = 5  # session_s=5: five one-second steps
@@ -157,9 +157,8 @@ def test_wrappers_and_vecenv_methods():
 
 
 def test_env_ids():
-    assert env_id_short("mm_gym/MarketMaking-v0") == "MarketMaking-v0"
     with pytest.raises(ConfigError, match="env_id='Nope-v0'"):
-        env_id_short("Nope-v0")
+        make_native_vec_env("Nope-v0", 2)
     assert make_native_vec_env("AvellanedaStoikov-v0", 2).num_envs == 2
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.watch import _frames, _Player
 from mm_gym import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.rendering.frame import FRAME_SIZE
 from mm_gym.rendering.video import mp4_available
+from mm_gym_agents.watch import _frames, _Player
 
 
 def one_line_error(capsys) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +9,7 @@ import pytest
 from mm_gym import cli
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
-from mm_gym.evaluation import EPISODE_COLUMNS, confusion_matrix, run_episodes
+from mm_gym.evaluation.episodes import EPISODE_COLUMNS, confusion_matrix, run_episodes
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.regimes import LABEL_NAMES
 from mm_gym.strategy.config import StrategyConfig
@@ -145,14 +143,8 @@ def test_run_episodes_rejects_bad_input():
 
 # ----------------------------------------------------------------------------- CLI
 @pytest.fixture
-def main(monkeypatch):
-    """``cli.main`` with only the subcommands whose modules exist in this checkout."""
-    available = {
-        name: module
-        for name, module in cli.COMMANDS.items()
-        if importlib.util.find_spec(module) is not None
-    }
-    monkeypatch.setattr(cli, "COMMANDS", available)
+def main():
+    """``cli.main``: the env's commands and those of installed packages."""
     return cli.main
 
 

@@ -22,6 +22,7 @@ from gymnasium.vector.utils import batch_space
 
 import mm_gym
 from mm_gym import ENV_IDS, ConfigError, register_envs
+from mm_gym.envs.registration import env_entry
 
 REPO = Path(__file__).resolve().parents[2]
 IDS = sorted(ENV_IDS)
@@ -65,13 +66,24 @@ def test_every_registered_id_has_test_data() -> None:
 def test_registry_holds_exactly_the_ids_with_their_entry_points() -> None:
     ours = {spec.id for spec in gym.registry.values() if spec.namespace == "mm_gym"}
     assert ours == set(ENV_IDS)
-    for env_id, (entry, vector_entry) in ENV_IDS.items():
+    for env_id, entry in ENV_IDS.items():
         spec = gym.registry[env_id]
-        assert spec.entry_point == entry
-        assert spec.vector_entry_point == vector_entry
-        # both entry points import
-        assert issubclass(load_env_creator(entry), gym.Env)
-        assert issubclass(load_env_creator(vector_entry), VectorEnv)
+        assert spec.entry_point == entry.entry_point
+        assert spec.vector_entry_point == entry.vector_entry_point
+        # both entry points import, and so do the config and reference classes
+        assert issubclass(load_env_creator(entry.entry_point), gym.Env)
+        assert issubclass(load_env_creator(entry.vector_entry_point), VectorEnv)
+        assert entry.env_class() is load_env_creator(entry.entry_point)
+        assert entry.config_type()().validate() is None
+        assert all(callable(cls) for cls in entry.reference_classes().values())
+        assert entry.step_duration(entry.config_type()()) > 0
+
+
+def test_an_entry_is_found_with_or_without_the_namespace() -> None:
+    entry = env_entry("MarketMaking-v0")
+    assert entry is env_entry("mm_gym/MarketMaking-v0") and entry.short == "MarketMaking-v0"
+    with pytest.raises(ConfigError, match="env_id='Nope-v0': allowed values are 'MarketMaking-v0'"):
+        env_entry("Nope-v0")
 
 
 def test_register_envs_twice_is_idempotent() -> None:
@@ -135,7 +147,7 @@ def test_stable_baselines3_env_checker(env_id: str) -> None:
 def test_make_after_import(env_id: str) -> None:
     env = gym.make(env_id)
     assert env.spec is not None and env.spec.id == env_id
-    assert type(env.unwrapped) is load_env_creator(ENV_IDS[env_id][0])
+    assert type(env.unwrapped) is load_env_creator(ENV_IDS[env_id].entry_point)
     obs, info = env.reset(seed=0)
     assert env.observation_space.contains(obs)
     assert isinstance(info, dict)
@@ -175,7 +187,7 @@ def test_make_with_module_prefix_in_fresh_process(env_id: str) -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    expected = load_env_creator(ENV_IDS[env_id][0]).__name__
+    expected = load_env_creator(ENV_IDS[env_id].entry_point).__name__
     assert proc.stdout.split() == ["OK", expected]
 
 
@@ -187,7 +199,7 @@ def test_make_vec_gives_the_native_vector_env(env_id: str) -> None:
     n = 64
     vec = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
     single = gym.make(env_id)
-    assert type(vec) is load_env_creator(ENV_IDS[env_id][1])
+    assert type(vec) is load_env_creator(ENV_IDS[env_id].vector_entry_point)
     assert vec.num_envs == n
     assert vec.single_observation_space == single.observation_space
     assert vec.single_action_space == single.action_space

@@ -8,7 +8,7 @@ import pytest
 from mm_gym.envs.baseline_policy import RuleBasedPolicy, TrueRegimePolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError
-from mm_gym.evaluation import run_episodes
+from mm_gym.evaluation.episodes import run_episodes
 from mm_gym.market.regimes import LABEL_NAMES
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
-from mm_gym.evaluation import SHARPE_LAG_S, run_episodes
-from mm_gym.metrics import sharpe
+from mm_gym.evaluation.episodes import SHARPE_LAG_S, run_episodes
+from mm_gym.evaluation.metrics import sharpe
 
 
 def test_episode_sharpe_uses_the_long_run_variance():

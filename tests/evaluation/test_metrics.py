@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mm_gym import metrics as M
+from mm_gym.evaluation import metrics as M
 
 # (t, df, cdf)
 T_CDF = [

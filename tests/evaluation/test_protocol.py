@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mm_gym.protocol import (
+from mm_gym.evaluation.protocol import (
     difference_over_runs,
     estimate_over_runs,
     hierarchical_bootstrap_ci,

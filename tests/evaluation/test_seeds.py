@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mm_gym.errors import ConfigError
-from mm_gym.seeds import (
+from mm_gym.evaluation.seeds import (
     BLOCK_STRIDE,
     DEV_SEED_BASE,
     EVAL_SEED_BASE,

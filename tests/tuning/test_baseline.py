@@ -14,7 +14,7 @@ from mm_gym.envs.baseline_policy import RuleBasedPolicy, TrueRegimePolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import make_config
 from mm_gym.errors import ConfigError
-from mm_gym.evaluation import run_episodes
+from mm_gym.evaluation.episodes import run_episodes
 from mm_gym.market.regimes import TRENDING_UP
 from mm_gym.strategy.baseline import DETECTED_NAMES
 from mm_gym.tuning.baseline import (
@@ -32,7 +32,7 @@ BAD_TABLE = {"normal": [3.0, 0.0, 0.2], "trending": [3.0, 0.0, 0.2], "high_vol":
 
 
 def test_tuning_plays_the_tuning_family_and_checks_on_the_development_family():
-    from mm_gym.seeds import seed_family
+    from mm_gym.evaluation.seeds import seed_family
 
     assert seed_family([TRAIN_SEED_BASE, TRAIN_SEED_BASE + 9_999]) == "tuning"
     assert seed_family([HELD_OUT_SEED_BASE, HELD_OUT_SEED_BASE + 9_999]) == "development"
