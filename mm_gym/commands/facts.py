@@ -244,8 +244,9 @@ The background market is measured without the agent's quotes, after {rz.WARMUP_S
 on a 1 s clock. Returns are log returns of the mid in bps; autocorrelations are pooled over
 markets (each market demeaned on its own, lagged products summed within markets). Real
 values: LOBSTER sample day 2012-06-21, AAPL and GOOG (NASDAQ). Legacy default: the default
-market before the recalibration of issue 10 (`realism.LEGACY_DEFAULT`). A fact reads "not estimable"
-when the sample is smaller than it needs (the verdict says how many markets x hours would do).
+market before its recalibration to these facts (`realism.LEGACY_DEFAULT`). A fact reads "not
+estimable" when the sample is smaller than it needs (the verdict says how many markets x hours
+would do).
 
 ## Facts
 

@@ -12,7 +12,7 @@ Three layers:
   sign of every background market order that traded. ``market_stats`` turns the record into
   named values, curves and tables.
 - **The targets** ``FACTS``: a band per fact with its source (the real NASDAQ columns of
-  LOBSTER's sample day 2012-06-21, AAPL and GOOG, or the targets of issue 10), checked by
+  LOBSTER's sample day 2012-06-21, AAPL and GOOG, or a target band drawn from them), checked by
   ``evaluate_facts``, together with the market maker's economics per pinned regime
   (``mm_gym.evaluation.economics``, which runs the baseline and so sits above the envs).
 
@@ -636,8 +636,8 @@ def _margin(aapl: float, goog: float, margin: float = 0.05) -> Band:
 REAL = "LOBSTER 2012-06-21"
 ENV2 = f"{REAL}, AAPL and GOOG x/÷ 2"
 MARGIN = f"{REAL}, AAPL and GOOG ± 0.05"
-ISSUE = "issue 10 target"
-PASSIVE = "issue 10, real markets: trends hurt a passive market maker"
+TARGET = "target drawn from the real markets"
+PASSIVE = "real markets: trends hurt a passive market maker"
 # realised variance per second (bps^2 / s) at 1 s and 60 s sampling
 REAL_SIGNATURE = {"AAPL": {1: 0.37, 60: 0.38}, "GOOG": {1: 0.49, 60: 0.45}}
 # GOOG depth on the first five occupied levels, in the source's units (compare the shape)
@@ -665,32 +665,32 @@ FACTS: tuple[Fact, ...] = (
          _returns("1min", 100, 2)),
     Fact("ret_std_5min", "return std 5 min (bps)", _envelope(9.9, 10.4), ENV2, 9.9, 10.4,
          _returns("5min", 100, 2)),
-    Fact("acf1_1s", "ACF(1) of 1 s returns", Band(-0.05, 0.05), f"{ISSUE} (small tick)", 0.02,
+    Fact("acf1_1s", "ACF(1) of 1 s returns", Band(-0.05, 0.05), f"{TARGET} (small tick)", 0.02,
          -0.01, _returns("1s", 6400, 7), small_tick_only=True),
     Fact("acf1_10s", "ACF(1) of 10 s returns", _margin(-0.03, -0.04), MARGIN, -0.03, -0.04,
          _returns("10s", 1400, 7)),
-    Fact("acf1_1min", "ACF(1) of 1 min returns", Band(-0.15, 0.05), ISSUE, -0.09, -0.15,
+    Fact("acf1_1min", "ACF(1) of 1 min returns", Band(-0.15, 0.05), TARGET, -0.09, -0.15,
          _returns("1min", 400, 7)),
-    Fact("acf1_5min", "ACF(1) of 5 min returns", Band(-0.05, 0.05), ISSUE, -0.13, 0.01,
+    Fact("acf1_5min", "ACF(1) of 5 min returns", Band(-0.05, 0.05), TARGET, -0.13, 0.01,
          _returns("5min", 1600, 7)),
     Fact("kurt_1s", "excess kurtosis 1 s", _envelope(28, 87), ENV2, 28, 87,
          _returns("1s", 10_000, 100)),
-    Fact("kurt_1min", "excess kurtosis 1 min", Band(2.0, 10.0), ISSUE, 2.4, 7.3,
+    Fact("kurt_1min", "excess kurtosis 1 min", Band(2.0, 10.0), TARGET, 2.4, 7.3,
          _returns("1min", 1000, 10)),
-    Fact("kurt_5min", "excess kurtosis 5 min", Band(below="kurt_1min"), ISSUE, 0.5, 0.8,
+    Fact("kurt_5min", "excess kurtosis 5 min", Band(below="kurt_1min"), TARGET, 0.5, 0.8,
          _returns("5min", 500, 5)),
-    Fact("abs_acf_lag1", "ACF of 1 min |r|, lag 1", Band(0.10), ISSUE, 0.20, 0.21,
+    Fact("abs_acf_lag1", "ACF of 1 min |r|, lag 1", Band(0.10), TARGET, 0.20, 0.21,
          _returns("1min", 1600, 10)),
     Fact("abs_acf_lag10", "ACF of 1 min |r|, lag 10", _margin(0.05, 0.10), MARGIN, 0.05, 0.10,
          _returns("1min", 1600, 20)),
-    Fact("abs_acf_lag30", "ACF of 1 min |r|, lag 30", Band(0.05), ISSUE, 0.07, 0.01,
+    Fact("abs_acf_lag30", "ACF of 1 min |r|, lag 30", Band(0.05), TARGET, 0.07, 0.01,
          _returns("1min", 6400, 60)),
-    Fact("sig_ratio", "RV/s at 1 s over RV/s at 60 s", Band(0.7, 1.4), f"{ISSUE} (small tick)",
+    Fact("sig_ratio", "RV/s at 1 s over RV/s at 60 s", Band(0.7, 1.4), f"{TARGET} (small tick)",
          round(_SIG["AAPL"], 2), round(_SIG["GOOG"], 2), _returns("1min", 1000, 10),
          small_tick_only=True),
-    Fact("sign_acf_lag1", "trade-sign ACF (merged), lag 1", Band(0.3), ISSUE, 0.59, 0.63,
+    Fact("sign_acf_lag1", "trade-sign ACF (merged), lag 1", Band(0.3), TARGET, 0.59, 0.63,
          _TRADES),
-    Fact("sign_acf_lag10", "trade-sign ACF (merged), lag 10", Band(0.05), ISSUE, 0.12, 0.07,
+    Fact("sign_acf_lag10", "trade-sign ACF (merged), lag 10", Band(0.05), TARGET, 0.12, 0.07,
          _TRADES),
     Fact("sign_acf_lag100", "trade-sign ACF (merged), lag 100", _margin(0.02, 0.01), MARGIN,
          0.02, 0.01, _TRADES),
@@ -707,9 +707,9 @@ FACTS: tuple[Fact, ...] = (
     Fact("vol_vol_corr", "corr(1 min |r|, 1 min volume)", None, "-", None, None,
          _returns("1min", 400, 10)),
     Fact("mm_baseline_up_vs_ranging", "baseline PnL/h: trending up - ranging",
-         Band(high=0.0), ISSUE, None, None, _MM),
+         Band(high=0.0), TARGET, None, None, _MM),
     Fact("mm_baseline_down_vs_ranging", "baseline PnL/h: trending down - ranging",
-         Band(high=0.0), ISSUE, None, None, _MM),
+         Band(high=0.0), TARGET, None, None, _MM),
     Fact("mm_normal_row_up_vs_ranging", "normal-row quoter PnL/h: trending up - ranging",
          Band(high=0.0), PASSIVE, None, None, _MM),
     Fact("mm_normal_row_down_vs_ranging", "normal-row quoter PnL/h: trending down - ranging",
@@ -718,7 +718,7 @@ FACTS: tuple[Fact, ...] = (
 # fmt: on
 FACTS_BY_KEY = {f.key: f for f in FACTS}
 
-# The default market before the recalibration of issue 10 (the "legacy" column), measured by
+# The default market before its recalibration to the real facts (the "legacy" column), measured by
 # `mm-gym facts --markets 64 --hours 4 --seed 0` on the build of that time; the trade-sign and
 # executions values, which that build could not measure, on the same sample of the `legacy`
 # preset with the trade tape: `market_stats(collect(MarketConfig.preset("legacy"), 64, 4.0, 0))`.

@@ -145,6 +145,7 @@ def test_errors_of_evaluate_and_compare(mm_run, tmp_path, cli, capsys):
     assert "not a run folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_is_deterministic_and_writes_a_report(tmp_path):
     kwargs = {
         "timesteps": 8192,

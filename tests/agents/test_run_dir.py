@@ -87,6 +87,7 @@ def test_status_of_a_folder_without_status_file(tmp_path):
 DEMO = {"timesteps": 512, "episodes": 1, "progress_bar": False, "env_overrides": {"session_s": 8}}
 
 
+@pytest.mark.slow
 def test_demo_reuses_a_finished_run_and_replaces_an_unfinished_one(tmp_path, monkeypatch):
     lines: list[str] = []
     with monkeypatch.context() as m:

@@ -40,6 +40,7 @@ def test_watch_writes_an_mp4_by_default(mm_run: Path, cli, capsys):
     assert str(out) in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_both_policies_trade_the_same_market_path() -> None:
     config = EnvConfig(session_s=30.0)
     # seed 8: the baseline gets a fill within the 30 s (on seeds 3-6 neither policy does)

@@ -56,6 +56,7 @@ def test_metadata_declares_the_modes_and_fps() -> None:
         assert cls.metadata["render_fps"] == RENDER_FPS
 
 
+@pytest.mark.slow
 def test_rgb_frames_keep_shape_and_dtype_across_steps_and_episodes() -> None:
     env = gym.make(ENV_ID, render_mode="rgb_array", session_s=30.0)
     frames = baseline_run(env, 45)  # crosses an episode end and a reset

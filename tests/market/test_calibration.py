@@ -1,4 +1,4 @@
-"""The shipped markets against the bands of issue 10, drawn from NASDAQ data (LOBSTER sample
+"""The shipped markets against the bands drawn from NASDAQ data (LOBSTER sample
 day 2012-06-21, AAPL and GOOG).
 
 Each preset runs once (32 markets x 2 h, regimes switching, quoting the table's normal row,
@@ -137,7 +137,7 @@ def estimate(run: Run, stat: str) -> tuple[float, float]:
 
 # ----------------------------------------------------------------------------- bands
 INF = float("inf")
-STYLIZED = {  # bands every calibrated market meets (issue 10)
+STYLIZED = {  # bands every calibrated market meets
     "acf1_1min": (-0.15, 0.05),
     "acf1_5min": (-0.05, 0.05),
     "kurtosis_1min": (2.0, 10.0),
@@ -165,7 +165,7 @@ SMALL_TICK = {  # AAPL ; GOOG: 0.60 ; 0.70 bp at 1 s, 4.8 ; 5.2 bp at 1 min, ...
     "depth_level1_lots": (10.0, 25.0),  # GOOG: 148 ask, 166 bid shares; lots of 10 shares
     "depth_level5_lots": (5.0, 25.0),  # 68 ; 97
 }
-LEGACY_FAILS = {  # what issue 10 found wrong with the old default, still there in legacy
+LEGACY_FAILS = {  # what the calibration found wrong with the old default, still there in legacy
     "acf1_5min": (0.05, INF),  # momentum from the trends
     "signature_ratio": (1.4, INF),  # bid-ask bounce
     "sign_acf_lag1": (-0.1, 0.1),  # independent trade signs
