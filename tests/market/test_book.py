@@ -166,7 +166,7 @@ DTS = np.array([0.0005, 0.01, 0.3, 2.0, 7.0])
     seed=st.integers(0, 2**32 - 1),
 )
 def test_book_invariants_random_sequences(market, strategy, quotes, seed):
-    # more messages in flight than that is rejected (test_kernel_defects)
+    # more messages in flight than that is rejected (test_defect_regressions)
     assume(market["latency_ms"] < 2000 * strategy["quote_refresh_ms"])
     market = {**market, "fill_log_capacity": 20_000}
     strategy["quote_size"] = min(strategy["quote_size"], strategy["max_inventory"])
