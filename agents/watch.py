@@ -105,9 +105,11 @@ class _Player:
         self.obs = obs[None]
         self.done = terminated or truncated
 
-    def frame(self) -> np.ndarray:
-        """The market now, captioned with this policy's running PnL."""
-        return self.env.view.render(f"{self.label}: PnL {self.info['equity']:+.2f}")
+    def frame(self, along: list[_Player]) -> np.ndarray:
+        """The market now, captioned with this policy's running PnL, on the scales of the
+        players ``along``."""
+        caption = f"{self.label}: PnL {self.info['equity']:+.2f}"
+        return self.env.view.render(caption, along=[p.env.view for p in along])
 
 
 def _frames(players: list[_Player], steps: int) -> Iterator[np.ndarray]:
@@ -116,7 +118,7 @@ def _frames(players: list[_Player], steps: int) -> Iterator[np.ndarray]:
         if k:
             for player in players:
                 player.step()
-        yield np.hstack([player.frame() for player in players])
+        yield np.hstack([p.frame([o for o in players if o is not p]) for p in players])
 
 
 def watch_run(

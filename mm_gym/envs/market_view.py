@@ -7,6 +7,7 @@ copies what a picture needs out of the core's arrays; ``mm_gym.rendering`` draws
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -108,8 +109,11 @@ class MarketView:
         equity = fs[lay.F_CASH] + ints[lay.I_INV] * mid
         self.history.append((fs[lay.F_T] - core.t_start[i], mid, bid, ask, equity))
 
-    def render(self, title: str | None = None) -> np.ndarray | str:
-        """The picture of the market now, headed by ``title`` (default: the view's)."""
+    def render(
+        self, title: str | None = None, along: Sequence[MarketView] = ()
+    ) -> np.ndarray | str:
+        """The picture of the market now, headed by ``title`` (default: the view's); an RGB
+        frame's history panels share their y-scales with the views ``along``."""
         snap = take_snapshot(self.core, self.market)
         if self.mode == "ansi":
             return ladder_text(snap, title or self.title)
@@ -117,4 +121,5 @@ class MarketView:
             from mm_gym.rendering.frame import FrameRenderer
 
             self._renderer = FrameRenderer(self.window_s)
-        return self._renderer.draw(snap, self.history.series(), title or self.title)
+        others = [view.history.series() for view in along]
+        return self._renderer.draw(snap, self.history.series(), title or self.title, others)

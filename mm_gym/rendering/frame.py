@@ -6,7 +6,7 @@ the canvas, so every frame has the same size (``FRAME_SIZE``) and layout.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -104,8 +104,15 @@ class FrameRenderer:
         )
 
     # ------------------------------------------------------------------ per frame
-    def draw(self, snap: Snapshot, history: Mapping[str, np.ndarray], title: str) -> np.ndarray:
-        """One frame: ``(height, width, 3)`` uint8 RGB."""
+    def draw(
+        self,
+        snap: Snapshot,
+        history: Mapping[str, np.ndarray],
+        title: str,
+        along: Sequence[Mapping[str, np.ndarray]] = (),
+    ) -> np.ndarray:
+        """One frame: ``(height, width, 3)`` uint8 RGB. The history panels' y-axes also span
+        the histories ``along`` (frames shown side by side then share their scales)."""
         self.title.set_text(title)
         self.clock.set_text(f"t = {snap.time:,.0f} s of {snap.session_s:,.0f} s")
         self.regime.set_text(f"regime: {snap.regime} (true, hidden from the agent)")
@@ -113,7 +120,7 @@ class FrameRenderer:
         self.news.set_text("news flag ON" if snap.news else "news flag off")
         self.news.set_color("#a50f15" if snap.news else "grey")
         self._draw_book(snap)
-        self._draw_history(history, snap.tick)
+        self._draw_history(history, snap.tick, along)
         self._draw_account(snap)
         self.canvas.draw()
         return np.asarray(self.canvas.buffer_rgba())[:, :, :3].copy()
@@ -162,7 +169,12 @@ class FrameRenderer:
             return ""
         return f"your {('bid', 'ask')[side]} {quote.size} @ {snap.price(quote.level)} (off view)"
 
-    def _draw_history(self, history: Mapping[str, np.ndarray], tick: float) -> None:
+    def _draw_history(
+        self,
+        history: Mapping[str, np.ndarray],
+        tick: float,
+        along: Sequence[Mapping[str, np.ndarray]],
+    ) -> None:
         t = history["time"]
         x = t - t[-1] if len(t) else t
         # the time axis grows with the episode: at least a minute, at most the window
@@ -172,10 +184,10 @@ class FrameRenderer:
         self.mid_path.set_data(x, history["mid"])
         for path, name in zip(self.quote_paths, ("bid", "ask"), strict=True):
             path.set_data(x, history[name])
-        prices = np.concatenate([history["mid"], history["bid"], history["ask"]])
-        _set_ylim(self.prices, prices, pad=2 * tick)
         self.equity_path.set_data(x, history["equity"])
-        _set_ylim(self.equity, np.append(history["equity"], 0.0), pad=1.0)
+        spans = [_spans(h) for h in (history, *along)]
+        _set_ylim(self.prices, np.concatenate([p for p, _ in spans]), pad=2 * tick)
+        _set_ylim(self.equity, np.concatenate([e for _, e in spans]), pad=1.0)
 
     def _draw_account(self, snap: Snapshot) -> None:
         limit = snap.max_inventory
@@ -208,6 +220,12 @@ class FrameRenderer:
                 ]
             )
         )
+
+
+def _spans(history: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The values the price and the equity panels of ``history`` must show (equity: and 0)."""
+    prices = np.concatenate([history["mid"], history["bid"], history["ask"]])
+    return prices, np.append(history["equity"], 0.0)
 
 
 def _set_ylim(ax, values: np.ndarray, pad: float) -> None:

@@ -238,3 +238,21 @@ def test_video_path_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a folder"):
         check_video_path(tmp_path / "d.gif")
     assert check_video_path(tmp_path / "new" / "v.gif") == tmp_path / "new" / "v.gif"
+
+
+def test_views_rendered_along_each_other_share_their_history_scales() -> None:
+    envs = [MarketMakingEnv(render_mode="rgb_array", **SHORT) for _ in range(2)]
+    for env, seed in zip(envs, (0, 5), strict=True):
+        baseline_run(env, 15, seed=seed)
+    alone = [env.view._renderer.equity.get_ylim() for env in envs]
+    assert alone[0] != alone[1]  # different markets, different PnL paths
+    a, b = (env.view for env in envs)
+    a.render(along=[b])
+    b.render(along=[a])
+    for panel in ("prices", "equity"):
+        ylims = [getattr(v._renderer, panel).get_ylim() for v in (a, b)]
+        assert ylims[0] == ylims[1], panel
+    # each shared range holds both views' own
+    shared = a._renderer.equity.get_ylim()
+    for lo, hi in alone:
+        assert shared[0] <= lo + 1e-9 and hi - 1e-9 <= shared[1]
