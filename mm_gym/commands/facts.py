@@ -5,7 +5,8 @@ Runs N markets (seeds S..S+N-1) for H hours with no quotes of the agent, measure
 to the output folder: ``report.md`` (each fact's value, band, verdict and the real AAPL and
 GOOG values), ``facts.csv``, ``return_acf.csv``, ``economics.csv``, ``economics_episodes.csv``
 and the plots ``return_acf.png``, ``abs_return_acf.png``, ``signature.png``, ``depth.png``,
-``trade_sign_acf.png``, ``economics.png``.
+``trade_sign_acf.png``, ``economics.png``. With ``--data``, a recording's facts, measured by
+the same code (``mm_gym.market.recorded``), stand in a column beside the simulated ones.
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--seed", metavar="S", default="0", help="first seed (default 0)")
     p.add_argument(
+        "--data",
+        metavar="PATH",
+        help="a recording (mm-gym data convert's Parquet): its facts beside the simulated ones",
+    )
+    p.add_argument(
+        "--tick",
+        metavar="PRICE",
+        help="the recording's tick in its currency (default: inferred from its prices)",
+    )
+    p.add_argument(
         "--out", metavar="DIR", help="output folder, new or empty (default runs/facts-<timestamp>)"
     )
     p.set_defaults(func=run)
@@ -104,12 +115,19 @@ def run(args: argparse.Namespace) -> int:
     hours = _hours_arg(args.hours)
     seed = int_arg("--seed", args.seed, 0)
     market, market_name = resolve_market(args.market)
+    if args.tick is not None and args.data is None:
+        raise ConfigError("--tick: only with --data (the recording's tick)")
+    tick = None if args.tick is None else _tick_arg(args.tick)
     out = out_dir(args.out, "facts")
 
     started = time.perf_counter()
+    recording = None if args.data is None else _recording(args.data, tick)
     stats = rz.market_stats(rz.collect(market, markets, hours, seed))
     econ = mm_economics(market, markets, hours, seed)
     facts = rz.evaluate_facts(stats, markets, hours, economics_values(econ))
+    if recording is not None:
+        values = recording[1].values
+        facts.insert(1, "recording", [values.get(key, math.nan) for key in facts.index])
     elapsed = time.perf_counter() - started
 
     out.mkdir(parents=True, exist_ok=True)
@@ -135,18 +153,47 @@ def run(args: argparse.Namespace) -> int:
 
     command = "mm-gym facts " + " ".join(shlex.quote(a) for a in _argv(args))
     header = _describe(market, market_name, markets, hours, seed, stats)
+    if recording is not None:
+        header += f"; beside it, {recording[0]}"
     (out / "report.md").write_text(_report(command, header, elapsed, stats, facts, econ))
     print(f"mm-gym facts: {header}")
-    print(text_table(_fact_rows(facts), ["fact", "value", "band", "verdict"]))
+    columns = ["fact", "value", *(["recording"] if recording else []), "band", "verdict"]
+    print(text_table(_fact_rows(facts), columns))
     if (facts.verdict == "FAIL").any() and markets * hours < DEFAULT_MARKETS * DEFAULT_HOURS:
         print(_SMALL_SAMPLE.format(mh=markets * hours, default=DEFAULT_MARKETS * DEFAULT_HOURS))
     print(f"ran in {elapsed:.1f} s; report and plots in {out}/")
     return 0
 
 
+def _tick_arg(text: str) -> float:
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"--tick={text!r}: expected a price > 0 (the tick in the currency)")
+    return value
+
+
+def _recording(path: str, tick: float | None) -> tuple[str, rz.MarketStats]:
+    """The recording's description and facts (needs the data extra)."""
+    from mm_gym.data.store import read_metadata
+    from mm_gym.market.recorded import record_recording
+
+    meta = read_metadata(path)
+    record = record_recording(path, tick=tick)
+    what = " ".join(x for x in (meta.get("instrument"), meta.get("date")) if x)
+    tick_bps = record.market.tick_size / record.market.initial_price * 1e4
+    text = (
+        f"the recording {path} ({what or meta.get('source', 'recording')}, "
+        f"{record.hours:.2f} h; tick {record.market.tick_size:g} = {tick_bps:.3g} bps at the start)"
+    )
+    return text, rz.market_stats(record)
+
+
 def _argv(args: argparse.Namespace) -> list[str]:
     parts = []
-    for flag in ("market", "markets", "hours", "seed", "out"):
+    for flag in ("market", "markets", "hours", "seed", "data", "tick", "out"):
         value = getattr(args, flag)
         if value is not None:
             parts += [f"--{flag}", str(value)]
@@ -171,17 +218,22 @@ def _value(x: float) -> str:
 
 
 def _fact_rows(facts: pd.DataFrame) -> list[list[str]]:
-    return [[r.fact, _value(r.value), r.band, r.verdict] for r in facts.itertuples()]
+    recorded = "recording" in facts.columns
+    return [
+        [r.fact, _value(r.value), *([_value(r.recording)] if recorded else []), r.band, r.verdict]
+        for r in facts.itertuples()
+    ]
 
 
 def _facts_md(facts: pd.DataFrame) -> str:
-    lines = [
-        "| fact | simulated | AAPL | GOOG | band | verdict | legacy default | band source |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    recorded = "recording" in facts.columns
+    head = ["fact", "simulated", *(["recording"] if recorded else []), "AAPL", "GOOG", "band"]
+    head += ["verdict", "legacy default", "band source"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in facts.itertuples():
         verdict = f"**{r.verdict}**" if r.verdict == "FAIL" else r.verdict
-        cells = [r.fact, _value(r.value), _value(r.AAPL), _value(r.GOOG), r.band, verdict]
+        cells = [r.fact, _value(r.value), *([_value(r.recording)] if recorded else [])]
+        cells += [_value(r.AAPL), _value(r.GOOG), r.band, verdict]
         cells += [_value(r.legacy), r.source]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
@@ -246,7 +298,8 @@ markets (each market demeaned on its own, lagged products summed within markets)
 values: LOBSTER sample day 2012-06-21, AAPL and GOOG (NASDAQ). Legacy default: the default
 market before its recalibration to these facts (`realism.LEGACY_DEFAULT`). A fact reads "not
 estimable" when the sample is smaller than it needs (the verdict says how many markets x hours
-would do).
+would do). A "recording" column holds the same measures of the recording given with `--data`
+(one market, its whole span on the same clock); the verdicts are the simulated market's.
 
 ## Facts
 
