@@ -156,7 +156,7 @@ def rest_quote(i, side, price, lots, other, t, s: MarketState):
     s.order_time[i, side] = t
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # called every few events: inlined (see ``state``)
 def land_messages(i, t, s: MarketState, p: MarketParams):
     """The messages due at ``t`` reach the exchange, each side's in the order sent; a bid and
     an ask landing at the same instant land together (neither sees the other's stale quote).

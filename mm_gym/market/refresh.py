@@ -36,7 +36,7 @@ from mm_gym.strategy import risk
 from mm_gym.strategy.layout import A_SIZE, A_SKEW, A_SPREAD_MULT, SP_PAUSE_DURATION
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # called every few events: inlined (see ``state``)
 def refresh(i, t, s: MarketState, act, p: MarketParams):
     """A quote refresh of market ``i`` with its quoting parameters ``act[i]``: risk limits
     first, then the quoting engine. Returns the engine's pause reason (0: quoting)."""

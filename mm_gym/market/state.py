@@ -6,6 +6,11 @@ Both are ``typing.NamedTuple``s of arrays, which numba takes as arguments (and c
 functions that do). Their fields are the very arrays ``MarketSim`` holds, so the kernels write
 into the sim's arrays. The columns of each array are named in ``layout`` (``sp``'s and
 ``act``'s in ``mm_gym.strategy.layout``).
+
+A call that numba does not inline passes every array of both bundles (pointer, shape and
+strides of each, some 160 machine words): the functions called every few events (the flow
+and cancellation events, message landing, the quote refresh) are therefore inlined into the
+event loop; passing the bundles to them cost 6% of the default market's throughput.
 """
 
 from __future__ import annotations
