@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from mm_gym.config import Config, check_range, resolve_config
+from mm_gym.config import Config, check_choice, check_range, resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
+QUEUE_MODELS = ("random_lot", "risk_averse")  # ids 0, 1 of ``mm_gym.market.queue_model``
 MIN_RESTING_LOTS = 1.0  # the least mean resting volume per side of a market that holds
 
 
@@ -164,6 +165,11 @@ class MarketConfig(Config):
     most ``metaorder_max_orders``; 0 gives independent signs), as split metaorders do.
     ``volatility`` shapes the fair value's volatility over time: an intraday pattern, and
     optionally log-volatility factors and calm/busy states.
+
+    ``queue_model`` says how our resting order moves up its queue when lots ahead of it leave
+    (``mm_gym.market.queue_model``): ``random_lot`` (a cancelled block sits anywhere in the
+    queue, so ahead of us in proportion) or ``risk_averse`` (cancellations come from behind us
+    first; only trades move us up).
     """
 
     tick_size: float = 0.05
@@ -192,6 +198,7 @@ class MarketConfig(Config):
     news: NewsConfig = dataclasses.field(default_factory=NewsConfig)
     pin_regime: str | None = None
     latency_ms: float = 5.0
+    queue_model: str = "random_lot"
     maker_fee_bps: float = 0.5
     taker_fee_bps: float = 2.0
     sample_interval_ms: float = 100.0
@@ -268,6 +275,7 @@ class MarketConfig(Config):
             raise ConfigError("regimes.*.weight: at least one regime needs a positive weight")
         self._check_liquidity()
         check_range("latency_ms", self.latency_ms, 0.0, 10_000.0)
+        check_choice("queue_model", self.queue_model, QUEUE_MODELS)
         check_range("maker_fee_bps", self.maker_fee_bps, -100.0, 100.0)
         check_range("taker_fee_bps", self.taker_fee_bps, -100.0, 100.0)
         check_range("sample_interval_ms", self.sample_interval_ms, 1.0, 10_000.0)

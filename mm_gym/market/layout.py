@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mm_gym.market.config import MarketConfig
+from mm_gym.market.config import QUEUE_MODELS, MarketConfig
 from mm_gym.market.regimes import NUM_REGIMES
 from mm_gym.market.rng import geometric_log_q
 
@@ -305,7 +305,7 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_FAIR_FRAC] = cfg.limit_fair_fraction
     mp[MP_FAIR_OFFSET] = cfg.limit_fair_offset_ticks
     mp[MP_PULL] = np.nan if cfg.limit_pull_ticks is None else cfg.limit_pull_ticks
-    # mp[MP_QUEUE_MODEL] stays 0: QUEUE_RANDOM_LOT, the only model a MarketConfig selects
+    mp[MP_QUEUE_MODEL] = QUEUE_MODELS.index(cfg.queue_model)
     rp = np.zeros((NUM_REGIMES, NRP))
     for k, r in enumerate(cfg.regime_list()):
         rp[k, RP_DURATION] = r.mean_duration_s

@@ -4,7 +4,8 @@ The background lots of the level where our order rests are split into those ahea
 (``orders[i, side, O_AHEAD]``) and those behind it. An order joins a level behind all that
 rests there (``matching.rest_quote``) and is filled once the lots ahead are gone. Lots leave
 a level three ways, each a ``cause`` of ``ahead_removed``, the one function that says how
-many of them were ahead of us; ``mp[MP_QUEUE_MODEL]`` selects the model it applies:
+many of them were ahead of us; ``mp[MP_QUEUE_MODEL]`` (``MarketConfig.queue_model``) selects
+the model it applies:
 
 - ``TRADE``: a market order takes the level from the front (price-time priority), in every
   model;
@@ -29,11 +30,11 @@ from __future__ import annotations
 
 import numba as nb
 
+from mm_gym.market.config import QUEUE_MODELS
 from mm_gym.market.layout import MP_QUEUE_MODEL, O_ACTIVE, O_AHEAD, O_PRICE
 
-QUEUE_RANDOM_LOT = 0
-QUEUE_RISK_AVERSE = 1
-QUEUE_MODELS = ("random_lot", "risk_averse")  # names, by id
+QUEUE_RANDOM_LOT = QUEUE_MODELS.index("random_lot")
+QUEUE_RISK_AVERSE = QUEUE_MODELS.index("risk_averse")
 
 TRADE = 0  # lots taken from the front of the level
 CANCEL = 1  # a block of lots cancelled; ``u``, a uniform draw in [0, 1), places it

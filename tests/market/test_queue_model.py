@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mm_gym.errors import ConfigError
 from mm_gym.market import book as B
 from mm_gym.market import layout as L
 from mm_gym.market import queue_model as QM
@@ -68,9 +69,12 @@ def test_risk_averse_queue_model_in_the_event_loop():
     cancellations larger than what is behind it), so on the same seeds it is filled less
     often; the book's invariants hold under both."""
     maker_fills = {}
-    for model in (QM.QUEUE_RANDOM_LOT, QM.QUEUE_RISK_AVERSE):
-        sim = MarketSim(4, MarketConfig(fill_log_capacity=5000), threads=1)
-        sim.mp[L.MP_QUEUE_MODEL] = model
+    for name in ("random_lot", "risk_averse"):
+        sim = MarketSim(4, MarketConfig(fill_log_capacity=5000, queue_model=name), threads=1)
+        model = int(sim.mp[L.MP_QUEUE_MODEL])
+        assert (
+            model == {"random_lot": QM.QUEUE_RANDOM_LOT, "risk_averse": QM.QUEUE_RISK_AVERSE}[name]
+        )
         sim.reset(np.arange(4))
         sim.advance(600.0, np.tile([1.0, 0.5, 1.0], (4, 1)))
         check_book(sim, sim.strategy.quote_size)
@@ -106,3 +110,8 @@ def test_cancellations_reduce_queue_ahead():
     # the agent's own order still rests, now first in line at the best bid
     assert market_order(sim, 0, 1) == 0
     assert fills(sim) == [(1, 1999, 1, 1)]
+
+
+def test_an_unknown_queue_model_is_an_error_naming_the_choices():
+    with pytest.raises(ConfigError, match="queue_model='fifo'.*random_lot.*risk_averse"):
+        MarketConfig(queue_model="fifo")
