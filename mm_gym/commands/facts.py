@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from mm_gym.commands.output import fmt, int_arg, md_table, out_dir, text_table
+from mm_gym.commands.output import fmt, int_arg, md_table, number_arg, out_dir, text_table
 from mm_gym.config import resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation.economics import Economics, economics_values, mm_economics
@@ -66,15 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--seed", metavar="S", default="0", help="first seed (default 0)")
     p.add_argument(
-        "--data",
-        metavar="PATH",
-        help="a recording (mm-gym data convert's Parquet): its facts beside the simulated ones",
+        "--data", metavar="PATH", help="a recording (mm-gym data convert): its facts too"
     )
-    p.add_argument(
-        "--tick",
-        metavar="PRICE",
-        help="the recording's tick in its currency (default: inferred from its prices)",
-    )
+    p.add_argument("--tick", metavar="PRICE", help="the recording's tick (default: inferred)")
     p.add_argument(
         "--out", metavar="DIR", help="output folder, new or empty (default runs/facts-<timestamp>)"
     )
@@ -92,16 +86,6 @@ def resolve_market(text: str | None) -> tuple[MarketConfig, str]:
     return MarketConfig.from_yaml(path), str(text) if str(path) != str(text) else str(path)
 
 
-def _hours_arg(text: str) -> float:
-    try:
-        value = float(str(text).strip())
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < MIN_HOURS - 1e-12:
-        raise ConfigError(f"--hours={text!r}: expected a number of hours >= {MIN_HOURS:.4g}")
-    return value
-
-
 # ----------------------------------------------------------------------------- run
 def run(args: argparse.Namespace) -> int:
     from mm_gym.evaluation import plots as rp  # matplotlib only when run
@@ -112,12 +96,12 @@ def run(args: argparse.Namespace) -> int:
             f"--markets={markets}: too few markets; expected >= {MIN_MARKETS} (pooled "
             "statistics and confidence intervals need two)"
         )
-    hours = _hours_arg(args.hours)
+    hours = number_arg("--hours", args.hours, "a number of hours", MIN_HOURS, least=True)
     seed = int_arg("--seed", args.seed, 0)
     market, market_name = resolve_market(args.market)
     if args.tick is not None and args.data is None:
         raise ConfigError("--tick: only with --data (the recording's tick)")
-    tick = None if args.tick is None else _tick_arg(args.tick)
+    tick = None if args.tick is None else number_arg("--tick", args.tick, "a price")
     out = out_dir(args.out, "facts")
 
     started = time.perf_counter()
@@ -163,16 +147,6 @@ def run(args: argparse.Namespace) -> int:
         print(_SMALL_SAMPLE.format(mh=markets * hours, default=DEFAULT_MARKETS * DEFAULT_HOURS))
     print(f"ran in {elapsed:.1f} s; report and plots in {out}/")
     return 0
-
-
-def _tick_arg(text: str) -> float:
-    try:
-        value = float(str(text).strip())
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"--tick={text!r}: expected a price > 0 (the tick in the currency)")
-    return value
 
 
 def _recording(path: str, tick: float | None) -> tuple[str, rz.MarketStats]:

@@ -22,15 +22,21 @@ def int_arg(name: str, text: str, low: int) -> int:
     return value
 
 
-def seconds_arg(name: str, text: str) -> float:
-    """``text`` as a number of seconds > 0; ConfigError naming ``name`` otherwise."""
+def number_arg(name: str, text: str, what: str, low: float = 0.0, *, least: bool = False) -> float:
+    """``text`` as a finite number above ``low`` (or equal to it, with ``least``);
+    ConfigError naming ``name`` and saying ``what`` is expected otherwise."""
     try:
         value = float(str(text).strip())
     except ValueError:
-        raise ConfigError(f"{name}={text!r}: expected a number of seconds > 0") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name}={text!r}: expected a number of seconds > 0")
+        value = math.nan
+    if not (math.isfinite(value) and (value >= low if least else value > low)):
+        raise ConfigError(f"{name}={text!r}: expected {what} {'>=' if least else '>'} {low:.4g}")
     return value
+
+
+def seconds_arg(name: str, text: str) -> float:
+    """``text`` as a number of seconds > 0; ConfigError naming ``name`` otherwise."""
+    return number_arg(name, text, "a number of seconds")
 
 
 def out_dir(out: str | None, prefix: str) -> Path:
