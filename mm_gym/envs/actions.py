@@ -12,16 +12,17 @@ def check_actions(actions: object, num_envs: int, dim: int) -> np.ndarray:
 
     A single env passes ``num_envs=1`` and an action of shape ``(dim,)`` or ``(1, dim)``.
     """
+    want = f"({dim},)" if num_envs == 1 else f"({num_envs}, {dim})"
     try:
         arr = np.asarray(actions, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ActionError(
-            f"action {actions!r}: expected numbers, shape ({num_envs}, {dim})"
-        ) from None
+        hint = ""
+        if isinstance(actions, tuple) and len(actions) == 2:
+            hint = " (predict returns (actions, state): pass its first element)"
+        raise ActionError(f"action {actions!r}: expected numbers of shape {want}{hint}") from None
     if num_envs == 1 and arr.shape == (dim,):
         arr = arr.reshape(1, dim)
     if arr.shape != (num_envs, dim):
-        want = f"({dim},)" if num_envs == 1 else f"({num_envs}, {dim})"
         raise ActionError(f"action shape {arr.shape}: expected {want}")
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]

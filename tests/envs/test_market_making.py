@@ -305,6 +305,15 @@ def test_bad_actions_raise_before_any_state_changes(action: Any, message: str) -
         assert_same(env.step(a), twin.step(a), "step after a rejected action")
 
 
+def test_passing_predicts_tuple_says_to_take_its_first_element() -> None:
+    env = MarketMakingEnv()
+    obs, _ = env.reset(seed=0)
+    out = RuleBasedPolicy(env.config).predict(obs)
+    with pytest.raises(ActionError, match=r"expected numbers of shape \(3,\) \(predict returns"):
+        env.step(out)
+    env.step(out[0])
+
+
 def test_bad_vector_actions_raise_before_any_state_changes() -> None:
     n = 4
     env, twin = MarketMakingVectorEnv(n), MarketMakingVectorEnv(n)
