@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -354,3 +355,23 @@ def test_a_missing_best_model_says_what_to_use(tmp_path):
     assert not any(line.startswith("WARNING") for line in lines)
     with pytest.raises(RunError, match=r"no best model \(eval_freq=0 with 64 steps never"):
         load_policy(run.run, "best")
+
+
+def test_every_tensorboard_tag_of_a_run_is_documented(mm_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = set()
+    for events in (mm_run / "tensorboard").rglob("events.out.tfevents.*"):
+        acc = EventAccumulator(str(events), size_guidance={"scalars": 0})
+        acc.Reload()
+        tags |= set(acc.Tags()["scalars"])
+    ours = {t for t in tags if t.split("/")[0] in ("market", "eval")}
+    assert {"market/reward_per_step", "market/episode_pnl", "eval/mean_return"} <= ours
+    page = (Path(__file__).resolve().parents[2] / "docs" / "agents.md").read_text()
+    regimes = re.compile(r"market/reward_(ranging|trending_up|trending_down|high_vol|news)$")
+    missing = sorted(
+        t
+        for t in ours
+        if f"`{t}`" not in page and not (regimes.match(t) and "market/reward_<regime>" in page)
+    )
+    assert not missing, f"tags logged but not in docs/agents.md: {missing}"
