@@ -9,7 +9,7 @@ from mm_gym.config import Config, check_choice, check_range, resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
-QUEUE_MODELS = ("random_lot", "risk_averse")  # ids 0, 1 of ``mm_gym.market.queue_model``
+QUEUE_MODELS = ("random_lot", "risk_averse", "power")  # ids 0, 1, 2 of ``market.queue_model``
 MIN_RESTING_LOTS = 1.0  # the least mean resting volume per side of a market that holds
 
 
@@ -168,8 +168,10 @@ class MarketConfig(Config):
 
     ``queue_model`` says how our resting order moves up its queue when lots ahead of it leave
     (``mm_gym.market.queue_model``): ``random_lot`` (a cancelled block sits anywhere in the
-    queue, so ahead of us in proportion) or ``risk_averse`` (cancellations come from behind us
-    first; only trades move us up).
+    queue, so ahead of us in proportion), ``risk_averse`` (cancellations come from behind us
+    first; only trades move us up) or ``power`` (a cancellation is ahead of us with
+    probability ``f(ahead) / (f(ahead) + f(behind))``, ``f(x) = x**queue_power``, as
+    hftbacktest's power probability queue model; ``queue_power`` 1 is ``random_lot``).
     """
 
     tick_size: float = 0.05
@@ -199,6 +201,7 @@ class MarketConfig(Config):
     pin_regime: str | None = None
     latency_ms: float = 5.0
     queue_model: str = "random_lot"
+    queue_power: float = 3.0
     maker_fee_bps: float = 0.5
     taker_fee_bps: float = 2.0
     sample_interval_ms: float = 100.0
@@ -276,6 +279,7 @@ class MarketConfig(Config):
         self._check_liquidity()
         check_range("latency_ms", self.latency_ms, 0.0, 10_000.0)
         check_choice("queue_model", self.queue_model, QUEUE_MODELS)
+        check_range("queue_power", self.queue_power, 0.1, 10.0)
         check_range("maker_fee_bps", self.maker_fee_bps, -100.0, 100.0)
         check_range("taker_fee_bps", self.taker_fee_bps, -100.0, 100.0)
         check_range("sample_interval_ms", self.sample_interval_ms, 1.0, 10_000.0)

@@ -209,7 +209,8 @@ MP_SV_DAY_AMP = 53  # depth of the intraday U-shape (0: off)
 MP_SV_DAY_S = 54  # length of the trading day, s
 MP_SV_DAY_NORM = 55  # 1 / sqrt(mean square of the U-shape over a day)
 MP_QUEUE_MODEL = 56  # how our queue position moves: an id of ``queue_model`` (0: random lot)
-NMP = 57
+MP_QUEUE_POWER = 57  # the power model's exponent
+NMP = 58
 
 # ---- regime table: rp[NUM_REGIMES, NRP]
 RP_DURATION = 0
@@ -306,6 +307,7 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_FAIR_OFFSET] = cfg.limit_fair_offset_ticks
     mp[MP_PULL] = np.nan if cfg.limit_pull_ticks is None else cfg.limit_pull_ticks
     mp[MP_QUEUE_MODEL] = QUEUE_MODELS.index(cfg.queue_model)
+    mp[MP_QUEUE_POWER] = cfg.queue_power
     rp = np.zeros((NUM_REGIMES, NRP))
     for k, r in enumerate(cfg.regime_list()):
         rp[k, RP_DURATION] = r.mean_duration_s

@@ -20,10 +20,13 @@ Models:
   the lots ahead.
 - ``QUEUE_RISK_AVERSE`` (1): lots cancelled or pulled come from behind us as far as there
   are lots behind; only trades (and cancellations larger than what is behind) move us up.
+- ``QUEUE_POWER`` (2): a cancelled block starts ahead of us with probability
+  ``f(ahead) / (f(ahead) + f(behind))``, ``f(x) = x**mp[MP_QUEUE_POWER]`` (hftbacktest's power
+  probability queue model: the further back we stand, the likelier a cancellation is ahead);
+  a pull as in random lot. Power 1 is the random-lot model.
 
-Another model (say, a cancellation ahead of us with a probability that depends on where we
-stand, as hftbacktest's probabilistic queue models) is a new id and a new branch of
-``ahead_removed``. Every model keeps the lots ahead within the level.
+Another model is a new id and a new branch of ``ahead_removed``. Every model keeps the lots
+ahead within the level.
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ from __future__ import annotations
 import numba as nb
 
 from mm_gym.market.config import QUEUE_MODELS
-from mm_gym.market.layout import MP_QUEUE_MODEL, O_ACTIVE, O_AHEAD, O_PRICE
+from mm_gym.market.layout import MP_QUEUE_MODEL, MP_QUEUE_POWER, O_ACTIVE, O_AHEAD, O_PRICE
 
 QUEUE_RANDOM_LOT = QUEUE_MODELS.index("random_lot")
 QUEUE_RISK_AVERSE = QUEUE_MODELS.index("risk_averse")
+QUEUE_POWER = QUEUE_MODELS.index("power")
 
 TRADE = 0  # lots taken from the front of the level
 CANCEL = 1  # a block of lots cancelled; ``u``, a uniform draw in [0, 1), places it
@@ -53,10 +57,15 @@ def ahead_removed(cause, orders, i, side, price, level_lots, lots, u, mp) -> int
     behind = level_lots - ahead
     if mp[MP_QUEUE_MODEL] == QUEUE_RISK_AVERSE:
         return max(lots - behind, 0)
-    # QUEUE_RANDOM_LOT
+    # QUEUE_RANDOM_LOT and QUEUE_POWER
     if cause == PULL:
         return int(ahead * u)
-    if u * level_lots < ahead:  # the block starts ahead of us; it is cut where the queue ends
+    if mp[MP_QUEUE_MODEL] == QUEUE_POWER:
+        front = float(ahead) ** mp[MP_QUEUE_POWER]
+        starts_ahead = u * (front + float(behind) ** mp[MP_QUEUE_POWER]) < front
+    else:
+        starts_ahead = u * level_lots < ahead
+    if starts_ahead:  # the block starts ahead of us; it is cut where the queue ends
         return min(lots, ahead)
     # the block sits behind; whatever does not fit there comes from ahead
     return max(lots - behind, 0)

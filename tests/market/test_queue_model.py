@@ -115,3 +115,36 @@ def test_cancellations_reduce_queue_ahead():
 def test_an_unknown_queue_model_is_an_error_naming_the_choices():
     with pytest.raises(ConfigError, match="queue_model='fifo'.*random_lot.*risk_averse"):
         MarketConfig(queue_model="fifo")
+
+
+def test_the_power_model_places_cancellations_by_where_we_stand():
+    sim = lab()
+    orders, mp = sim.orders, sim.mp
+    place(sim, 0, 1999, size=3, ahead=4)  # a level of 10: 4 ahead, 6 behind
+    mp[L.MP_QUEUE_MODEL] = QM.QUEUE_POWER
+    mp[L.MP_QUEUE_POWER] = 3.0
+
+    def f(cause, lots, u):
+        return QM.ahead_removed(cause, orders, 0, 0, 1999, 10, lots, u, mp)
+
+    p_ahead = 4**3 / (4**3 + 6**3)  # 0.229: standing near the front, most cancels are behind
+    assert f(QM.CANCEL, 3, p_ahead - 0.01) == 3  # starts ahead of us
+    assert f(QM.CANCEL, 3, p_ahead + 0.01) == 0  # behind us
+    assert f(QM.CANCEL, 8, p_ahead + 0.01) == 2  # behind, and what does not fit there
+    assert (f(QM.TRADE, 9, 0.0), f(QM.PULL, 5, 0.5)) == (4, 2)
+
+
+def test_power_one_is_the_random_lot_model():
+    """With exponent 1 the power model draws the same and decides the same: identical runs."""
+    runs = []
+    for cfg in (
+        MarketConfig(fill_log_capacity=2000),
+        MarketConfig(fill_log_capacity=2000, queue_model="power", queue_power=1.0),
+    ):
+        sim = MarketSim(4, cfg, threads=1)
+        sim.reset(np.arange(4))
+        sim.advance(600.0, np.tile([1.0, 0.5, 1.0], (4, 1)))
+        runs.append((sim.ints.copy(), sim.fs.copy(), sim.log.copy()))
+    for a, b in zip(*runs, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
+    assert runs[0][0][:, L.I_N_MAKER_FILLS].sum() > 0
