@@ -62,11 +62,11 @@ def test_the_data_page_documents_every_column_and_kind():
 def test_the_cli_reference_is_what_the_parsers_say():
     pytest.importorskip("mm_gym_agents")  # the page lists the agents' commands too
     from mm_gym.cli import build_parser
-    from mm_gym.commands.reference import cli_reference
+    from mm_gym.cli_reference import cli_reference
 
     page = (REPO / "docs" / "cli.md").read_text()
     assert page == cli_reference(build_parser()), (
-        "docs/cli.md is stale: python -m mm_gym.commands.reference > docs/cli.md"
+        "docs/cli.md is stale: python -m mm_gym.cli_reference > docs/cli.md"
     )
     for command in ("backtest", "facts", "data convert", "train", "compare", "tune agent"):
         assert f"mm-gym {command}\n" in page

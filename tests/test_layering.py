@@ -44,6 +44,7 @@ ALLOWED = {
     "mm_gym.tuning": ENVS | {"mm_gym.evaluation"},
     "mm_gym.commands": ENVS | {"mm_gym.evaluation", "mm_gym.tuning"},
     "mm_gym.cli": {"mm_gym.errors", "mm_gym.commands"},
+    "mm_gym.cli_reference": {"mm_gym.cli"},  # the CLI reference page, from the parsers
     "mm_gym": {"mm_gym.errors", "mm_gym.envs"},  # the package's __init__: registers the envs
 }
 

@@ -1,6 +1,7 @@
-"""The command-line reference, generated from the parsers themselves (``docs/cli.md``).
+"""The command-line reference, generated from ``mm-gym``'s parsers (``docs/cli.md``); the one
+module above ``cli``.
 
-``python -m mm_gym.commands.reference > docs/cli.md`` writes it; a test checks that the page is
+``python -m mm_gym.cli_reference > docs/cli.md`` writes it; a test checks that the page is
 what the parsers say, so an option added or changed without the page fails there.
 """
 
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 
+from mm_gym.cli import build_parser
+
 __all__ = ["cli_reference"]
 
 HEADER = """# CLI reference
 
-Generated from the parsers (`python -m mm_gym.commands.reference > docs/cli.md`); the
+Generated from the parsers (`python -m mm_gym.cli_reference > docs/cli.md`); the
 [command line](commands.md) page says what each command is for. Commands of installed
 plug-ins (the agents' `train`, `compare`, `watch`, ...) are listed as their packages add them.
 """
@@ -75,6 +78,4 @@ def cli_reference(parser: argparse.ArgumentParser) -> str:
 
 
 if __name__ == "__main__":
-    from mm_gym.cli import build_parser
-
     print(cli_reference(build_parser()), end="")
