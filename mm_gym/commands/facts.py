@@ -15,6 +15,7 @@ import argparse
 import math
 import shlex
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,8 +89,6 @@ def resolve_market(text: str | None) -> tuple[MarketConfig, str]:
 
 # ----------------------------------------------------------------------------- run
 def run(args: argparse.Namespace) -> int:
-    from mm_gym.evaluation import plots as rp  # matplotlib only when run
-
     markets = int_arg("--markets", args.markets, 1)
     if markets < MIN_MARKETS:
         raise ConfigError(
@@ -119,21 +118,7 @@ def run(args: argparse.Namespace) -> int:
     _acf_table(stats).to_csv(out / "return_acf.csv")
     econ.table.to_csv(out / "economics.csv")
     econ.episodes.to_csv(out / "economics_episodes.csv", index=False)
-    acfs = {
-        k: stats.curves[f"acf_{k}"] for k in rz.RETURN_INTERVALS_S if f"acf_{k}" in stats.curves
-    }
-    rp.plot_return_acf(acfs, out / "return_acf.png")
-    rp.plot_abs_return_acf(stats.curves.get("abs_acf_1min"), out / "abs_return_acf.png")
-    if "signature_rv" in stats.curves:
-        rp.plot_signature(
-            stats.curves["signature_s"], stats.curves["signature_rv"], out / "signature.png"
-        )
-    if "depth_bid" in stats.tables:
-        rp.plot_depth_profile(
-            stats.tables["depth_bid"], stats.tables["depth_ask"], out / "depth.png"
-        )
-    rp.plot_trade_sign_acf(stats.curves.get("sign_acf"), out / "trade_sign_acf.png")
-    rp.plot_economics(econ.table, out / "economics.png")
+    _plots(out, stats, recording[1] if recording is not None else None, econ)
 
     command = "mm-gym facts " + " ".join(shlex.quote(a) for a in _argv(args))
     header = _describe(market, market_name, markets, hours, seed, stats)
@@ -163,6 +148,37 @@ def _recording(path: str, tick: float | None) -> tuple[str, rz.MarketStats]:
         f"{record.hours:.2f} h; tick {record.market.tick_size:g} = {tick_bps:.3g} bps at the start)"
     )
     return text, rz.market_stats(record)
+
+
+def _plots(out: Path, stats: rz.MarketStats, rec: rz.MarketStats | None, econ: Economics) -> None:
+    """The report's figures; a recording's curves (``rec``) beside the simulated ones."""
+    from mm_gym.evaluation import plots as rp  # matplotlib only when run
+
+    def curve(s: rz.MarketStats | None, key: str) -> np.ndarray | None:
+        return None if s is None else s.curves.get(key)
+
+    def acfs(s: rz.MarketStats | None) -> dict[str, np.ndarray] | None:
+        if s is None:
+            return None
+        return {k: s.curves[f"acf_{k}"] for k in rz.RETURN_INTERVALS_S if f"acf_{k}" in s.curves}
+
+    rp.plot_return_acf(acfs(stats), out / "return_acf.png", acfs(rec))
+    abs_acf = curve(stats, "abs_acf_1min")
+    rp.plot_abs_return_acf(abs_acf, out / "abs_return_acf.png", curve(rec, "abs_acf_1min"))
+    if "signature_rv" in stats.curves:
+        sig = (stats.curves["signature_s"], stats.curves["signature_rv"])
+        rec_sig = None
+        if rec is not None and "signature_rv" in rec.curves:
+            rec_sig = (rec.curves["signature_s"], rec.curves["signature_rv"])
+        rp.plot_signature(*sig, out / "signature.png", rec_sig)
+    if "depth_bid" in stats.tables:
+        rp.plot_depth_profile(
+            stats.tables["depth_bid"], stats.tables["depth_ask"], out / "depth.png"
+        )
+    rp.plot_trade_sign_acf(
+        curve(stats, "sign_acf"), out / "trade_sign_acf.png", curve(rec, "sign_acf")
+    )
+    rp.plot_economics(econ.table, out / "economics.png")
 
 
 def _argv(args: argparse.Namespace) -> list[str]:

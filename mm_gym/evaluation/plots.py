@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -351,8 +352,13 @@ def _real(key: str) -> dict[str, float | None]:
     return {"AAPL": fact.aapl, "GOOG": fact.goog}
 
 
-def plot_return_acf(acfs: Mapping[str, np.ndarray], path: str | Path) -> Path:
-    """ACF of returns at lags 1..k for each interval (``{"1s": acf, ...}``), real lag 1 marked."""
+def plot_return_acf(
+    acfs: Mapping[str, np.ndarray],
+    path: str | Path,
+    recorded: Mapping[str, np.ndarray] | None = None,
+) -> Path:
+    """ACF of returns at lags 1..k for each interval (``{"1s": acf, ...}``), real lag 1 marked;
+    ``recorded``: a recording's, dashed, beside each."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for j, (name, acf) in enumerate(acfs.items()):
@@ -365,6 +371,10 @@ def plot_return_acf(acfs: Mapping[str, np.ndarray], path: str | Path) -> Path:
             color=color,
             label=f"{INTERVAL_LABELS.get(name, name)} returns (simulated)",
         )
+        if recorded is not None and name in recorded:
+            rec = recorded[name]
+            label = f"{INTERVAL_LABELS.get(name, name)} returns (recording)"
+            ax.plot(np.arange(1, len(rec) + 1), rec, "s--", color=color, label=label)
         real = _real(f"acf1_{name}") if f"acf1_{name}" in FACTS_BY_KEY else {}
         for ticker, value in real.items():
             if value is not None:
@@ -381,13 +391,23 @@ def plot_return_acf(acfs: Mapping[str, np.ndarray], path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-def plot_abs_return_acf(acf: np.ndarray | None, path: str | Path) -> Path:
-    """ACF of 1-min |returns| against the lag in minutes, on log axes (positive values)."""
+def _positive_curve(ax, acf: np.ndarray | None, label: str, **style: Any) -> None:
+    """An ACF on log axes: its positive values, the label saying so."""
+    if acf is None:
+        return
+    lags = np.arange(1, len(acf) + 1)
+    pos = acf > 0
+    ax.plot(lags[pos], acf[pos], "o", ms=3, label=f"{label} (values <= 0 not shown)", **style)
+
+
+def plot_abs_return_acf(
+    acf: np.ndarray | None, path: str | Path, recorded: np.ndarray | None = None
+) -> Path:
+    """ACF of 1-min |returns| against the lag in minutes, on log axes (positive values);
+    ``recorded``: a recording's, beside it."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    if acf is not None:
-        lags = np.arange(1, len(acf) + 1)
-        pos = acf > 0
-        ax.plot(lags[pos], acf[pos], "o", ms=3, label="simulated (values <= 0 not shown)")
+    _positive_curve(ax, acf, "simulated")
+    _positive_curve(ax, recorded, "recording", color="tab:purple")
     lags = {"abs_acf_lag1": 1, "abs_acf_lag10": 10, "abs_acf_lag30": 30}
     points: dict[str, list[tuple[float, float]]] = {"AAPL": [], "GOOG": []}
     for key, lag in lags.items():
@@ -404,19 +424,29 @@ def plot_abs_return_acf(acf: np.ndarray | None, path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-def plot_signature(seconds: np.ndarray, rv: np.ndarray, path: str | Path) -> Path:
-    """Realised variance per second against the sampling interval; right: relative to 60 s."""
+def _at60(seconds: np.ndarray, rv: np.ndarray) -> float:
+    return rv[np.flatnonzero(seconds == 60.0)[0]] if (seconds == 60.0).any() else np.nan
+
+
+def plot_signature(
+    seconds: np.ndarray,
+    rv: np.ndarray,
+    path: str | Path,
+    recorded: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Path:
+    """Realised variance per second against the sampling interval; right: relative to 60 s.
+    ``recorded``: a recording's ``(seconds, rv)``, beside it."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    at60 = rv[np.flatnonzero(seconds == 60.0)[0]] if (seconds == 60.0).any() else np.nan
-    for ax, scale, ylabel in (
-        (axes[0], {"sim": 1.0, "AAPL": 1.0, "GOOG": 1.0}, "RV per second, bps^2 / s"),
-        (
-            axes[1],
-            {"sim": at60, **{t: v[60] for t, v in REAL_SIGNATURE.items()}},
-            "RV per second / RV per second at 60 s",
-        ),
+    for ax, relative, ylabel in (
+        (axes[0], False, "RV per second, bps^2 / s"),
+        (axes[1], True, "RV per second / RV per second at 60 s"),
     ):
-        ax.plot(seconds, rv / scale["sim"], "o-", label="simulated")
+        scale = {t: v[60] if relative else 1.0 for t, v in REAL_SIGNATURE.items()}
+        ax.plot(seconds, rv / (_at60(seconds, rv) if relative else 1.0), "o-", label="simulated")
+        if recorded is not None:
+            rec_s, rec_rv = recorded
+            norm = _at60(rec_s, rec_rv) if relative else 1.0
+            ax.plot(rec_s, rec_rv / norm, "s-", color="tab:purple", label="recording")
         points = {t: [(s, v / scale[t]) for s, v in d.items()] for t, d in REAL_SIGNATURE.items()}
         _real_points(ax, points)
         ax.set_xscale("log")
@@ -457,13 +487,15 @@ def plot_depth_profile(bid: pd.DataFrame, ask: pd.DataFrame, path: str | Path) -
     return save_figure(fig, path)
 
 
-def plot_trade_sign_acf(acf: np.ndarray | None, path: str | Path) -> Path:
-    """ACF of the merged trade signs against the lag in trades (log axes), real values marked."""
+def plot_trade_sign_acf(
+    acf: np.ndarray | None, path: str | Path, recorded: np.ndarray | None = None
+) -> Path:
+    """ACF of the merged trade signs against the lag in trades (log axes), real values marked;
+    ``recorded``: a recording's, beside it."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
+    _positive_curve(ax, recorded, "recording", color="tab:purple")
     if acf is not None:
-        lags = np.arange(1, len(acf) + 1)
-        pos = acf > 0
-        ax.plot(lags[pos], acf[pos], "o", ms=3, label="simulated (values <= 0 not shown)")
+        _positive_curve(ax, acf, "simulated")
     else:
         text = "simulated: not estimable (see the report)"
         ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", fontsize=10)

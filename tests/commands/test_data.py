@@ -49,6 +49,8 @@ def test_facts_of_a_recording_stand_beside_the_simulated_ones(tmp_path, capsys):
     assert facts.loc["spread_ticks", "recording"] > 5
     assert 1 < facts.loc["spread_bps", "recording"] < 20
     assert np.isnan(facts.loc["mm_baseline_up_vs_ranging", "recording"])
+    for name in ("return_acf", "abs_return_acf", "signature", "trade_sign_acf"):
+        assert (out / f"{name}.png").stat().st_size > 1000  # the recording's curves beside
 
 
 @pytest.mark.parametrize(
