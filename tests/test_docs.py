@@ -70,3 +70,17 @@ def test_the_cli_reference_is_what_the_parsers_say():
     )
     for command in ("backtest", "facts", "data convert", "train", "compare", "tune agent"):
         assert f"mm-gym {command}\n" in page
+
+
+def test_the_results_page_holds_readmes_generated_results():
+    pytest.importorskip("mm_gym_agents")
+    from mm_gym_agents.results import BEGIN, END
+
+    def block(path):
+        text = path.read_text()
+        assert BEGIN in text and END in text, path
+        return text.split(BEGIN, 1)[1].split(END, 1)[0]
+
+    page = block(REPO / "docs" / "results.md")
+    assert "**Final family**" in page and "**Replication family**" in page
+    assert page == block(REPO / "README.md")
