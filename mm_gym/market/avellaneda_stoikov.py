@@ -24,6 +24,7 @@ import numpy as np
 from mm_gym.config import Config, check_range
 from mm_gym.errors import ConfigError
 from mm_gym.market import rng as R
+from mm_gym.market.kernel_cache import clear_stale_caches
 from mm_gym.market.scaling import unit_to_range
 
 __all__ = ["ASConfig", "ASMarketBatch"]
@@ -263,6 +264,7 @@ class ASMarketBatch:
     """
 
     def __init__(self, config: ASConfig, n: int) -> None:
+        clear_stale_caches()
         self.config = config
         self.n = n
         self.rng = np.zeros(n, dtype=np.uint64)

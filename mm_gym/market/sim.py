@@ -10,9 +10,9 @@ import numpy as np
 
 from mm_gym.errors import ConfigError
 from mm_gym.market import layout as lay
-from mm_gym.market.compile_notice import announce_first_compile
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.event_loop import advance
+from mm_gym.market.kernel_cache import announce_first_compile, clear_stale_caches
 from mm_gym.market.refresh import first_param_beyond
 from mm_gym.market.regimes import LABEL_NAMES
 from mm_gym.market.reset import reset_markets
@@ -108,6 +108,7 @@ class MarketSim:
         self.market = market or MarketConfig()
         self.strategy = strategy or StrategyConfig()
         self.n = num_markets
+        clear_stale_caches()
         announce_first_compile(advance)
         self.max_params = (float(max_spread_multiplier), float(max_inventory_skew))
         self.levels = window_levels(self.market, self.strategy, *self.max_params)
