@@ -256,6 +256,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("folders", type=Path, nargs="+", metavar="FOLDER", help="compare's --out")
     p.add_argument("--readme", type=Path, help="write the table into this README")
+    p.add_argument("--figure", type=Path, help="also draw the differences into this PNG")
     p.set_defaults(func=_results)
 
     p = subparsers.add_parser(
@@ -363,8 +364,12 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
-    from mm_gym_agents.results import results_markdown, update_readme
+    from mm_gym_agents.results import results_differences, results_markdown, update_readme
 
+    if args.figure is not None:
+        from mm_gym_agents.plots import plot_results
+
+        print(f"figure written into {plot_results(results_differences(args.folders), args.figure)}")
     if args.readme is not None:
         print(f"results written into {update_readme(args.readme, args.folders)}")
     else:

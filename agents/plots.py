@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from mm_gym.evaluation.plots import plt, save_figure
 from mm_gym_agents.compare import (
@@ -210,4 +211,45 @@ def plot_decomposition(comp: Comparison, path: Path) -> Path:
         ax.grid(axis="y", alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("PnL per episode = spread captured + inventory carry - fees (means)")
+    return save_figure(fig, path)
+
+
+FAMILY_MARKERS = {"final": "o", "replication": "s", "development": "^"}
+OUTCOME_COLORS = {"beats": "tab:green", "loses to": "tab:red"}
+
+
+def plot_results(diffs: pd.DataFrame, path: Path) -> Path:
+    """The agent's differences with each reference, per condition and seed family, with
+    their 95% intervals over runs (``results.results_differences``); green: beats, red:
+    loses to, grey: no clear difference."""
+    refs = list(dict.fromkeys(diffs.reference))
+    conds = list(dict.fromkeys(diffs.condition))
+    families = list(dict.fromkeys(diffs.family))
+    fig, axes = plt.subplots(1, len(refs), figsize=(4.6 * len(refs), 0.55 * len(conds) + 1.6))
+    axes = np.atleast_1d(axes)
+    for ax, ref in zip(axes, refs, strict=True):
+        for k, fam in enumerate(families):
+            sub = diffs[(diffs.reference == ref) & (diffs.family == fam)].set_index("condition")
+            y = np.arange(len(conds)) + (k - (len(families) - 1) / 2) * 0.22
+            for yy, cond in zip(y, conds, strict=True):
+                if cond not in sub.index:
+                    continue
+                r = sub.loc[cond]
+                color = OUTCOME_COLORS.get(r.outcome, "grey")
+                ax.plot([r.ci_low, r.ci_high], [yy, yy], color=color, lw=2)
+                ax.plot(r["diff"], yy, FAMILY_MARKERS.get(fam, "o"), color=color, ms=6)
+        ax.axvline(0.0, color="black", lw=0.8)
+        ax.set_yticks(np.arange(len(conds)), conds)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"agent - {ref}")
+        ax.set_title(f"vs {ref}")
+        ax.grid(alpha=0.3, axis="x")
+    for fam in families:
+        axes[-1].plot([], [], FAMILY_MARKERS.get(fam, "o"), color="grey", label=f"{fam} family")
+    axes[-1].legend(fontsize=8, loc="lower left")
+    first = diffs.iloc[0]
+    fig.suptitle(
+        f"{LABELS.get(first.metric, first.metric)}: agent - reference, "
+        f"95% t interval over {first.runs} runs"
+    )
     return save_figure(fig, path)

@@ -143,6 +143,17 @@ def test_compare_on_the_final_family_states_a_claim(mm_run, cli, capsys):
     summary = pd.read_csv(out / "compare" / "summary.csv")
     row = summary[(summary.policy == AGENT) & (summary.metric == "episode_return")].iloc[0]
     assert f"| overall | {row['value']:.2f} |" in text
+    # the same differences as a figure, one row per condition and reference
+    from mm_gym_agents.results import results_differences
+
+    diffs = results_differences([out])
+    paired = pd.read_csv(out / "compare" / "paired.csv")
+    first = paired[(paired.policy == AGENT) & (paired.metric == "episode_return")].iloc[0]
+    got = diffs[(diffs.condition == first.condition) & (diffs.reference == first.reference)]
+    assert got["diff"].iloc[0] == pytest.approx(first["diff"])
+    figure = mm_run.parent / "results.png"
+    assert cli("results", out, "--figure", figure) == 0
+    assert figure.stat().st_size > 5000
     assert cli("results", mm_run.parent / "nothing") == 2
     assert "no meta.json (expected a folder written by compare)" in capsys.readouterr().err
 
