@@ -142,10 +142,10 @@ def _recording(path: str, tick: float | None) -> tuple[str, rz.MarketStats]:
     meta = read_metadata(path)
     record = record_recording(path, tick=tick)
     what = " ".join(x for x in (meta.get("instrument"), meta.get("date")) if x)
-    tick_bps = record.market.tick_size / record.market.initial_price * 1e4
+    tick_bps = record.tick_size / record.mid[0, 0] * 1e4
     text = (
         f"the recording {path} ({what or meta.get('source', 'recording')}, "
-        f"{record.hours:.2f} h; tick {record.market.tick_size:g} = {tick_bps:.3g} bps at the start)"
+        f"{record.hours:.2f} h; tick {record.tick_size:g} = {tick_bps:.3g} bps at the start)"
     )
     return text, rz.market_stats(record)
 

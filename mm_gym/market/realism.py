@@ -293,7 +293,8 @@ class MarketRecord:
     before they were read (all markets).
     """
 
-    market: MarketConfig
+    market: MarketConfig | None  # None: a recording (``mm_gym.market.recorded``)
+    tick_size: float
     seeds: np.ndarray
     dt: float
     mid: np.ndarray
@@ -361,6 +362,7 @@ def collect(
     trade_times, trade_signs = tape.per_market()
     return MarketRecord(
         market=market,
+        tick_size=market.tick_size,
         seeds=seeds,
         dt=CLOCK_S,
         mid=mid,
@@ -523,7 +525,7 @@ def _signature_stats(record: MarketRecord, stats: MarketStats) -> None:
 
 def _book_stats(record: MarketRecord, stats: MarketStats) -> None:
     ticks = record.spread_ticks
-    bps = ticks * record.market.tick_size / record.mid[:, 1:] * 1e4
+    bps = ticks * record.tick_size / record.mid[:, 1:] * 1e4
     table = _measure(stats, ["spread_bps", "spread_ticks"], spread_summary, ticks, bps)
     if table is not None:
         stats.tables["spread"] = table

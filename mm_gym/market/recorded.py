@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mm_gym.config import check_range
 from mm_gym.data.book import LevelBook
 from mm_gym.data.schema import CLEAR, HIDDEN_TRADE, LEVEL, TRADE
 from mm_gym.data.store import read_events, read_metadata
-from mm_gym.errors import ConfigError, DataError
-from mm_gym.market.config import MarketConfig
+from mm_gym.errors import DataError
 from mm_gym.market.realism import CLOCK_S, DEPTH_EVERY_S, DEPTH_LEVELS, MarketRecord
 
 __all__ = ["infer_tick", "record_recording"]
@@ -39,12 +39,6 @@ def infer_tick(prices: np.ndarray) -> int:
     if distinct.size < 2:
         raise DataError("too few distinct prices to infer the tick; give it (--tick)")
     return int(np.gcd.reduce(distinct))
-
-
-def _check_positive(name: str, value: float) -> float:
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{name}={value!r}: expected a positive number")
-    return float(value)
 
 
 class _Sampler:
@@ -135,8 +129,9 @@ def record_recording(
     """Sample the recording at ``path`` (``mm-gym data convert``'s Parquet) on a ``clock_s``
     clock from its first event to its last. ``tick``: the tick in currency (default: inferred
     from the prices). Raises DataError for a recording without a two-sided book."""
-    clock_s = _check_positive("clock_s", clock_s)
-    depth_every_s = _check_positive("depth_every_s", depth_every_s)
+    for name, value in (("clock_s", clock_s), ("depth_every_s", depth_every_s), ("tick", tick)):
+        if value is not None:
+            check_range(name, value, 0.0, low_open=True)
     meta = read_metadata(path)
     unit = float(meta["price_unit"])
     levels = int(meta.get("levels", "0"))
@@ -153,7 +148,6 @@ def record_recording(
     # before the book first has both sides, the mid is unknown: start the clock there
     start = int(np.argmax(np.isfinite(mids)))
     tick_price = tick if tick is not None else tick_units * unit
-    tick_price = _check_positive("tick", tick_price)
     spreads = np.asarray(sampler.spreads[start:]) * unit / tick_price
     depth = np.asarray(sampler.depth, dtype=np.int64).reshape(-1, 2, DEPTH_LEVELS)
     depth = depth[start // sampler.depth_every :]
@@ -162,7 +156,8 @@ def record_recording(
     times = (np.asarray(sampler.trade_ts, dtype=np.int64) - first) / NS
     keep = times >= 0
     return MarketRecord(
-        market=MarketConfig(tick_size=tick_price, initial_price=float(mid[0])),
+        market=None,
+        tick_size=float(tick_price),
         seeds=np.zeros(1, dtype=np.int64),
         dt=clock_s,
         mid=mid[None, :],

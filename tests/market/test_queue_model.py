@@ -113,8 +113,11 @@ def test_cancellations_reduce_queue_ahead():
 
 
 def test_an_unknown_queue_model_is_an_error_naming_the_choices():
-    with pytest.raises(ConfigError, match="queue_model='fifo'.*random_lot.*risk_averse"):
+    with pytest.raises(ConfigError, match="queue_model='fifo'.*random_lot.*risk_averse.*power"):
         MarketConfig(queue_model="fifo")
+    for bad in (0.0, 11.0, float("nan")):
+        with pytest.raises(ConfigError, match="queue_power="):
+            MarketConfig(queue_model="power", queue_power=bad)
 
 
 def test_the_power_model_places_cancellations_by_where_we_stand():

@@ -63,7 +63,7 @@ def test_samples_follow_the_book_and_the_trades(tmp_path):
     ]
     rec = record_recording(write(tmp_path / "r.parquet", rows))
     assert rec.dt == 1.0 and rec.markets == 1
-    assert rec.market.tick_size == pytest.approx(0.02)  # the book's prices: 2-cent steps
+    assert rec.tick_size == pytest.approx(0.02)  # the book's prices: 2-cent steps
     # samples at 0, 1, 2 and 3 s; a sample holds the events up to its time, inclusive
     assert np.allclose(rec.mid[0], [100.02, 100.01, 100.01, (99.98 + 100.04) / 2])
     # spread in ticks at the end of each step
@@ -104,7 +104,7 @@ def test_the_mid_equals_lobsters_orderbook_file_on_every_second(tmp_path):
     oracle = (book[rows, 0] + book[rows, 2]) / 2 * 1e-4
     assert rec.mid.shape[1] == 301  # five minutes and the last book
     assert np.allclose(rec.mid[0], oracle, rtol=0, atol=1e-9)
-    assert rec.market.tick_size == pytest.approx(0.01)
+    assert rec.tick_size == pytest.approx(0.01)
     stats = rz.market_stats(rec)
     assert 0 < stats.values["ret_std_1s"] < 5
     assert stats.values["spread_ticks"] >= 1
@@ -124,4 +124,14 @@ def test_tick_inference_and_errors(tmp_path):
             record_recording(ok, **kwargs)
     with pytest.raises(DataError, match="no such file"):
         record_recording(tmp_path / "missing.parquet")
-    assert math.isfinite(record_recording(ok, tick=0.02).market.tick_size)
+    assert math.isfinite(record_recording(ok, tick=0.02).tick_size)
+
+
+def test_a_low_priced_recording_needs_no_simulated_market(tmp_path):
+    """A $5 stock with a one-cent tick is 500 ticks: too coarse for a simulated market's
+    window, and nothing a recording's facts need."""
+    rows = [(T0, LEVEL, 1, 500, 10.0), (T0, LEVEL, -1, 502, 10.0), (T0 + 3 * S, LEVEL, 1, 501, 2.0)]
+    rec = record_recording(write(tmp_path / "penny.parquet", rows))
+    assert rec.market is None and rec.tick_size == pytest.approx(0.01)
+    assert np.allclose(rec.mid[0], [5.01, 5.01, 5.01, 5.015])
+    assert np.allclose(rec.spread_ticks[0], [2.0, 2.0, 1.0])
