@@ -3,6 +3,7 @@ short front page whose code runs."""
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import sys
@@ -13,6 +14,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
 MAX_README_LINES = 120
+# the API reference's pages: each names what it documents by "::: module.path" lines
+API_TARGETS = sorted(
+    (page.name, line.removeprefix(":::").strip())
+    for page in (REPO / "docs" / "api").glob("*.md")
+    for line in page.read_text().splitlines()
+    if line.startswith(":::")
+)
 
 
 def test_the_site_builds_strictly(tmp_path):
@@ -26,12 +34,36 @@ def test_the_site_builds_strictly(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "index.html").is_file() and (tmp_path / "environments" / "index.html")
+    assert (
+        'id="mm_gym.envs.registration.EnvEntry"'
+        in (tmp_path / "api" / "envs" / "index.html").read_text()
+    ), "the API reference is generated from the docstrings"
 
 
 def test_every_page_is_in_the_navigation():
     nav = (REPO / "mkdocs.yml").read_text()
-    pages = {p.name for p in (REPO / "docs").glob("*.md")}
-    assert pages == set(re.findall(r":\s*([\w.-]+\.md)", nav))
+    docs = REPO / "docs"
+    pages = {p.relative_to(docs).as_posix() for p in docs.glob("**/*.md")}
+    assert pages == set(re.findall(r":\s*([\w./-]+\.md)", nav))
+
+
+def test_the_api_reference_documents_the_packages():
+    assert {page for page, _ in API_TARGETS} >= {"envs.md", "evaluation.md", "agents.md"}
+    assert all(t.startswith(("mm_gym.", "mm_gym_agents.")) for _, t in API_TARGETS)
+
+
+@pytest.mark.parametrize(("page", "target"), API_TARGETS)
+def test_the_api_pages_name_importable_objects(page, target):
+    if target.startswith("mm_gym_agents"):
+        pytest.importorskip("torch", reason="the agents' modules need the agents extra")
+        pytest.importorskip("stable_baselines3", reason="the agents' modules need SB3")
+    try:
+        importlib.import_module(target)
+    except ModuleNotFoundError as exc:  # not a module: an object of its parent module
+        if exc.name != target:
+            raise
+        module, _, name = target.rpartition(".")
+        assert hasattr(importlib.import_module(module), name), f"docs/api/{page}: no {target}"
 
 
 def test_readme_is_a_short_front_page():
