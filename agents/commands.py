@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mm_gym.commands.plugins import add_ray_option
 from mm_gym.config import shipped_configs
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation.seeds import FAMILIES
@@ -151,6 +152,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         help="with --seeds: train this many runs side by side, one process each (default: 1)",
     )
+    add_ray_option(
+        p,
+        "with --seeds: train each run as a task on this Ray cluster; --runs-dir "
+        "must be on a filesystem every node mounts",
+    )
     p.add_argument("--run-name", help="run folder name (default: <algo>_<env>_<time>)")
     p.add_argument(
         "--resume", action="store_true", help="continue run --run-name from its last checkpoint"
@@ -244,6 +250,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="play the conditions' policies side by side in this many processes (default: "
         "1; the report is the same)",
     )
+    add_ray_option(
+        p,
+        "play the conditions' policies as tasks on this Ray cluster (the same "
+        "report); RUN folders on a filesystem every node mounts",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_compare, requires=AGENTS_EXTRA)
 
@@ -321,9 +332,10 @@ def _train(args: argparse.Namespace) -> int:
         "verbose": args.verbose,
     }
     if args.seeds is not None:
-        train_seeds(config, args.seeds, workers=args.workers, **kwargs)
-    elif args.workers > 1:
-        raise ConfigError("--workers: needs --seeds (several runs to train side by side)")
+        train_seeds(config, args.seeds, workers=args.workers, ray=args.ray, **kwargs)
+    elif args.workers > 1 or args.ray is not None:
+        option = "--workers" if args.workers > 1 else "--ray"
+        raise ConfigError(f"{option}: needs --seeds (several runs to train side by side)")
     else:
         train(config, **kwargs)
     return 0
@@ -354,6 +366,7 @@ def _compare(args: argparse.Namespace) -> int:
         holm=args.holm,
         out=args.out,
         workers=args.workers,
+        ray=args.ray,
         progress=not args.no_progress,
     )
     for ref in comp.verdict_references:

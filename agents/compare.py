@@ -61,7 +61,7 @@ from mm_gym.evaluation.seeds import (
 from mm_gym_agents.config import AgentConfig
 from mm_gym_agents.evaluate import env_config_for, headline_metrics
 from mm_gym_agents.run_dir import RunDir
-from mm_gym_agents.workers import check_workers, process_pool
+from mm_gym_agents.workers import check_workers, job_pool
 
 __all__ = [
     "AGENT",
@@ -256,14 +256,16 @@ def compare_policies(
     regimes: bool = True,
     baselines: Mapping[str, Mapping[str, Any]] | None = None,
     workers: int = 1,
+    ray: str | None = None,
     progress: bool = False,
     log: Callable[[str], None] = print,
 ) -> tuple[dict[str, dict[str, EpisodeResults]], list[str]]:
     """Each agent (key -> its run folder and model) on its own block of seeds (``blocks``,
     same keys), every reference on all the blocks (so on each agent's own seeds), on every
     condition. Each (condition, policy) is one job; ``workers`` > 1 plays the jobs side by
-    side in processes, the longest first (the same results: every episode is fixed by its
-    seed). ``progress``: a bar over the episodes with the time left."""
+    side in processes, the longest first, and ``ray`` (a cluster's address, or ``auto``) as
+    tasks on that Ray cluster: the same results (every episode is fixed by its seed).
+    ``progress``: a bar over the episodes with the time left."""
     from tqdm.auto import tqdm
 
     check_workers(workers)
@@ -303,11 +305,11 @@ def compare_policies(
             log(f"  {job['condition']:<14} {job['policy']:<12} {len(job['seeds'])} episodes")
 
     with bar:
-        if workers == 1:
+        if workers == 1 and ray is None:
             for job in jobs:
                 finished(job, _play(job))
         else:
-            with process_pool(workers) as pool:
+            with job_pool(workers, ray) as pool:
                 longest_first = sorted(jobs, key=lambda j: -len(j["seeds"]))
                 futures = {pool.submit(_play_in_process, job): job for job in longest_first}
                 for future in cf.as_completed(futures):
@@ -542,6 +544,7 @@ def compare_run(
     holm: bool = False,
     out: str | Path | None = None,
     workers: int = 1,
+    ray: str | None = None,
     progress: bool = False,
     log: Callable[[str], None] = print,
 ) -> Comparison:
@@ -552,7 +555,8 @@ def compare_run(
     from ``seed`` when given), and every reference plays each run's block. ``metric``
     (default: ``episode_return``, the env's objective) decides the verdicts; ``baselines``:
     tuned baseline files; ``holm``: verdicts on Holm-adjusted p-values; ``workers``:
-    processes that play side by side; ``progress``: a bar with the time left.
+    processes that play side by side; ``ray``: a Ray cluster's address to play on instead
+    (the run folders on a filesystem its nodes mount); ``progress``: a bar with the time left.
     ``agents.report.compare_and_report`` adds ``report.md`` and its plots.
     """
     from mm_gym_agents.policy import load_policy
@@ -568,7 +572,7 @@ def compare_run(
     tuned = load_baselines(baselines, config.env_id, taken=keys)
     for run in runs:  # a missing or corrupt model is one line before anything plays
         load_policy(run, which)
-    agents = {k: (run.path, which) for k, run in zip(keys, runs, strict=True)}
+    agents = {k: (run.path.resolve(), which) for k, run in zip(keys, runs, strict=True)}
     log(
         f"comparing {', '.join(r.name for r in runs)} ({which} model) on {found} seeds, "
         f"{episodes} per run: " + ", ".join(f"{b[0]}..{b[-1]}" for b in blocks.values())
@@ -580,6 +584,7 @@ def compare_run(
         regimes=regimes,
         baselines=tuned,
         workers=workers,
+        ray=ray,
         progress=progress,
         log=log,
     )

@@ -12,6 +12,8 @@ side by side in processes with ``workers``.
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -237,7 +239,10 @@ def train(
         run = RunDir.create(runs_dir, name, config)
         ckpt = None
 
-    run.set_status(RUNNING, total_timesteps=config.total_timesteps)
+    # where it trains: a run on a cluster can be found (and its worker told apart) from here
+    run.set_status(
+        RUNNING, total_timesteps=config.total_timesteps, host=socket.gethostname(), pid=os.getpid()
+    )
     try:
         result = _learn(config, run, ckpt, progress_bar, verbose, log, callbacks)
     except BaseException as err:
@@ -256,7 +261,12 @@ def train(
             f"{run.name} --runs-dir {run.path.parent}` continues it from {where}"
         )
         raise
-    run.set_status(COMPLETE, timesteps=result.num_timesteps, seconds=round(result.seconds, 1))
+    run.set_status(
+        COMPLETE,
+        timesteps=result.num_timesteps,
+        seconds=round(result.seconds, 1),
+        resumed_from=result.started_at,
+    )
     return result
 
 
@@ -268,13 +278,16 @@ def train_seeds(
     runs_dir: str | Path = "runs",
     resume: bool = False,
     workers: int = 1,
+    ray: str | None = None,
     log: Callable[[str], None] = print,
     **kwargs: Any,
 ) -> list[TrainResult | None]:
     """``train`` once per training seed into ``runs_dir/<run_name>_seed<k>``, the config
     otherwise the same (``run_name`` defaults to ``<algo>_<env>_<time>``); with ``resume``,
     each of those runs continues. ``workers`` > 1 trains that many runs side by side, each in
-    its own process (no progress bar). A run that fails is one line and the others go on; at
+    its own process (no progress bar); ``ray`` (a cluster's address, or ``auto``) trains each
+    run as a Ray task on that cluster instead (``mm_gym_agents.cluster``: ``runs_dir`` must be
+    on a filesystem every node mounts). A run that fails is one line and the others go on; at
     the end a ``RunsFailed`` names the failed runs (each is resumable). ``kwargs`` go to
     ``train``. Returns each seed's result (None for a run trained in another process)."""
     if resume and run_name is None:
@@ -287,32 +300,77 @@ def train_seeds(
         {
             "config": config.replace(seed=seed) if config is not None else None,
             "run_name": f"{base}_seed{seed}",
-            "runs_dir": runs_dir,
+            "runs_dir": str(runs_dir),
             "resume": resume,
             **kwargs,
         }
         for seed in seeds
     ]
+    if workers == 1 and ray is None:
+        results, failed = _train_here(seeds, jobs, log)
+    else:
+        results, failed = [None] * len(jobs), _train_elsewhere(jobs, runs_dir, workers, ray, log)
+    if failed:
+        raise RunsFailed(failed, runs_dir)
+    return results
+
+
+def _train_here(
+    seeds: Sequence[int], jobs: list[dict[str, Any]], log: Callable[[str], None]
+) -> tuple[list[TrainResult | None], list[str]]:
+    """``train_seeds``'s runs one after the other in this process; their results and the
+    names of the runs that failed."""
     results: list[TrainResult | None] = []
     failed: list[str] = []
-    if workers == 1:
-        for seed, job in zip(seeds, jobs, strict=True):
-            log(f"training seed {seed} of {', '.join(map(str, seeds))}")
-            try:
-                results.append(train(log=log, **job))
-            except Exception as err:  # one line; the next runs go on
-                log(f"run {job['run_name']} failed: {type(err).__name__}: {err}")
-                failed.append(job["run_name"])
-                results.append(None)
-    else:
-        import concurrent.futures as cf
+    for seed, job in zip(seeds, jobs, strict=True):
+        log(f"training seed {seed} of {', '.join(map(str, seeds))}")
+        try:
+            results.append(train(log=log, **job))
+        except Exception as err:  # one line; the next runs go on
+            log(f"run {job['run_name']} failed: {type(err).__name__}: {err}")
+            failed.append(job["run_name"])
+            results.append(None)
+    return results, failed
 
+
+def _train_elsewhere(
+    jobs: list[dict[str, Any]],
+    runs_dir: str | Path,
+    workers: int,
+    ray: str | None,
+    log: Callable[[str], None],
+) -> list[str]:
+    """``train_seeds``'s runs in local processes, or as Ray tasks on the cluster at ``ray``;
+    the names of the runs that failed. Interrupted (Ctrl-C), the runs still training on the
+    cluster are stopped and marked ``incomplete`` (each resumable)."""
+    import concurrent.futures as cf
+
+    jobs = [{**job, "progress_bar": False} for job in jobs]
+    if ray is None:
         log(f"training {len(jobs)} runs, {workers} at a time, one process each")
-        with process_pool(workers) as pool:
-            futures = {
-                pool.submit(_train_in_process, {**job, "progress_bar": False}): job["run_name"]
-                for job in jobs
-            }
+        pool: cf.Executor = process_pool(workers)
+    else:
+        from mm_gym_agents.cluster import RayPool, check_shared_folder
+
+        if not jobs[0]["resume"]:  # a retried task continues its run: none may exist before
+            taken = [j["run_name"] for j in jobs if (Path(runs_dir) / j["run_name"]).exists()]
+            if taken:
+                raise ConfigError(
+                    f"--run-name: {', '.join(taken)} already in {str(runs_dir)!r}; choose "
+                    "another name, or --resume to continue them"
+                )
+        pool = RayPool(ray, cpus=task_cpus(jobs[0]["config"] or _stored_config(jobs[0])))
+        runs_dir = Path(runs_dir).resolve()  # the tasks' working folder is not ours
+        check_shared_folder(runs_dir)
+        jobs = [{**job, "runs_dir": str(runs_dir), "continue_started": True} for job in jobs]
+        log(
+            f"training {len(jobs)} runs on the Ray cluster at {ray} ({pool.workers} at a "
+            f"time, {pool.cpus} CPU(s) each), into {str(Path(runs_dir).resolve())!r}"
+        )
+    failed: list[str] = []
+    with pool:
+        futures = {pool.submit(_train_in_process, job): job["run_name"] for job in jobs}
+        try:
             for future in cf.as_completed(futures):
                 name = futures[future]
                 error = future.exception()
@@ -321,10 +379,43 @@ def train_seeds(
                 else:
                     log(f"run {name} failed: {type(error).__name__}: {error}")
                     failed.append(name)
-        results = [None] * len(jobs)
-    if failed:
-        raise RunsFailed(failed, runs_dir)
-    return results
+        except KeyboardInterrupt:
+            if ray is not None:
+                pool.shutdown(cancel_futures=True)
+                for job in jobs:
+                    _mark_interrupted(Path(runs_dir) / job["run_name"], log)
+            raise
+    return failed
+
+
+def task_cpus(config: AgentConfig) -> int:
+    """CPUs a training run needs: its torch threads or its env threads, whichever is more
+    (the two take turns: rollouts, then gradient steps)."""
+    return max(1, config.torch_threads, config.env_threads or 1)
+
+
+def _stored_config(job: dict[str, Any]) -> AgentConfig:
+    return RunDir.open(Path(job["runs_dir"]) / job["run_name"]).config()
+
+
+def _mark_interrupted(path: Path, log: Callable[[str], None]) -> None:
+    """Mark a run whose task was stopped with its driver ``incomplete`` (unless complete)."""
+    run = RunDir(path)
+    if not run.config_path.exists():
+        return
+    if run.is_complete:
+        return
+    latest = run.latest_checkpoint()
+    run.set_status(
+        INCOMPLETE,
+        reason="interrupted",
+        detail="the driver was interrupted and stopped the run's Ray task",
+        last_checkpoint=latest[0] if latest else None,
+    )
+    log(
+        f"run {run.path} is incomplete (interrupted); `mm-gym train --resume --run-name "
+        f"{run.name} --runs-dir {run.path.parent}` continues it"
+    )
 
 
 class RunsFailed(RunError):
@@ -339,7 +430,14 @@ class RunsFailed(RunError):
 
 
 def _train_in_process(job: dict[str, Any]) -> str:
-    """One run of ``train_seeds`` in a worker process; a short line of what it did."""
+    """One run of ``train_seeds`` in a worker process or Ray task; a short line of what it
+    did. With ``continue_started`` (a Ray task, which Ray runs again when its worker died), a
+    run this task already started continues from its last checkpoint."""
+    job = dict(job)
+    if job.pop("continue_started", False):
+        job["resume"] = (
+            job["resume"] or RunDir(Path(job["runs_dir"]) / job["run_name"]).config_path.exists()
+        )
     result = train(**job)
     return (
         f"{result.num_timesteps} timesteps in {result.seconds:.0f} s "

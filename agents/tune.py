@@ -232,7 +232,7 @@ def _show(value: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """The ``tune agent`` subcommand (options parsed by ``mm_gym.commands.tune``)."""
     from mm_gym.commands.output import int_arg
-    from mm_gym.commands.tune import out_path, study_options
+    from mm_gym.commands.tune import out_path, study_options, tune_on_cluster
     from mm_gym.tuning.study import display_url
 
     config = AgentConfig.from_yaml(resolve_config("agents", args.config))
@@ -248,6 +248,8 @@ def run(args: argparse.Namespace) -> int:
     eval_episodes = int_arg("--eval-episodes", args.eval_episodes, 2)
     name = args.study or f"agent-{config.algo}"
     out = out_path(args, name)
+    if args.ray is not None:
+        return tune_on_cluster(args, name, out)
     options = study_options(args, name, out)
     if args.storage is None:  # the SQLite file lives in --out
         out.mkdir(parents=True, exist_ok=True)

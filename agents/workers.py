@@ -1,4 +1,5 @@
-"""Processes for work that runs side by side (training runs, comparison conditions)."""
+"""Processes for work that runs side by side (training runs, comparison conditions), here or
+on a Ray cluster."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from mm_gym.errors import ConfigError
 
-__all__ = ["check_workers", "process_pool"]
+__all__ = ["check_workers", "job_pool", "process_pool"]
 
 
 def check_workers(workers: Any) -> int:
@@ -22,3 +23,13 @@ def process_pool(workers: int) -> cf.ProcessPoolExecutor:
     """A pool of ``workers`` fresh (spawned) processes: nothing of the parent's torch or numba
     threads is inherited."""
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+
+
+def job_pool(workers: int, ray: str | None = None, cpus: float = 1) -> cf.Executor:
+    """``workers`` local processes, or with ``ray`` (an address) tasks of ``cpus`` CPUs on
+    that Ray cluster (``mm_gym_agents.cluster``)."""
+    if ray is None:
+        return process_pool(workers)
+    from mm_gym_agents.cluster import RayPool
+
+    return RayPool(ray, cpus=cpus)

@@ -5,7 +5,7 @@ units listed under it in ``ALLOWED`` (a new unit fails until it is placed). From
 ``errors`` <- ``config`` <- ``strategy`` <- ``market`` <- ``envs`` (and ``rendering``, pure
 drawing) <- ``evaluation`` <- ``tuning`` <- ``commands`` <- ``cli``; the agents' package
 (``agents/``, installed as ``mm_gym_agents``) sits above all of them. ``mm_gym`` never
-imports or names the agents' package, torch or Stable-Baselines3, and no two modules import
+imports or names the agents' package, torch, Stable-Baselines3 or Ray, and no two modules import
 each other (directly or around a longer circle).
 
 Imports given as strings count: ``importlib.import_module("x")``, ``import_module("x")`` and
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 # source folder -> the package name it installs as (pyproject's package-dir)
 SOURCES = {"mm_gym": "mm_gym", "agents": "mm_gym_agents", "configs": "mm_gym.configs"}
 AGENTS = "mm_gym_agents"
-FORBIDDEN_IN_MM_GYM = (AGENTS, "agents", "torch", "stable_baselines3", "sb3_contrib")
+FORBIDDEN_IN_MM_GYM = (AGENTS, "agents", "torch", "stable_baselines3", "sb3_contrib", "ray")
 NAMES_AGENTS = re.compile(r"^(mm_gym_agents(\.|:|$)|agents\.)")  # not "agents", a config kind
 STRING_IMPORTS = ("import_module", "__import__")
 

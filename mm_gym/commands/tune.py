@@ -12,11 +12,23 @@ import argparse
 from pathlib import Path
 
 from mm_gym.commands.output import int_arg, seconds_arg
-from mm_gym.commands.plugins import TUNE_TARGET_GROUP, load_plugins
+from mm_gym.commands.plugins import (
+    TUNE_TARGET_GROUP,
+    add_ray_option,
+    load_executor,
+    load_plugins,
+)
 from mm_gym.config import shipped_configs
 from mm_gym.errors import ConfigError
 
-__all__ = ["add_parser", "add_study_options", "out_path", "study_options"]
+__all__ = [
+    "add_parser",
+    "add_study_options",
+    "out_path",
+    "study_options",
+    "tune_on_cluster",
+    "check_storage_reaches",
+]
 
 DEFAULT_BASELINE_TRIALS = 50
 
@@ -62,6 +74,16 @@ def add_study_options(p: argparse.ArgumentParser, trials: int, pruner: str) -> N
     )
     p.add_argument("--out", metavar="DIR", help="report folder (default runs/tune/<study>)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_ray_option(
+        p,
+        "run --ray-workers of these workers as tasks on this Ray cluster, on one study "
+        "(--storage postgresql://... when the cluster spans machines)",
+    )
+    p.add_argument(
+        "--ray-workers",
+        metavar="W",
+        help="with --ray: workers on the cluster (default: its CPUs / --n-jobs)",
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -153,6 +175,8 @@ def _baseline(args: argparse.Namespace) -> int:
     space = SearchSpace.from_yaml(resolve_config("spaces", args.space))
     name = args.study or "baseline"
     out = out_path(args, name)
+    if args.ray is not None:
+        return tune_on_cluster(args, name, out)
     options = study_options(args, name, out)
     if args.storage is None:  # the SQLite file lives in --out
         out.mkdir(parents=True, exist_ok=True)
@@ -175,3 +199,78 @@ def _baseline(args: argparse.Namespace) -> int:
             )
     print(f"tuned config: {out / 'baseline.yaml'}; report: {out / 'report.md'}")
     return 0
+
+
+def tune_on_cluster(args: argparse.Namespace, name: str, out: Path) -> int:
+    """``--ray``: this target's worker (``args.func``) as ``--ray-workers`` Ray tasks sharing
+    study ``name`` (default: the cluster's CPUs / ``--n-jobs``), each with its own sampler
+    seed (``--seed`` + i when given) and no held-out check; once they finished, the command
+    runs here on the finished study: the held-out check and the report in ``out``, as on one
+    machine. SQLite is refused when the cluster spans machines."""
+    import concurrent.futures as cf
+
+    from mm_gym.errors import RunError
+    from mm_gym.tuning.study import default_storage, display_url
+
+    n_jobs = int_arg("--n-jobs", args.n_jobs, 1)
+    seed = None if args.seed is None else int_arg("--seed", args.seed, 0)
+    out = out.resolve()
+    storage = args.storage or default_storage(out)
+    here = {**vars(args), "ray": None, "out": str(out), "storage": storage}
+    with load_executor("ray")(args.ray, cpus=n_jobs) as pool:
+        check_storage_reaches(storage, pool.machines)
+        workers = (
+            pool.workers
+            if args.ray_workers is None
+            else int_arg("--ray-workers", args.ray_workers, 1)
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        print(
+            f"tune: {workers} worker(s) on the Ray cluster at {args.ray} ({n_jobs} CPU(s) "
+            f"each), study {name!r} in {display_url(storage)}"
+        )
+        task = {**here, "no_progress": True}
+        if "holdout_episodes" in task:
+            task["holdout_episodes"] = "0"  # checked once, here, on the finished study
+        jobs = [
+            argparse.Namespace(**{**task, "seed": None if seed is None else str(seed + i)})
+            for i in range(workers)
+        ]
+        futures = [pool.submit(_tune_worker, job) for job in jobs]
+        failed = []
+        try:
+            for future in cf.as_completed(futures):
+                if (err := future.exception()) is not None:
+                    failed.append(f"{type(err).__name__}: {str(err).splitlines()[0]}")
+        except KeyboardInterrupt:
+            pool.shutdown(cancel_futures=True)
+            raise
+    if failed:
+        raise RunError(f"{len(failed)} of {workers} tuning worker(s) failed; first: {failed[0]}")
+    # the study holds its trials: run here with nothing left to run (one finished trial is
+    # enough), for the held-out check, the report and the summary lines
+    return args.func(argparse.Namespace(**{**here, "trials": "1"}))
+
+
+def check_storage_reaches(storage: str, machines: int) -> None:
+    """A ConfigError when ``storage`` is SQLite and the workers are on several machines."""
+    from mm_gym.tuning.study import display_url
+
+    if storage.startswith("sqlite") and machines > 1:
+        raise ConfigError(
+            f"--storage {display_url(storage)}: SQLite is a file on one machine and the Ray "
+            f"cluster spans {machines}; use --storage postgresql://USER:PASSWORD@HOST/DB"
+        )
+
+
+def _tune_worker(args: argparse.Namespace) -> int:
+    """One tuning worker in a Ray task: the target's own command, its outputs (the report
+    comes from the driver) in a folder of its own, deleted after."""
+    import shutil
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="mm_gym_tune_")
+    try:
+        return args.func(argparse.Namespace(**{**vars(args), "out": scratch}))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
