@@ -542,3 +542,30 @@ def plot_economics(table: pd.DataFrame, path: str | Path) -> Path:
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Market maker per pinned regime: PnL per hour and its parts")
     return save_figure(fig, path)
+
+
+def plot_calibration(
+    ratios: Mapping[str, Mapping[str, float]],
+    labels: Mapping[str, str],
+    band: tuple[float, float],
+    path: str | Path,
+) -> Path:
+    """Each market's facts over the recording's (``ratios[market][fact]``), on a log axis,
+    with the band of a matched fact shaded (mm-gym calibrate)."""
+    facts = list(labels)
+    x = np.arange(len(facts))
+    width = 0.8 / max(len(ratios), 1)
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    ax.axhspan(*band, color="tab:green", alpha=0.12, label=f"matched: {band[0]:g}x to {band[1]:g}x")
+    ax.axhline(1.0, color="black", lw=0.8)
+    for g, (market, values) in enumerate(ratios.items()):
+        y = np.array([values.get(f, np.nan) for f in facts], dtype=np.float64)
+        ax.bar(x + (g - (len(ratios) - 1) / 2) * width, np.nan_to_num(y, nan=1.0) - 1.0, width,
+               bottom=1.0, label=market, edgecolor="black", lw=0.5)  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xticks(x, [labels[f] for f in facts], rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("market's fact / recording's fact")
+    ax.set_title("Stylised facts against the recording (1 = the recording's value)")
+    ax.grid(axis="y", alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)

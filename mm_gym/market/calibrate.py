@@ -1,0 +1,226 @@
+"""Fit the simulator to a recording: a ``MarketConfig`` whose stylised facts match those of a
+recorded market (``mm_gym.market.recorded``), measured by the same code
+(``realism.market_stats``).
+
+The start is the shipped market nearest in kind (``small_tick`` when the recording's spread
+is several ticks, else ``default``) on the recording's tick and price. Measured directly on
+the recording: the intraday volatility pattern (when it covers a trading day) and the size of
+market orders. Then, a few rounds of simulation on fixed seeds, each moving one lever per
+fact by the ratio of the recording's fact to the simulated one:
+
+- 1-min return std <- the regimes' volatilities (and the news jumps);
+- executions a second <- the rates of market orders;
+- mean spread <- how far behind the fair value limit orders rest (small-tick markets);
+- trade-sign ACF at lag 1 <- the tail of the metaorder runs' lengths.
+
+A fact the recording is too short to estimate (NaN) leaves its lever as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from mm_gym.errors import ConfigError
+from mm_gym.market import realism as rz
+from mm_gym.market.config import MarketConfig, RegimeParams
+
+__all__ = [
+    "TARGETS",
+    "TOLERANCE",
+    "Calibration",
+    "calibrate",
+    "fit_intraday_amplitude",
+    "starting_market",
+]
+
+TARGETS = {
+    "ret_std_1s": "return std 1 s (bps)",
+    "ret_std_1min": "return std 1 min (bps)",
+    "spread_bps": "mean spread (bps)",
+    "executions_per_s": "executions per second",
+    "sign_acf_lag1": "trade-sign ACF (merged), lag 1",
+}
+"""The facts a calibration matches, with their labels."""
+TOLERANCE = (0.67, 1.5)
+"""A fitted fact within these ratios of the recording's counts as matched."""
+CLOSE = (0.95, 1.05)
+"""Rounds stop once every lever's fact is within these ratios."""
+SMALL_TICK_SPREAD = 3.0
+"""A recording whose mean spread is at least this many ticks starts from ``small_tick``."""
+DAY_COVERAGE = 0.8
+"""The intraday pattern is fitted only from a recording covering this share of a day."""
+INTRADAY_BINS = 13
+ALPHA_RANGE = (1.05, 4.0)
+
+
+@dataclasses.dataclass
+class Calibration:
+    """The fitted market, the facts of the recording and of the fitted market, and each
+    round's levers and ratios of facts (simulated over recorded)."""
+
+    market: MarketConfig
+    start: str
+    recording: rz.MarketStats
+    fitted: rz.MarketStats
+    rounds: pd.DataFrame
+    intraday_amplitude: float | None
+    notes: list[str]
+
+    def ratios(self) -> dict[str, float]:
+        """Fitted over recorded, per target fact (NaN where the recording cannot tell)."""
+        return {k: self.fitted.values[k] / self.recording.values[k] for k in TARGETS}
+
+    def matched(self) -> dict[str, bool | None]:
+        """Per target fact: within ``TOLERANCE`` (None: not estimable on the recording)."""
+        low, high = TOLERANCE
+        return {k: None if math.isnan(r) else low <= r <= high for k, r in self.ratios().items()}
+
+
+def fit_intraday_amplitude(record: rz.MarketRecord, day_s: float) -> float | None:
+    """The U-shape amplitude ``a`` of ``volatility.intraday_level`` fitted to the recording's
+    1-min return std in ``INTRADAY_BINS`` bins of the day, taking the recording to start at
+    the open; None when it covers less than ``DAY_COVERAGE`` of ``day_s``. Kept within the
+    config's range [0, 0.9]."""
+    seconds = (record.mid.shape[1] - 1) * record.dt
+    if seconds < DAY_COVERAGE * day_s:
+        return None
+    step = round(60.0 / record.dt)
+    r = rz.log_returns_bps(record.mid[:1], step)[0]
+    t = (np.arange(r.size) + 0.5) * 60.0
+    edges = np.linspace(0.0, min(seconds, day_s), INTRADAY_BINS + 1)
+    centres, stds = [], []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        x = r[(t >= lo) & (t < hi)]
+        x = x[np.isfinite(x)]
+        if x.size >= 5:
+            centres.append(0.5 * (lo + hi) / day_s)
+            stds.append(float(np.sqrt(np.mean(x * x))))
+    if len(stds) < 4:
+        return None
+    shape = 3.0 * (2.0 * np.asarray(centres) - 1.0) ** 2 - 1.0
+    slope, intercept = np.polyfit(shape, np.asarray(stds), 1)
+    if intercept <= 0:
+        return None
+    return float(np.clip(slope / intercept, 0.0, 0.9))
+
+
+def starting_market(record: rz.MarketRecord, facts: dict[str, float]) -> tuple[MarketConfig, str]:
+    """The shipped market nearest in kind, on the recording's tick and starting price."""
+    name = "small_tick" if facts.get("spread_ticks", 0.0) >= SMALL_TICK_SPREAD else "default"
+    base = MarketConfig.preset(name)
+    price = float(record.mid[0, np.isfinite(record.mid[0])][0])
+    price = round(price / record.tick_size) * record.tick_size
+    return base.replace(tick_size=record.tick_size, initial_price=price), name
+
+
+def _scale_vol(market: MarketConfig, k: float) -> MarketConfig:
+    regimes = {
+        name: dataclasses.replace(p, vol_bps_per_sqrt_s=min(p.vol_bps_per_sqrt_s * k, 100.0))
+        for name, p in market.regimes.items()
+    }
+    news = dataclasses.replace(market.news, jump_bps_mean=market.news.jump_bps_mean * k)
+    return market.replace(regimes=regimes, news=news)
+
+
+def _levers(m: MarketConfig) -> dict[str, float]:
+    ranging: RegimeParams = m.regimes["ranging"]
+    return {
+        "ranging_vol_bps_per_sqrt_s": ranging.vol_bps_per_sqrt_s,
+        "market_rate": m.market_rate,
+        "limit_fair_offset_ticks": m.limit_fair_offset_ticks,
+        "metaorder_alpha": m.metaorder_alpha,
+    }
+
+
+def _step(m: MarketConfig, sim: dict[str, float], rec: dict[str, float]) -> MarketConfig:
+    """One round's move of each lever whose fact both sides have."""
+
+    def ratio(key: str) -> float | None:
+        r = rec[key] / sim[key] if sim.get(key) else math.nan
+        return r if math.isfinite(r) and r > 0 else None
+
+    if (k := ratio("ret_std_1min")) is not None:
+        m = _scale_vol(m, k)
+    if (k := ratio("executions_per_s")) is not None:
+        m = m.replace(market_rate=m.market_rate * k, informed_rate=m.informed_rate * k)
+    small_tick = m.limit_fair_fraction >= 1.0 and m.limit_pull_ticks is not None
+    gap = rec.get("spread_ticks", math.nan) - sim.get("spread_ticks", math.nan)
+    if small_tick and math.isfinite(gap):
+        limit = m.window_levels / 8 - 1
+        offset = float(np.clip(m.limit_fair_offset_ticks + 0.5 * gap, 1.0, limit))
+        m = m.replace(limit_fair_offset_ticks=offset, limit_pull_ticks=offset - 0.5)
+    if (k := ratio("sign_acf_lag1")) is not None and m.metaorder_alpha > 0:
+        alpha = float(np.clip(m.metaorder_alpha / k**0.7, *ALPHA_RANGE))
+        m = m.replace(metaorder_alpha=alpha)
+    return m
+
+
+def calibrate(
+    record: rz.MarketRecord,
+    *,
+    markets: int = 8,
+    hours: float = 1.0,
+    seed: int = 0,
+    rounds: int = 6,
+    shares_per_lot: float | None = None,
+    log: Callable[[str], None] = print,
+) -> Calibration:
+    """Fit a market to the recording ``record`` (see the module's docstring): each round
+    simulates ``markets`` markets for ``hours`` (seeds ``seed..``, the same every round) and
+    moves the levers; at most ``rounds`` rounds, fewer once every fact is within ``CLOSE``.
+    ``shares_per_lot``: the recording's size units per lot, to set the size of market orders
+    (None: the starting market's sizes)."""
+    if rounds < 1:
+        raise ConfigError(f"rounds={rounds!r}: expected at least 1")
+    recording = rz.market_stats(record)
+    rec = recording.values
+    market, start = starting_market(record, rec)
+    notes = [f"start: the shipped `{start}` market on the recording's tick and price"]
+    amplitude = fit_intraday_amplitude(record, market.volatility.day_s)
+    if amplitude is None:
+        notes.append(
+            "intraday pattern: the recording covers less than "
+            f"{DAY_COVERAGE:.0%} of a {market.volatility.day_s / 3600:g} h day; kept the start's"
+        )
+    else:
+        volatility = dataclasses.replace(market.volatility, intraday_amplitude=amplitude)
+        market = market.replace(volatility=volatility)
+        notes.append(f"intraday pattern: amplitude {amplitude:.3g}, fitted to the recording")
+    if shares_per_lot is not None:
+        per_order = rec["volume_per_s"] / rec["executions_per_s"] / shares_per_lot
+        if math.isfinite(per_order) and per_order > 0:
+            market = market.replace(market_size_mean=max(per_order, 1.0))
+            notes.append(
+                f"market order size: {per_order:.3g} lots of {shares_per_lot:g} (the "
+                "recording's size traded per execution)"
+            )
+    history = []
+    for k in range(rounds):
+        fitted = rz.market_stats(rz.collect(market, markets, hours, seed))
+        sim = fitted.values
+        ratios = {key: sim[key] / rec[key] for key in TARGETS}
+        history.append(
+            {"round": k + 1, **_levers(market), **{f"{key} ratio": r for key, r in ratios.items()}}
+        )
+        log(
+            f"round {k + 1}: "
+            + ", ".join(f"{key} x{r:.2f}" for key, r in ratios.items() if math.isfinite(r))
+        )
+        finite = [r for key, r in ratios.items() if math.isfinite(r) and key != "ret_std_1s"]
+        if all(CLOSE[0] <= r <= CLOSE[1] for r in finite) or k == rounds - 1:
+            break
+        market = _step(market, sim, rec)
+    return Calibration(
+        market=market,
+        start=start,
+        recording=recording,
+        fitted=fitted,
+        rounds=pd.DataFrame(history),
+        intraday_amplitude=amplitude,
+        notes=notes,
+    )
