@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import math
 import os
 import socket
 import uuid
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from mm_gym.errors import ConfigError
+from mm_gym.market.sim import THREADS_ENV
 
 __all__ = [
     "RETRIES",
@@ -62,7 +62,7 @@ def require_ray() -> Any:
 
 def _host_port(address: str) -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    if not sep or not host or not port.isdigit() or "/" in host:
         raise ConfigError(
             f"--ray {address!r}: expected auto or the head's HOST:PORT (as `ray start --head` "
             "prints it, e.g. 10.0.0.5:6379)"
@@ -72,8 +72,10 @@ def _host_port(address: str) -> tuple[str, int]:
 
 def connect(address: str) -> Any:
     """Join the Ray cluster at ``address`` (``HOST:PORT`` of its head, or ``auto`` for the one
-    this machine belongs to) as a driver; returns ``ray``. An address nothing answers at is
-    a ConfigError in one line (Ray itself would retry for minutes)."""
+    this machine belongs to) as a driver; returns ``ray``. The driver runs on a node of the
+    cluster (``ray start --address ...`` on this machine first). An address nothing answers
+    at, or a cluster that cannot be joined (another Ray or Python version, this machine not a
+    node), is a ConfigError in one line (Ray itself would retry for minutes)."""
     ray = require_ray()
     if ray.is_initialized():
         return ray
@@ -93,9 +95,12 @@ def connect(address: str) -> Any:
             logging_level="ERROR",
             configure_logging=True,
         )
-    except ConnectionError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ConfigError(f"--ray {address}: cannot join the cluster ({first})") from None
+    except (ConnectionError, RuntimeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError(
+            f"--ray {address}: cannot join the cluster ({first}); run the command on a node of "
+            "the cluster with the same Ray and Python versions"
+        ) from None
     return ray
 
 
@@ -160,15 +165,27 @@ def check_shared_folder(folder: str | Path) -> None:
 
 class RayPool(cf.Executor):
     """A ``concurrent.futures.Executor`` over the Ray cluster at ``address``: each ``submit``
-    is one Ray task needing ``cpus`` CPUs, run again (up to ``retries`` times) when its worker
-    or node dies. ``shutdown(cancel_futures=True)`` stops the tasks still running."""
+    is one Ray task needing ``cpus`` CPUs (and run with as many threads for its markets,
+    ``MM_GYM_THREADS``), run again (up to ``retries`` times) when its worker or node dies. A
+    task's error reaches its future as the error raised in the task. Leaving the pool on an
+    error (or Ctrl-C) stops the tasks still running; then the driver leaves the cluster, if
+    this pool joined it."""
 
-    def __init__(self, address: str, *, cpus: float = 1, retries: int = RETRIES) -> None:
+    def __init__(self, address: str, *, cpus: int = 1, retries: int = RETRIES) -> None:
+        self._joined = not (require_ray().is_initialized())  # leave only what this pool joined
         self.ray = connect(address)
         self.address = address
         self.cpus = cpus
         self.retries = retries
         self._refs: list[Any] = []
+        self._remote: dict[Callable, Any] = {}
+        largest = max((n["Resources"].get("CPU", 0) for n in alive_nodes()), default=0)
+        if cpus > largest:
+            self.shutdown(wait=False)
+            raise ConfigError(
+                f"--ray {address}: a task needs {cpus} CPUs and the cluster's largest node has "
+                f"{largest:g}; lower --n-jobs, torch_threads or env_threads"
+            )
 
     @property
     def machines(self) -> int:
@@ -178,19 +195,33 @@ class RayPool(cf.Executor):
     @property
     def workers(self) -> int:
         """Tasks of ``cpus`` CPUs the cluster runs at once."""
-        return max(1, int(cluster_cpus() // max(self.cpus, 1e-9)))
+        return max(1, cluster_cpus() // self.cpus)
+
+    def check_shared(self, folder: str | Path) -> None:
+        """``check_shared_folder``: a ConfigError unless every node sees ``folder``."""
+        check_shared_folder(folder)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
-        task = self.ray.remote(fn).options(
-            num_cpus=self.cpus,
-            max_retries=self.retries,
-            retry_exceptions=False,  # an error in our code is reported, not run again
-            # numba's threads (the vector envs) as many as the task's CPUs, not the node's
-            runtime_env={"env_vars": {"NUMBA_NUM_THREADS": str(max(1, math.ceil(self.cpus)))}},
-        )
-        ref = task.remote(*args, **kwargs)
+        if fn not in self._remote:
+            self._remote[fn] = self.ray.remote(fn).options(
+                num_cpus=self.cpus,
+                max_retries=self.retries,
+                retry_exceptions=False,  # an error in our code is reported, not run again
+                runtime_env={"env_vars": {THREADS_ENV: str(self.cpus)}},
+            )
+        ref = self._remote[fn].remote(*args, **kwargs)
         self._refs.append(ref)
-        return ref.future()
+        future: cf.Future = cf.Future()
+
+        def settle(done: cf.Future) -> None:
+            error = done.exception()
+            if error is None:
+                future.set_result(done.result())
+            else:  # the task's own error, not Ray's wrapper with the remote traceback
+                future.set_exception(getattr(error, "cause", None) or error)
+
+        ref.future().add_done_callback(settle)
+        return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if cancel_futures:
@@ -200,4 +231,9 @@ class RayPool(cf.Executor):
         if wait and not cancel_futures and self._refs:
             self.ray.wait(self._refs, num_returns=len(self._refs))
         self._refs = []
-        self.ray.shutdown()  # the driver leaves; the cluster runs on
+        if self._joined:
+            self.ray.shutdown()  # the driver leaves; the cluster runs on
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        self.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
+        return False

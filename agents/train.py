@@ -295,6 +295,8 @@ def train_seeds(
     if config is None and not resume:
         raise ConfigError("train: a config is needed")
     check_workers(workers)
+    if ray is not None and workers > 1:
+        raise ConfigError("--workers: not with --ray (the cluster's CPUs set how many run at once)")
     base = run_name or RunDir.unique_name(runs_dir, config)
     jobs = [
         {
@@ -350,25 +352,30 @@ def _train_elsewhere(
         log(f"training {len(jobs)} runs, {workers} at a time, one process each")
         pool: cf.Executor = process_pool(workers)
     else:
-        from mm_gym_agents.cluster import RayPool, check_shared_folder
+        from mm_gym_agents.cluster import RayPool
 
-        if not jobs[0]["resume"]:  # a retried task continues its run: none may exist before
-            taken = [j["run_name"] for j in jobs if (Path(runs_dir) / j["run_name"]).exists()]
-            if taken:
-                raise ConfigError(
-                    f"--run-name: {', '.join(taken)} already in {str(runs_dir)!r}; choose "
-                    "another name, or --resume to continue them"
-                )
-        pool = RayPool(ray, cpus=task_cpus(jobs[0]["config"] or _stored_config(jobs[0])))
         runs_dir = Path(runs_dir).resolve()  # the tasks' working folder is not ours
-        check_shared_folder(runs_dir)
         jobs = [{**job, "runs_dir": str(runs_dir), "continue_started": True} for job in jobs]
-        log(
-            f"training {len(jobs)} runs on the Ray cluster at {ray} ({pool.workers} at a "
-            f"time, {pool.cpus} CPU(s) each), into {str(Path(runs_dir).resolve())!r}"
-        )
+        started = [j for j in jobs if RunDir(runs_dir / j["run_name"]).config_path.exists()]
+        if started and not jobs[0]["resume"]:  # a retried task continues its own run only
+            raise ConfigError(
+                f"--run-name: {', '.join(j['run_name'] for j in started)} already in "
+                f"{str(runs_dir)!r}; choose another name, or --resume to continue them"
+            )
+        config = jobs[0]["config"] or (_stored_config(started[0]) if started else None)
+        if config is None:
+            raise ConfigError("--resume: none of these runs was started; train them with --config")
+        pool = RayPool(ray, cpus=task_cpus(config))
     failed: list[str] = []
     with pool:
+        if ray is not None:
+            from mm_gym_agents.cluster import check_shared_folder
+
+            check_shared_folder(runs_dir)
+            log(
+                f"training {len(jobs)} runs on the Ray cluster at {ray} ({pool.workers} at a "
+                f"time, {pool.cpus} CPU(s) each), into {str(runs_dir)!r}"
+            )
         futures = {pool.submit(_train_in_process, job): job["run_name"] for job in jobs}
         try:
             for future in cf.as_completed(futures):
@@ -377,7 +384,8 @@ def _train_elsewhere(
                 if error is None:
                     log(f"run {name}: {future.result()}")
                 else:
-                    log(f"run {name} failed: {type(error).__name__}: {error}")
+                    first = (str(error).splitlines() or [""])[0]
+                    log(f"run {name} failed: {type(error).__name__}: {first}")
                     failed.append(name)
         except KeyboardInterrupt:
             if ray is not None:
@@ -435,9 +443,10 @@ def _train_in_process(job: dict[str, Any]) -> str:
     run this task already started continues from its last checkpoint."""
     job = dict(job)
     if job.pop("continue_started", False):
-        job["resume"] = (
-            job["resume"] or RunDir(Path(job["runs_dir"]) / job["run_name"]).config_path.exists()
-        )
+        started = RunDir(Path(job["runs_dir"]) / job["run_name"]).config_path.exists()
+        if not started and job["config"] is None:
+            raise ConfigError(f"run {job['run_name']} was never started: train it with --config")
+        job["resume"] = started
     result = train(**job)
     return (
         f"{result.num_timesteps} timesteps in {result.seconds:.0f} s "

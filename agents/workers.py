@@ -25,11 +25,13 @@ def process_pool(workers: int) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
 
 
-def job_pool(workers: int, ray: str | None = None, cpus: float = 1) -> cf.Executor:
-    """``workers`` local processes, or with ``ray`` (an address) tasks of ``cpus`` CPUs on
-    that Ray cluster (``mm_gym_agents.cluster``)."""
+def job_pool(workers: int, ray: str | None = None) -> cf.Executor:
+    """``workers`` local processes, or with ``ray`` (an address) one-CPU tasks on that Ray
+    cluster (``mm_gym_agents.cluster``)."""
     if ray is None:
         return process_pool(workers)
+    if workers > 1:
+        raise ConfigError("--workers: not with --ray (the cluster's CPUs set how many run at once)")
     from mm_gym_agents.cluster import RayPool
 
-    return RayPool(ray, cpus=cpus)
+    return RayPool(ray)

@@ -138,6 +138,8 @@ def study_options(args: argparse.Namespace, name: str, out: Path):
     """The ``StudyOptions`` of the command's options (storage default: ``out/study.db``)."""
     from mm_gym.tuning.study import StudyOptions, default_storage
 
+    if args.ray_workers is not None and args.ray is None:
+        raise ConfigError("--ray-workers: needs --ray ADDRESS")
     return StudyOptions(
         storage=args.storage or default_storage(out),
         name=name,
@@ -204,19 +206,23 @@ def _baseline(args: argparse.Namespace) -> int:
 def tune_on_cluster(args: argparse.Namespace, name: str, out: Path) -> int:
     """``--ray``: this target's worker (``args.func``) as ``--ray-workers`` Ray tasks sharing
     study ``name`` (default: the cluster's CPUs / ``--n-jobs``), each with its own sampler
-    seed (``--seed`` + i when given) and no held-out check; once they finished, the command
-    runs here on the finished study: the held-out check and the report in ``out``, as on one
-    machine. SQLite is refused when the cluster spans machines."""
+    seed (``--seed`` + i when given) and no held-out check, writing into ``out`` (which every
+    node must see: trials keep their folders there); once they finished, the command runs here
+    on the finished study: the held-out check and the report, as on one machine. File options
+    are made absolute here; SQLite is refused when the cluster spans machines."""
     import concurrent.futures as cf
 
     from mm_gym.errors import RunError
-    from mm_gym.tuning.study import default_storage, display_url
+    from mm_gym.tuning.study import default_storage, display_url, open_storage
 
     n_jobs = int_arg("--n-jobs", args.n_jobs, 1)
     seed = None if args.seed is None else int_arg("--seed", args.seed, 0)
     out = out.resolve()
-    storage = args.storage or default_storage(out)
-    here = {**vars(args), "ray": None, "out": str(out), "storage": storage}
+    storage = _absolute_sqlite(args.storage or default_storage(out))
+    here = {**vars(args), **_absolute_files(args), "out": str(out), "storage": storage}
+    here.update(ray=None, ray_workers=None)
+    out.mkdir(parents=True, exist_ok=True)
+    open_storage(storage)  # its tables, before the workers race to create them; its errors
     with load_executor("ray")(args.ray, cpus=n_jobs) as pool:
         check_storage_reaches(storage, pool.machines)
         workers = (
@@ -224,7 +230,7 @@ def tune_on_cluster(args: argparse.Namespace, name: str, out: Path) -> int:
             if args.ray_workers is None
             else int_arg("--ray-workers", args.ray_workers, 1)
         )
-        out.mkdir(parents=True, exist_ok=True)
+        pool.check_shared(out)
         print(
             f"tune: {workers} worker(s) on the Ray cluster at {args.ray} ({n_jobs} CPU(s) "
             f"each), study {name!r} in {display_url(storage)}"
@@ -238,18 +244,36 @@ def tune_on_cluster(args: argparse.Namespace, name: str, out: Path) -> int:
         ]
         futures = [pool.submit(_tune_worker, job) for job in jobs]
         failed = []
-        try:
-            for future in cf.as_completed(futures):
-                if (err := future.exception()) is not None:
-                    failed.append(f"{type(err).__name__}: {str(err).splitlines()[0]}")
-        except KeyboardInterrupt:
-            pool.shutdown(cancel_futures=True)
-            raise
+        for future in cf.as_completed(futures):
+            if (err := future.exception()) is not None:
+                first = (str(err).splitlines() or [""])[0]
+                failed.append(f"{type(err).__name__}: {first}")
     if failed:
         raise RunError(f"{len(failed)} of {workers} tuning worker(s) failed; first: {failed[0]}")
     # the study holds its trials: run here with nothing left to run (one finished trial is
     # enough), for the held-out check, the report and the summary lines
     return args.func(argparse.Namespace(**{**here, "trials": "1"}))
+
+
+FILE_OPTIONS = ("config", "env_config", "space")
+"""Options that name a file or a shipped config: a file's path is made absolute for tasks
+that run elsewhere."""
+
+
+def _absolute_files(args: argparse.Namespace) -> dict[str, str]:
+    return {
+        name: str(Path(value).resolve())
+        for name in FILE_OPTIONS
+        if isinstance(value := getattr(args, name, None), str) and Path(value).is_file()
+    }
+
+
+def _absolute_sqlite(url: str) -> str:
+    """A relative ``sqlite:///FILE`` made absolute (tasks run in other folders)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url[len(prefix) :].startswith("/"):
+        return prefix + str(Path(url[len(prefix) :]).resolve())
+    return url
 
 
 def check_storage_reaches(storage: str, machines: int) -> None:
@@ -264,13 +288,5 @@ def check_storage_reaches(storage: str, machines: int) -> None:
 
 
 def _tune_worker(args: argparse.Namespace) -> int:
-    """One tuning worker in a Ray task: the target's own command, its outputs (the report
-    comes from the driver) in a folder of its own, deleted after."""
-    import shutil
-    import tempfile
-
-    scratch = tempfile.mkdtemp(prefix="mm_gym_tune_")
-    try:
-        return args.func(argparse.Namespace(**{**vars(args), "out": scratch}))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    """One tuning worker in a Ray task: the target's own command."""
+    return args.func(args)

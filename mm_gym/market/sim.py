@@ -34,6 +34,18 @@ PARALLEL_MIN_MARKETS = 32  # smaller batches run on the calling thread
 PRICE_HEADROOM = 1.25  # the widest quote stays in the window until the price has risen 25%
 MAX_WINDOW_LEVELS = 16_384  # 256 KiB of book per market
 MAX_MESSAGES = 4096  # order messages in flight per side (288 KiB per market)
+THREADS_ENV = "MM_GYM_THREADS"  # a batch's threads when not given (a Ray task sets its CPUs)
+
+
+def default_threads() -> int:
+    """Threads of a batch of markets when not given: ``$MM_GYM_THREADS``, or the machine's
+    cores up to 8."""
+    given = os.environ.get(THREADS_ENV)
+    if given is None:
+        return min(os.cpu_count() or 1, 8)
+    if not given.strip().isdigit() or int(given) < 1:
+        raise ConfigError(f"{THREADS_ENV}={given!r}: expected an integer >= 1")
+    return int(given)
 
 
 def window_levels(
@@ -164,7 +176,7 @@ class MarketSim:
         self._all = np.ones(n, dtype=np.bool_)
         self._t_end = np.zeros(n)
         if threads is None:
-            threads = min(os.cpu_count() or 1, 8) if n >= PARALLEL_MIN_MARKETS else 1
+            threads = default_threads() if n >= PARALLEL_MIN_MARKETS else 1
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ConfigError(f"threads={threads!r}: expected an integer >= 1")
         self.threads = min(threads, n)

@@ -133,9 +133,16 @@ def open_storage(url: str, heartbeat_s: int = HEARTBEAT_S) -> Any:
                     max_retry=MAX_RETRY
                 ),
             )
-        except sqlalchemy.exc.IntegrityError:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as err:
             # workers creating the tables of a new database at once: one wins, the others
-            # find the tables on the next attempt
+            # find the tables on the next attempt (SQLite: "table ... already exists")
+            if isinstance(err, sqlalchemy.exc.OperationalError) and "already exists" not in str(
+                err
+            ):
+                reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+                raise ConfigError(
+                    f"--storage {display_url(url)}: cannot open it ({reason})"
+                ) from None
             attempt += 1
             if attempt == OPEN_ATTEMPTS:
                 raise

@@ -21,7 +21,13 @@ from tests.agents.conftest import tiny
 ray = pytest.importorskip("ray", reason="the cluster extra installs Ray")
 
 from mm_gym.errors import ConfigError  # noqa: E402
-from mm_gym_agents.cluster import check_shared_folder, connect, hosts_not_seeing  # noqa: E402
+from mm_gym_agents.cluster import (  # noqa: E402
+    RayPool,
+    _host_port,
+    check_shared_folder,
+    connect,
+    hosts_not_seeing,
+)  # noqa: E402
 from mm_gym_agents.report import compare_and_report  # noqa: E402
 from mm_gym_agents.run_dir import COMPLETE, INCOMPLETE, RUNNING, RunDir  # noqa: E402
 from mm_gym_agents.train import _mark_interrupted, train_seeds  # noqa: E402
@@ -78,9 +84,22 @@ def test_a_malformed_address_says_what_is_expected(address):
         connect(address)
 
 
-def test_ray_needs_several_runs(cli, capsys):
+def test_ray_needs_several_runs_and_no_workers(cli, capsys):
     assert cli("train", "--config", "ppo", "--ray", "auto") == 2
     assert "--ray: needs --seeds" in capsys.readouterr().err
+    assert cli("train", "--config", "ppo", "--seeds", "0-1", "--workers", "2", "--ray", "auto") == 2
+    assert "--workers: not with --ray" in capsys.readouterr().err
+
+
+def test_a_tasks_error_is_its_own_and_a_task_no_node_fits_is_refused(cluster):
+    with RayPool(cluster) as pool:
+        error = pool.submit(_host_port, "nowhere").exception()  # raises in the task
+        assert type(error) is ConfigError and "expected auto or the head's" in str(error)
+        assert len(str(error).splitlines()) == 1
+    with pytest.raises(
+        ConfigError, match="a task needs 4 CPUs and the cluster's largest node has 1"
+    ):
+        RayPool(cluster, cpus=4)
 
 
 def test_runs_train_and_compare_on_the_cluster_as_here(cluster, tmp_path):
@@ -167,12 +186,3 @@ def test_tuning_workers_share_one_study_on_the_cluster(cluster, cli, tmp_path):
     assert len(finished) >= 4
     assert len({t.user_attrs["worker"] for t in finished}) == 2  # two workers, one study
     assert (out / "report.md").is_file() and (out / "holdout.csv").is_file()  # by the driver
-
-
-def test_sqlite_is_refused_when_the_cluster_spans_machines():
-    from mm_gym.commands.tune import check_storage_reaches
-
-    with pytest.raises(ConfigError, match="SQLite is a file on one machine .* spans 2"):
-        check_storage_reaches("sqlite:////tmp/study.db", machines=2)
-    check_storage_reaches("sqlite:////tmp/study.db", machines=1)
-    check_storage_reaches("postgresql://u:p@db.example:5432/studies", machines=8)

@@ -20,3 +20,19 @@ def test_the_ray_executor_is_the_agents_pool():
     (ep,) = entry_points(group=EXECUTOR_GROUP, name="ray")
     assert ep.value == "mm_gym_agents.cluster:RayPool"
     assert load_executor("ray").__name__ == "RayPool"
+
+
+def test_sqlite_is_refused_when_the_cluster_spans_machines():
+    from mm_gym.commands.tune import check_storage_reaches
+
+    with pytest.raises(ConfigError, match="SQLite is a file on one machine .* spans 2"):
+        check_storage_reaches("sqlite:////tmp/study.db", machines=2)
+    check_storage_reaches("sqlite:////tmp/study.db", machines=1)
+    check_storage_reaches("postgresql://u:p@db.example:5432/studies", machines=8)
+
+
+def test_ray_workers_need_ray(capsys):
+    from mm_gym.cli import main
+
+    assert main(["tune", "baseline", "--ray-workers", "2", "--trials", "1"]) == 2
+    assert "--ray-workers: needs --ray ADDRESS" in capsys.readouterr().err
