@@ -10,6 +10,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from mm_gym.market.jit import njit_unliteral
 from mm_gym.market.layout import (
     F_MID,
     I_BEST_ASK,
@@ -58,7 +59,7 @@ def mid_ticks(ints: np.ndarray, fs: np.ndarray, i: int) -> float:
     return fs[i, F_MID]
 
 
-@nb.njit(cache=True)
+@njit_unliteral
 def effective_best(ints: np.ndarray, orders: np.ndarray, i: int, side: int) -> int:
     """Best price of a side including the agent's resting order (-1: side empty)."""
     if side == 0:
@@ -72,7 +73,7 @@ def effective_best(ints: np.ndarray, orders: np.ndarray, i: int, side: int) -> i
     return best
 
 
-@nb.njit(cache=True)
+@njit_unliteral
 def add_volume(
     book: np.ndarray, ints: np.ndarray, i: int, side: int, price: int, lots: int
 ) -> bool:

@@ -66,7 +66,7 @@ def sample_tick(i, t, s: MarketState, p: MarketParams):
     update_features(i, t, fs, ints, mp)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # its only caller is advance: a compile less, 2 s
 def advance_one(i, t_end, s: MarketState, act, p: MarketParams):
     """Advance market ``i`` to ``t_end`` with its quoting parameters ``act[i]``.
 

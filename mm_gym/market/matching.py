@@ -9,6 +9,7 @@ import numba as nb
 
 from mm_gym.market.book import effective_best, mid_ticks, remove_volume
 from mm_gym.market.fills import agent_fill
+from mm_gym.market.jit import njit_unliteral
 from mm_gym.market.layout import (
     I_BEST_ASK,
     I_BEST_BID,
@@ -28,7 +29,7 @@ from mm_gym.market.state import MarketParams, MarketState
 from mm_gym.strategy.layout import SP_MAX_INV
 
 
-@nb.njit(cache=True)
+@njit_unliteral
 def market_order(i, hit_side, lots, agent_taker, t, s: MarketState, p: MarketParams):
     """A market order of ``lots`` that takes side ``hit_side`` (0: sells into bids, 1: buys
     from asks), walking the book. A background order fills the agent's resting order by
@@ -103,7 +104,7 @@ def market_order(i, hit_side, lots, agent_taker, t, s: MarketState, p: MarketPar
     return remaining
 
 
-@nb.njit(cache=True)
+@njit_unliteral
 def room_lots(i, side, lots, ints, sp):
     """``lots`` cut to the room left under the hard inventory limit (checked on landing)."""
     max_inv = int(sp[SP_MAX_INV])
@@ -111,7 +112,7 @@ def room_lots(i, side, lots, ints, sp):
     return min(lots, max_inv - inv if side == 0 else max_inv + inv)
 
 
-@nb.njit(cache=True)
+@njit_unliteral
 def rest_quote(i, side, price, lots, other, t, s: MarketState):
     """A quote message lands: the order on ``side`` becomes (price, lots), lots <= 0 cancels.
 

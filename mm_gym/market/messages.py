@@ -16,6 +16,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from mm_gym.market.jit import njit_unliteral
 from mm_gym.market.layout import (
     I_INV,
     I_QUOTES_SENT,
@@ -36,7 +37,7 @@ def order_latency(i: int, t: float, mp: np.ndarray) -> float:
     return mp[MP_LATENCY]
 
 
-@nb.njit(cache=True)
+@njit_unliteral
 def in_flight(i: int, slot: int, pend_time: np.ndarray) -> int:
     """Messages in flight on ``slot`` (0 bid, 1 ask, 2 market orders)."""
     k = 0
@@ -45,7 +46,7 @@ def in_flight(i: int, slot: int, pend_time: np.ndarray) -> int:
     return k
 
 
-@nb.njit(cache=True)
+@njit_unliteral
 def send(i, slot, price, lots, t, pend, pend_time, mp):
     """Queue a message on ``slot``: it lands after the latency, after those already in flight
     (the queues are sized for the most that can be in flight: ``sim.messages_in_flight``)."""
@@ -57,7 +58,7 @@ def send(i, slot, price, lots, t, pend, pend_time, mp):
     pend_time[i, slot, k] = t + order_latency(i, t, mp)
 
 
-@nb.njit(cache=True)
+@njit_unliteral
 def receive(i, slot, pend, pend_time):
     """Take the first message off ``slot``: (price, lots)."""
     price = pend[i, slot, 0, P_PRICE]
@@ -72,7 +73,7 @@ def receive(i, slot, pend, pend_time):
     return price, lots
 
 
-@nb.njit(cache=True)
+@njit_unliteral
 def send_replace(i, side, price, lots, t, s: MarketState, p: MarketParams):
     """Ask for the order on ``side`` to become (price, lots); lots 0 cancels. Nothing is sent
     when that is what the order will be once the messages in flight have landed."""

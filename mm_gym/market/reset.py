@@ -65,7 +65,7 @@ def starting_variance(fs, i, t, mp, rp):
     return var
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # its only caller is reset_markets: a compile less
 def reset_market(i, t0, s: MarketState, p: MarketParams):
     """Lay out a fresh market ``i``: initial book, regime, schedules, empty account. The fill
     log, markouts and tape keep their rows (the counts that index them start again)."""
@@ -131,9 +131,14 @@ def reset_market(i, t0, s: MarketState, p: MarketParams):
     fs[i, F_VAR_LONG] = var0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def reset_markets(mask, s: MarketState, p: MarketParams):
-    """Reset every market with ``mask[i]``."""
+    """Reset every market with ``mask[i]``.
+
+    Compiled without the NRT, as ``event_loop.advance``: a function both reach
+    (``book.add_volume``, in the event loop's hot path) is compiled once, by whichever calls
+    it first, and inherits that caller's NRT setting; compiled under the NRT, it would count
+    references on its array arguments, atomically, at every call in the event loop too."""
     for i in range(s.fs.shape[0]):
         if mask[i]:
             reset_market(i, 0.0, s, p)
