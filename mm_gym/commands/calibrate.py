@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.out)
     if target.suffix not in (".yaml", ".yml"):
         raise ConfigError(f"--out {args.out!r}: expected a .yaml file (the market config)")
-    report = out_dir(args.report, "calibrate")
+    report = out_dir(args.report, "calibrate", option="--report")
 
     started = time.perf_counter()
     record = record_recording(args.data, tick=tick)
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {args.out!r}: the fitted market does not survive its YAML")
     target.write_text(header + text)
 
-    labels = {key: _label(key) for key in REPORT_FACTS}
+    labels = {key: rz.FACTS_BY_KEY[key].label for key in REPORT_FACTS}
     facts = pd.DataFrame(
         {
             "recording": [cal.recording.values.get(k, math.nan) for k in REPORT_FACTS],
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     report.mkdir(parents=True, exist_ok=True)
     facts.to_csv(report / "facts.csv")
     cal.rounds.to_csv(report / "rounds.csv", index=False)
-    _plots(report, cal, default, TARGETS, TOLERANCE)
+    figures = _plots(report, cal, default, TARGETS, TOLERANCE)
     matched = cal.matched()
     verdicts = [
         f"- {TARGETS[k]}: x{cal.ratios()[k]:.2f} — "
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 "## How it was fitted\n\n" + "\n".join(f"- {n}" for n in cal.notes),
                 "## Rounds (levers, and facts simulated over recorded)\n\n"
                 + md_table(cal.rounds.set_index("round"), "round"),
-                "![signature plot](signature.png)\n\n![trade-sign ACF](trade_sign_acf.png)",
+                "\n\n".join(f"![{name}]({name}.png)" for name in figures),
                 "A calibration matches facts, not paths. Background events per second compare "
                 "only on a full-depth recording: one of the best levels shows fewer changes.",
             ]
@@ -150,13 +150,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _label(key: str) -> str:
-    for fact in rz.FACTS:
-        if fact.key == key:
-            return fact.label
-    return key
-
-
 def _num(x: float) -> str:
     return "nan" if not math.isfinite(x) else f"{x:.4g}"
 
@@ -170,13 +163,16 @@ def _options(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def _plots(report: Path, cal, default: rz.MarketStats, targets, tolerance) -> None:
+def _plots(report: Path, cal, default: rz.MarketStats, targets, tolerance) -> list[str]:
+    """The report's figures beyond the ratios' chart; the names of those written."""
     from mm_gym.evaluation import plots as rp  # matplotlib only when run
+    from mm_gym.market.calibrate import ratio
 
+    written = []
     rec = cal.recording
     ratios = {
         "calibrated": cal.ratios(),
-        "default": {k: default.values[k] / rec.values[k] for k in targets},
+        "default": {k: ratio(default.values[k], rec.values[k]) for k in targets},
     }
     rp.plot_calibration(ratios, targets, tolerance, report / "calibration.png")
     if "signature_rv" in cal.fitted.curves and "signature_rv" in rec.curves:
@@ -186,6 +182,8 @@ def _plots(report: Path, cal, default: rz.MarketStats, targets, tolerance) -> No
             report / "signature.png",
             (rec.curves["signature_s"], rec.curves["signature_rv"]),
         )
+        written.append("signature")
     rp.plot_trade_sign_acf(
         cal.fitted.curves.get("sign_acf"), report / "trade_sign_acf.png", rec.curves.get("sign_acf")
     )
+    return [*written, "trade_sign_acf"]

@@ -39,15 +39,16 @@ def seconds_arg(name: str, text: str) -> float:
     return number_arg(name, text, "a number of seconds")
 
 
-def out_dir(out: str | None, prefix: str) -> Path:
-    """``out``, or ``runs/<prefix>-<time>``; RunError when it exists and is not empty."""
+def out_dir(out: str | None, prefix: str, option: str = "--out") -> Path:
+    """``out`` (the value of ``option``), or ``runs/<prefix>-<time>``; RunError when it
+    exists and is not empty."""
     if out is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         path = Path("runs") / f"{prefix}-{stamp}"
     else:
         path = Path(out)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise RunError(f"--out {str(path)!r}: exists and is not an empty folder; choose another")
+        raise RunError(f"{option} {str(path)!r}: exists and is not an empty folder; choose another")
     return path
 
 

@@ -560,7 +560,8 @@ def plot_calibration(
     ax.axhline(1.0, color="black", lw=0.8)
     for g, (market, values) in enumerate(ratios.items()):
         y = np.array([values.get(f, np.nan) for f in facts], dtype=np.float64)
-        ax.bar(x + (g - (len(ratios) - 1) / 2) * width, np.nan_to_num(y, nan=1.0) - 1.0, width,
+        known = np.isfinite(y)  # a fact the recording cannot tell gets no bar
+        ax.bar((x + (g - (len(ratios) - 1) / 2) * width)[known], y[known] - 1.0, width,
                bottom=1.0, label=market, edgecolor="black", lw=0.5)  # fmt: skip
     ax.set_yscale("log")
     ax.set_xticks(x, [labels[f] for f in facts], rotation=20, ha="right", fontsize=8)

@@ -39,19 +39,14 @@ __all__ = [
 ]
 
 TARGETS = {
-    "ret_std_1s": "return std 1 s (bps)",
-    "ret_std_1min": "return std 1 min (bps)",
-    "spread_bps": "mean spread (bps)",
-    "executions_per_s": "executions per second",
-    "sign_acf_lag1": "trade-sign ACF (merged), lag 1",
+    key: rz.FACTS_BY_KEY[key].label
+    for key in ("ret_std_1s", "ret_std_1min", "spread_bps", "executions_per_s", "sign_acf_lag1")
 }
 """The facts a calibration matches, with their labels."""
 TOLERANCE = (0.67, 1.5)
 """A fitted fact within these ratios of the recording's counts as matched."""
 CLOSE = (0.95, 1.05)
 """Rounds stop once every lever's fact is within these ratios."""
-SMALL_TICK_SPREAD = 3.0
-"""A recording whose mean spread is at least this many ticks starts from ``small_tick``."""
 DAY_COVERAGE = 0.8
 """The intraday pattern is fitted only from a recording covering this share of a day."""
 INTRADAY_BINS = 13
@@ -73,7 +68,7 @@ class Calibration:
 
     def ratios(self) -> dict[str, float]:
         """Fitted over recorded, per target fact (NaN where the recording cannot tell)."""
-        return {k: self.fitted.values[k] / self.recording.values[k] for k in TARGETS}
+        return {k: ratio(self.fitted.values[k], self.recording.values[k]) for k in TARGETS}
 
     def matched(self) -> dict[str, bool | None]:
         """Per target fact: within ``TOLERANCE`` (None: not estimable on the recording)."""
@@ -109,12 +104,18 @@ def fit_intraday_amplitude(record: rz.MarketRecord, day_s: float) -> float | Non
     return float(np.clip(slope / intercept, 0.0, 0.9))
 
 
-def starting_market(record: rz.MarketRecord, facts: dict[str, float]) -> tuple[MarketConfig, str]:
-    """The shipped market nearest in kind, on the recording's tick and starting price."""
-    name = "small_tick" if facts.get("spread_ticks", 0.0) >= SMALL_TICK_SPREAD else "default"
+def starting_market(record: rz.MarketRecord, stats: rz.MarketStats) -> tuple[MarketConfig, str]:
+    """The shipped market nearest in kind (``small_tick`` for a small-tick recording), on the
+    recording's tick and starting price."""
+    name = "small_tick" if rz.is_small_tick(stats) else "default"
     base = MarketConfig.preset(name)
     price = float(record.mid[0, np.isfinite(record.mid[0])][0])
     price = round(price / record.tick_size) * record.tick_size
+    if price / record.tick_size < 1000:
+        raise ConfigError(
+            f"the recording's price {price:g} is {price / record.tick_size:.0f} ticks of "
+            f"{record.tick_size:g}; the simulator needs at least 1000 ticks"
+        )
     return base.replace(tick_size=record.tick_size, initial_price=price), name
 
 
@@ -137,25 +138,56 @@ def _levers(m: MarketConfig) -> dict[str, float]:
     }
 
 
-def _step(m: MarketConfig, sim: dict[str, float], rec: dict[str, float]) -> MarketConfig:
-    """One round's move of each lever whose fact both sides have."""
+def ratio(num: float, den: float) -> float:
+    """``num / den``, NaN unless both are finite and positive."""
+    ok = math.isfinite(num) and math.isfinite(den) and num > 0 and den > 0
+    return num / den if ok else math.nan
 
-    def ratio(key: str) -> float | None:
-        r = rec[key] / sim[key] if sim.get(key) else math.nan
-        return r if math.isfinite(r) and r > 0 else None
 
-    if (k := ratio("ret_std_1min")) is not None:
+def active_levers(m: MarketConfig) -> list[str]:
+    """The target facts whose lever ``_step`` moves on market ``m`` (the spread's only on a
+    small-tick market, whose limit orders rest behind the fair value; the sign ACF's only
+    with metaorder runs)."""
+    keys = ["ret_std_1min", "executions_per_s"]
+    if m.limit_fair_fraction >= 1.0 and m.limit_pull_ticks is not None:
+        keys.append("spread_bps")
+    if m.metaorder_alpha > 0:
+        keys.append("sign_acf_lag1")
+    return keys
+
+
+def _step(
+    m: MarketConfig, sim: dict[str, float], rec: dict[str, float], notes: list[str]
+) -> MarketConfig:
+    """One round's move of each active lever whose fact both sides have; a lever held at a
+    bound of its range adds a note."""
+    active = active_levers(m)
+    if "ret_std_1min" in active and math.isfinite(
+        k := ratio(rec["ret_std_1min"], sim["ret_std_1min"])
+    ):
         m = _scale_vol(m, k)
-    if (k := ratio("executions_per_s")) is not None:
+    if "executions_per_s" in active and math.isfinite(
+        k := ratio(rec["executions_per_s"], sim["executions_per_s"])
+    ):
         m = m.replace(market_rate=m.market_rate * k, informed_rate=m.informed_rate * k)
-    small_tick = m.limit_fair_fraction >= 1.0 and m.limit_pull_ticks is not None
     gap = rec.get("spread_ticks", math.nan) - sim.get("spread_ticks", math.nan)
-    if small_tick and math.isfinite(gap):
+    if "spread_bps" in active and math.isfinite(gap):
         limit = m.window_levels / 8 - 1
-        offset = float(np.clip(m.limit_fair_offset_ticks + 0.5 * gap, 1.0, limit))
+        wanted = m.limit_fair_offset_ticks + 0.5 * gap
+        offset = float(np.clip(wanted, 1.0, limit))
+        if offset != wanted:
+            notes.append(
+                f"spread: the offset behind the fair value held at {offset:g} ticks "
+                f"(wanted {wanted:.3g})"
+            )
         m = m.replace(limit_fair_offset_ticks=offset, limit_pull_ticks=offset - 0.5)
-    if (k := ratio("sign_acf_lag1")) is not None and m.metaorder_alpha > 0:
-        alpha = float(np.clip(m.metaorder_alpha / k**0.7, *ALPHA_RANGE))
+    if "sign_acf_lag1" in active and math.isfinite(
+        k := ratio(rec["sign_acf_lag1"], sim["sign_acf_lag1"])
+    ):
+        wanted = m.metaorder_alpha / k**0.7
+        alpha = float(np.clip(wanted, *ALPHA_RANGE))
+        if alpha != wanted:
+            notes.append(f"trade signs: metaorder_alpha held at {alpha:g} (wanted {wanted:.3g})")
         m = m.replace(metaorder_alpha=alpha)
     return m
 
@@ -172,14 +204,15 @@ def calibrate(
 ) -> Calibration:
     """Fit a market to the recording ``record`` (see the module's docstring): each round
     simulates ``markets`` markets for ``hours`` (seeds ``seed..``, the same every round) and
-    moves the levers; at most ``rounds`` rounds, fewer once every fact is within ``CLOSE``.
+    moves the levers; at most ``rounds`` rounds, fewer once every fact with an active lever
+    (``active_levers``) is within ``CLOSE``.
     ``shares_per_lot``: the recording's size units per lot, to set the size of market orders
     (None: the starting market's sizes)."""
     if rounds < 1:
         raise ConfigError(f"rounds={rounds!r}: expected at least 1")
     recording = rz.market_stats(record)
     rec = recording.values
-    market, start = starting_market(record, rec)
+    market, start = starting_market(record, recording)
     notes = [f"start: the shipped `{start}` market on the recording's tick and price"]
     amplitude = fit_intraday_amplitude(record, market.volatility.day_s)
     if amplitude is None:
@@ -192,18 +225,19 @@ def calibrate(
         market = market.replace(volatility=volatility)
         notes.append(f"intraday pattern: amplitude {amplitude:.3g}, fitted to the recording")
     if shares_per_lot is not None:
-        per_order = rec["volume_per_s"] / rec["executions_per_s"] / shares_per_lot
-        if math.isfinite(per_order) and per_order > 0:
-            market = market.replace(market_size_mean=max(per_order, 1.0))
+        per_order = ratio(rec["volume_per_s"], rec["executions_per_s"]) / shares_per_lot
+        if math.isfinite(per_order):
+            market = market.replace(market_size_mean=max(per_order, 1.0))  # the config's floor
+            held = "" if per_order >= 1.0 else "; held at 1 lot, the smallest mean allowed"
             notes.append(
                 f"market order size: {per_order:.3g} lots of {shares_per_lot:g} (the "
-                "recording's size traded per execution)"
+                f"recording's size traded per execution){held}"
             )
     history = []
     for k in range(rounds):
         fitted = rz.market_stats(rz.collect(market, markets, hours, seed))
         sim = fitted.values
-        ratios = {key: sim[key] / rec[key] for key in TARGETS}
+        ratios = {key: ratio(sim[key], rec[key]) for key in TARGETS}
         history.append(
             {"round": k + 1, **_levers(market), **{f"{key} ratio": r for key, r in ratios.items()}}
         )
@@ -211,10 +245,10 @@ def calibrate(
             f"round {k + 1}: "
             + ", ".join(f"{key} x{r:.2f}" for key, r in ratios.items() if math.isfinite(r))
         )
-        finite = [r for key, r in ratios.items() if math.isfinite(r) and key != "ret_std_1s"]
-        if all(CLOSE[0] <= r <= CLOSE[1] for r in finite) or k == rounds - 1:
+        steered = [ratios[key] for key in active_levers(market) if math.isfinite(ratios[key])]
+        if all(CLOSE[0] <= r <= CLOSE[1] for r in steered) or k == rounds - 1:
             break
-        market = _step(market, sim, rec)
+        market = _step(market, sim, rec, notes)
     return Calibration(
         market=market,
         start=start,

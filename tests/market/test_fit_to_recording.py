@@ -46,6 +46,22 @@ def test_the_fitted_market_matches_every_fact_the_recording_can_tell(fitted):
     assert {"ret_std_1s", "spread_bps", "executions_per_s"} <= set(estimable)
     assert all(matched[k] for k in estimable), cal.ratios()
     assert set(cal.ratios()) == set(TARGETS)
+    # and on seeds the levers never saw
+    held_out = rz.market_stats(rz.collect(cal.market, 4, 0.25, seed=1000)).values
+    for key in estimable:
+        assert 0.67 <= held_out[key] / cal.recording.values[key] <= 1.5, key
+
+
+def test_a_recording_too_cheap_for_the_grid_is_one_line(fitted):
+    import dataclasses
+
+    from mm_gym.errors import ConfigError
+    from mm_gym.market.calibrate import starting_market
+
+    record, cal = fitted
+    cheap = dataclasses.replace(record, mid=record.mid / 100.0)  # about $5.86 on a 1-cent grid
+    with pytest.raises(ConfigError, match="586 ticks of 0.01; the simulator needs at least 1000"):
+        starting_market(cheap, cal.recording)
 
 
 def test_it_starts_from_the_nearest_market_on_the_recordings_grid(fitted):
