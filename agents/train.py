@@ -387,11 +387,18 @@ def _train_elsewhere(
                     first = (str(error).splitlines() or [""])[0]
                     log(f"run {name} failed: {type(error).__name__}: {first}")
                     failed.append(name)
+                    if ray is not None:  # e.g. its worker died more often than Ray retries
+                        mark_incomplete(Path(runs_dir) / name, type(error).__name__, first, log)
         except KeyboardInterrupt:
             if ray is not None:
                 pool.shutdown(cancel_futures=True)
                 for job in jobs:
-                    _mark_interrupted(Path(runs_dir) / job["run_name"], log)
+                    mark_incomplete(
+                        Path(runs_dir) / job["run_name"],
+                        "interrupted",
+                        "the driver was interrupted and stopped the run's Ray task",
+                        log,
+                    )
             raise
     return failed
 
@@ -406,22 +413,18 @@ def _stored_config(job: dict[str, Any]) -> AgentConfig:
     return RunDir.open(Path(job["runs_dir"]) / job["run_name"]).config()
 
 
-def _mark_interrupted(path: Path, log: Callable[[str], None]) -> None:
-    """Mark a run whose task was stopped with its driver ``incomplete`` (unless complete)."""
+def mark_incomplete(path: Path, reason: str, detail: str, log: Callable[[str], None]) -> None:
+    """Mark a run still ``running`` (its worker stopped or died without saying so)
+    ``incomplete`` with ``reason``; a complete run, or one its worker marked, stays as it is."""
     run = RunDir(path)
-    if not run.config_path.exists():
-        return
-    if run.is_complete:
+    if not run.config_path.exists() or run.status().get("state") != RUNNING:
         return
     latest = run.latest_checkpoint()
     run.set_status(
-        INCOMPLETE,
-        reason="interrupted",
-        detail="the driver was interrupted and stopped the run's Ray task",
-        last_checkpoint=latest[0] if latest else None,
+        INCOMPLETE, reason=reason, detail=detail, last_checkpoint=latest[0] if latest else None
     )
     log(
-        f"run {run.path} is incomplete (interrupted); `mm-gym train --resume --run-name "
+        f"run {run.path} is incomplete ({reason}); `mm-gym train --resume --run-name "
         f"{run.name} --runs-dir {run.path.parent}` continues it"
     )
 

@@ -30,7 +30,7 @@ from mm_gym_agents.cluster import (  # noqa: E402
 )  # noqa: E402
 from mm_gym_agents.report import compare_and_report  # noqa: E402
 from mm_gym_agents.run_dir import COMPLETE, INCOMPLETE, RUNNING, RunDir  # noqa: E402
-from mm_gym_agents.train import _mark_interrupted, train_seeds  # noqa: E402
+from mm_gym_agents.train import mark_incomplete, train_seeds  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -162,11 +162,14 @@ def test_the_runs_folder_must_be_seen_by_every_node(cluster, tmp_path):
 def test_a_run_stopped_with_its_driver_is_left_incomplete(tmp_path):
     run = RunDir.create(tmp_path, "r", tiny())
     run.set_status(RUNNING, total_timesteps=256)
-    _mark_interrupted(run.path, _quiet)
+    mark_incomplete(run.path, "interrupted", "the driver was interrupted", _quiet)
     status = run.status()
     assert status["state"] == INCOMPLETE and status["reason"] == "interrupted"
+    run.set_status(INCOMPLETE, reason="ValueError", detail="its own words")
+    mark_incomplete(run.path, "WorkerCrashedError", "died", _quiet)  # its worker's mark stays
+    assert run.status()["reason"] == "ValueError"
     run.set_status(COMPLETE, timesteps=256)
-    _mark_interrupted(run.path, _quiet)  # a finished run stays complete
+    mark_incomplete(run.path, "interrupted", "", _quiet)  # a finished run stays complete
     assert run.is_complete
 
 
