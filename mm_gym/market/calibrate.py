@@ -13,7 +13,8 @@ fact by the ratio of the recording's fact to the simulated one:
 - mean spread <- how far behind the fair value limit orders rest (small-tick markets);
 - trade-sign ACF at lag 1 <- the tail of the metaorder runs' lengths.
 
-A fact the recording is too short to estimate (NaN) leaves its lever as it was.
+A fact the recording (or a round's simulation) is too short to estimate by the facts' own
+sample rules (``realism.FACTS``' ``need``) is NaN and leaves its lever as it was.
 """
 
 from __future__ import annotations
@@ -138,17 +139,29 @@ def _levers(m: MarketConfig) -> dict[str, float]:
     }
 
 
+def blank_unestimable(stats: rz.MarketStats, markets: int, hours: float) -> rz.MarketStats:
+    """``stats`` with each target fact its sample is too small for (the fact's ``Need``, as
+    ``mm-gym facts`` judges it) set to NaN: no lever moves on noise."""
+    for key in TARGETS:
+        need = rz.FACTS_BY_KEY[key].need
+        if rz.need_text(need, stats.rates.get(need.series, 0.0), markets, hours) is not None:
+            stats.values[key] = math.nan
+    return stats
+
+
 def ratio(num: float, den: float) -> float:
     """``num / den``, NaN unless both are finite and positive."""
     ok = math.isfinite(num) and math.isfinite(den) and num > 0 and den > 0
     return num / den if ok else math.nan
 
 
-def active_levers(m: MarketConfig) -> list[str]:
-    """The target facts whose lever ``_step`` moves on market ``m`` (the spread's only on a
-    small-tick market, whose limit orders rest behind the fair value; the sign ACF's only
-    with metaorder runs)."""
-    keys = ["ret_std_1min", "executions_per_s"]
+def active_levers(m: MarketConfig, rec: dict[str, float]) -> list[str]:
+    """The target facts whose lever ``_step`` moves on market ``m`` toward the recording's
+    facts ``rec``: the volatility's on the 1-min return std, or the 1-s one when the recording
+    is too short for the former; the spread's only on a small-tick market, whose limit orders
+    rest behind the fair value; the sign ACF's only with metaorder runs."""
+    keys = ["ret_std_1min" if math.isfinite(rec["ret_std_1min"]) else "ret_std_1s"]
+    keys.append("executions_per_s")
     if m.limit_fair_fraction >= 1.0 and m.limit_pull_ticks is not None:
         keys.append("spread_bps")
     if m.metaorder_alpha > 0:
@@ -161,17 +174,16 @@ def _step(
 ) -> MarketConfig:
     """One round's move of each active lever whose fact both sides have; a lever held at a
     bound of its range adds a note."""
-    active = active_levers(m)
-    if "ret_std_1min" in active and math.isfinite(
-        k := ratio(rec["ret_std_1min"], sim["ret_std_1min"])
-    ):
+    active = active_levers(m, rec)
+    if math.isfinite(k := ratio(rec[active[0]], sim[active[0]])):  # the volatility's fact
         m = _scale_vol(m, k)
     if "executions_per_s" in active and math.isfinite(
         k := ratio(rec["executions_per_s"], sim["executions_per_s"])
     ):
         m = m.replace(market_rate=m.market_rate * k, informed_rate=m.informed_rate * k)
     gap = rec.get("spread_ticks", math.nan) - sim.get("spread_ticks", math.nan)
-    if "spread_bps" in active and math.isfinite(gap):
+    spread_known = math.isfinite(ratio(rec["spread_bps"], sim["spread_bps"]))
+    if "spread_bps" in active and spread_known and math.isfinite(gap):
         limit = m.window_levels / 8 - 1
         wanted = m.limit_fair_offset_ticks + 0.5 * gap
         offset = float(np.clip(wanted, 1.0, limit))
@@ -210,7 +222,7 @@ def calibrate(
     (None: the starting market's sizes)."""
     if rounds < 1:
         raise ConfigError(f"rounds={rounds!r}: expected at least 1")
-    recording = rz.market_stats(record)
+    recording = blank_unestimable(rz.market_stats(record), record.markets, record.hours)
     rec = recording.values
     market, start = starting_market(record, recording)
     notes = [f"start: the shipped `{start}` market on the recording's tick and price"]
@@ -235,7 +247,9 @@ def calibrate(
             )
     history = []
     for k in range(rounds):
-        fitted = rz.market_stats(rz.collect(market, markets, hours, seed))
+        fitted = blank_unestimable(
+            rz.market_stats(rz.collect(market, markets, hours, seed)), markets, hours
+        )
         sim = fitted.values
         ratios = {key: ratio(sim[key], rec[key]) for key in TARGETS}
         history.append(
@@ -245,7 +259,7 @@ def calibrate(
             f"round {k + 1}: "
             + ", ".join(f"{key} x{r:.2f}" for key, r in ratios.items() if math.isfinite(r))
         )
-        steered = [ratios[key] for key in active_levers(market) if math.isfinite(ratios[key])]
+        steered = [r for key in active_levers(market, rec) if math.isfinite(r := ratios[key])]
         if all(CLOSE[0] <= r <= CLOSE[1] for r in steered) or k == rounds - 1:
             break
         market = _step(market, sim, rec, notes)
