@@ -189,3 +189,26 @@ def test_tuning_workers_share_one_study_on_the_cluster(cluster, cli, tmp_path):
     assert len(finished) >= 4
     assert len({t.user_attrs["worker"] for t in finished}) == 2  # two workers, one study
     assert (out / "report.md").is_file() and (out / "holdout.csv").is_file()  # by the driver
+
+
+def test_agent_trials_on_the_cluster_keep_their_folders(cluster, cli, tmp_path, monkeypatch):
+    optuna = pytest.importorskip("optuna")
+    from tests.agents.conftest import write_yaml
+    from tests.agents.test_tune import SPACE
+
+    write_yaml(tmp_path / "tiny.yaml", tiny(total_timesteps=5_000, eval_freq=1_000).to_dict())
+    write_yaml(tmp_path / "space.yaml", SPACE)
+    monkeypatch.chdir(tmp_path)  # relative file options: made absolute for the tasks
+    code = cli(
+        "tune", "agent", "--config", "tiny.yaml", "--space", "space.yaml", "--timesteps", 128,
+        "--eval-every", 64, "--eval-episodes", 2, "--trials", 3, "--out", "study", "--seed", 0,
+        "--ray", cluster, "--ray-workers", 2, "--no-progress",
+    )  # fmt: skip
+    assert code == 0
+    out = tmp_path / "study"
+    study = optuna.load_study(study_name="agent-ppo", storage=f"sqlite:///{out / 'study.db'}")
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) >= 3
+    for trial in complete:
+        assert (out / "trials" / f"trial_{trial.number:04d}" / "final_model.zip").is_file()
+    assert (out / "report.md").is_file() and (out / "best_agent.yaml").is_file()
