@@ -116,3 +116,25 @@ def test_the_results_page_holds_readmes_generated_results():
     page = block(REPO / "docs" / "results.md")
     assert "**Final family**" in page and "**Replication family**" in page
     assert page == block(REPO / "README.md")
+
+
+DOC_PAGES_WITH_PYTHON = sorted(
+    p.relative_to(REPO).as_posix()
+    for p in (REPO / "docs").rglob("*.md")
+    if "```python" in p.read_text()
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", DOC_PAGES_WITH_PYTHON)
+def test_every_python_block_of_the_docs_runs(page):
+    """A page's Python blocks run one after the other in one process, as a reader pastes them
+    (a later block may use an earlier one's names)."""
+    text = (REPO / page).read_text()
+    code = "\n".join(re.findall(r"```python\n(.*?)```", text, re.S))
+    if "stable_baselines3" in code:
+        pytest.importorskip("stable_baselines3", reason="the agents extra runs this page")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=REPO
+    )
+    assert proc.returncode == 0, f"{page}: {proc.stderr[-2000:]}"
