@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mm_gym.errors import ConfigError
+from mm_gym.errors import ConfigError, first_line
 from mm_gym.market.sim import THREADS_ENV
 
 __all__ = [
@@ -96,10 +96,9 @@ def connect(address: str) -> Any:
             configure_logging=True,
         )
     except (ConnectionError, RuntimeError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise ConfigError(
-            f"--ray {address}: cannot join the cluster ({first}); run the command on a node of "
-            "the cluster with the same Ray and Python versions"
+            f"--ray {address}: cannot join the cluster ({first_line(err)}); run the command on "
+            "a node of the cluster with the same Ray and Python versions"
         ) from None
     return ray
 
@@ -109,19 +108,6 @@ def alive_nodes() -> list[dict[str, Any]]:
     import ray
 
     return [node for node in ray.nodes() if node.get("Alive")]
-
-
-def machines() -> int:
-    """How many machines the cluster's live nodes are on (by address: several nodes of one
-    machine share a filesystem and a SQLite file)."""
-    return len({node["NodeManagerAddress"] for node in alive_nodes()})
-
-
-def cluster_cpus() -> int:
-    """The cluster's CPUs, all nodes together."""
-    import ray
-
-    return int(ray.cluster_resources().get("CPU", 0))
 
 
 def _folder_seen(marker: str) -> tuple[bool, str]:
@@ -189,13 +175,14 @@ class RayPool(cf.Executor):
 
     @property
     def machines(self) -> int:
-        """Machines the cluster's live nodes are on."""
-        return machines()
+        """Machines the cluster's live nodes are on (by address: nodes of one machine share
+        a filesystem and a SQLite file)."""
+        return len({node["NodeManagerAddress"] for node in alive_nodes()})
 
     @property
     def workers(self) -> int:
         """Tasks of ``cpus`` CPUs the cluster runs at once."""
-        return max(1, cluster_cpus() // self.cpus)
+        return max(1, int(self.ray.cluster_resources().get("CPU", 0)) // self.cpus)
 
     def check_shared(self, folder: str | Path) -> None:
         """``check_shared_folder``: a ConfigError unless every node sees ``folder``."""

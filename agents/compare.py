@@ -311,10 +311,8 @@ def compare_policies(
         else:
             with job_pool(workers, ray) as pool:
                 if ray is not None:  # the agents' run folders are read in the tasks
-                    from mm_gym_agents.cluster import check_shared_folder
-
                     for folder in sorted({Path(path).parent for path, _ in agents.values()}):
-                        check_shared_folder(folder)
+                        pool.check_shared(folder)
                 longest_first = sorted(jobs, key=lambda j: -len(j["seeds"]))
                 futures = {pool.submit(_play_in_process, job): job for job in longest_first}
                 for future in cf.as_completed(futures):

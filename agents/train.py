@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mm_gym.errors import ConfigError, RunError
+from mm_gym.errors import ConfigError, RunError, first_line
 from mm_gym.evaluation.seeds import training_market_seeds
 from mm_gym_agents.config import AgentConfig, algo_class
 from mm_gym_agents.run_dir import (
@@ -362,16 +362,16 @@ def _train_elsewhere(
                 f"--run-name: {', '.join(j['run_name'] for j in started)} already in "
                 f"{str(runs_dir)!r}; choose another name, or --resume to continue them"
             )
-        config = jobs[0]["config"] or (_stored_config(started[0]) if started else None)
+        config = jobs[0]["config"]
+        if config is None and started:  # --resume without --config: the runs' own
+            config = RunDir.open(runs_dir / started[0]["run_name"]).config()
         if config is None:
             raise ConfigError("--resume: none of these runs was started; train them with --config")
         pool = RayPool(ray, cpus=task_cpus(config))
     failed: list[str] = []
     with pool:
         if ray is not None:
-            from mm_gym_agents.cluster import check_shared_folder
-
-            check_shared_folder(runs_dir)
+            pool.check_shared(runs_dir)
             log(
                 f"training {len(jobs)} runs on the Ray cluster at {ray} ({pool.workers} at a "
                 f"time, {pool.cpus} CPU(s) each), into {str(runs_dir)!r}"
@@ -384,7 +384,7 @@ def _train_elsewhere(
                 if error is None:
                     log(f"run {name}: {future.result()}")
                 else:
-                    first = (str(error).splitlines() or [""])[0]
+                    first = first_line(error)
                     log(f"run {name} failed: {type(error).__name__}: {first}")
                     failed.append(name)
                     if ray is not None:  # e.g. its worker died more often than Ray retries
@@ -407,10 +407,6 @@ def task_cpus(config: AgentConfig) -> int:
     """CPUs a training run needs: its torch threads or its env threads, whichever is more
     (the two take turns: rollouts, then gradient steps)."""
     return max(1, config.torch_threads, config.env_threads or 1)
-
-
-def _stored_config(job: dict[str, Any]) -> AgentConfig:
-    return RunDir.open(Path(job["runs_dir"]) / job["run_name"]).config()
 
 
 def mark_incomplete(path: Path, reason: str, detail: str, log: Callable[[str], None]) -> None:

@@ -18,3 +18,10 @@ class RunError(ConfigError):
 
 class DataError(ConfigError):
     """A recording that cannot be read: names the file, the line and what was expected."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message (its type's name when the message is empty):
+    what a one-line report of an error from elsewhere (a database, a worker) quotes."""
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__

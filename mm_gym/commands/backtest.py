@@ -11,7 +11,6 @@ seeds ``S .. S+N-1``, all batched in one simulation, and writes to the output fo
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mm_gym.commands.output import fmt, int_arg, md_table, out_dir, seconds_arg, text_table
+from mm_gym.commands.output import (
+    command_line,
+    fmt,
+    int_arg,
+    md_table,
+    out_dir,
+    seconds_arg,
+    text_table,
+)
 from mm_gym.config import shipped_configs
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
@@ -138,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
     summary = res.summary([m for m, _ in SUMMARY_METRICS])
 
     out.mkdir(parents=True, exist_ok=True)
-    command = "mm-gym backtest " + " ".join(shlex.quote(a) for a in _argv(args))
+    command = command_line(
+        "backtest", args, ("config", "episodes", "seed", "market", "regime", "out", "session_s")
+    )
     header = f"# resolved env config of: {command}\n# seeds {seeds[0]}..{seeds[-1]}\n"
     (out / "config.yaml").write_text(header + yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     res.episodes.to_csv(out / "episodes.csv", index=False)
@@ -170,22 +179,6 @@ def run(args: argparse.Namespace) -> int:
     )
     _print_summary(cfg, seeds, res, summary, confusion, elapsed, out)
     return 0
-
-
-def _argv(args: argparse.Namespace) -> list[str]:
-    parts = []
-    for flag, value in (
-        ("--config", args.config),
-        ("--episodes", args.episodes),
-        ("--seed", args.seed),
-        ("--market", args.market),
-        ("--regime", args.regime),
-        ("--out", args.out),
-        ("--session-s", args.session_s),
-    ):
-        if value is not None:
-            parts += [flag, str(value)]
-    return parts
 
 
 # ----------------------------------------------------------------------------- reporting

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
 import time
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from mm_gym.commands.output import int_arg, md_table, number_arg, out_dir, text_table
+from mm_gym.commands.output import command_line, int_arg, md_table, number_arg, out_dir, text_table
 from mm_gym.errors import ConfigError
 from mm_gym.market import realism as rz
 from mm_gym.market.config import MarketConfig
@@ -89,7 +88,12 @@ def run(args: argparse.Namespace) -> int:
     default = rz.market_stats(rz.collect(MarketConfig(), markets, hours, seed))
     elapsed = time.perf_counter() - started
 
-    command = "mm-gym calibrate " + shlex.join([args.data, "--out", args.out, *_options(args)])
+    command = command_line(
+        "calibrate",
+        args,
+        ("out", "tick", "shares_per_lot", "markets", "hours", "rounds", "seed"),
+        positional=[args.data],
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     header = (
         f"# MarketConfig fitted to the recording {args.data} by `{command}`\n"
@@ -152,15 +156,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _num(x: float) -> str:
     return "nan" if not math.isfinite(x) else f"{x:.4g}"
-
-
-def _options(args: argparse.Namespace) -> list[str]:
-    out = []
-    for name in ("tick", "shares_per_lot", "markets", "hours", "rounds", "seed"):
-        value = getattr(args, name)
-        if value is not None:
-            out += [f"--{name.replace('_', '-')}", str(value)]
-    return out
 
 
 def _plots(report: Path, cal, default: rz.MarketStats, targets, tolerance) -> list[str]:

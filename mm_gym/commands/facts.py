@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mm_gym.commands.output import fmt, int_arg, md_table, number_arg, out_dir, text_table
+from mm_gym.commands.output import (
+    command_line,
+    fmt,
+    int_arg,
+    md_table,
+    number_arg,
+    out_dir,
+    text_table,
+)
 from mm_gym.config import resolve_config
 from mm_gym.errors import ConfigError
 from mm_gym.evaluation.economics import Economics, economics_values, mm_economics
@@ -120,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
     econ.episodes.to_csv(out / "economics_episodes.csv", index=False)
     _plots(out, stats, recording[1] if recording is not None else None, econ)
 
-    command = "mm-gym facts " + " ".join(shlex.quote(a) for a in _argv(args))
+    command = command_line(
+        "facts", args, ("market", "markets", "hours", "seed", "data", "tick", "out")
+    )
     header = _describe(market, market_name, markets, hours, seed, stats)
     if recording is not None:
         header += f"; beside it, {recording[0]}"
@@ -179,15 +188,6 @@ def _plots(out: Path, stats: rz.MarketStats, rec: rz.MarketStats | None, econ: E
         curve(stats, "sign_acf"), out / "trade_sign_acf.png", curve(rec, "sign_acf")
     )
     rp.plot_economics(econ.table, out / "economics.png")
-
-
-def _argv(args: argparse.Namespace) -> list[str]:
-    parts = []
-    for flag in ("market", "markets", "hours", "seed", "data", "tick", "out"):
-        value = getattr(args, flag)
-        if value is not None:
-            parts += [f"--{flag}", str(value)]
-    return parts
 
 
 # ----------------------------------------------------------------------------- report

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import math
+import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -87,3 +90,17 @@ def md_table(df: pd.DataFrame, index_name: str | None = None) -> str:
     for k, idx in enumerate(df.index):
         lines.append("| " + " | ".join([str(idx)] + [col[k] for col in columns]) + " |")
     return "\n".join(lines)
+
+
+def command_line(
+    command: str, args: argparse.Namespace, options: Sequence[str], positional: Sequence[str] = ()
+) -> str:
+    """The shell line that reruns ``mm-gym COMMAND`` as given: ``positional`` values, then
+    each of ``options`` (the namespace's names, e.g. ``session_s`` for ``--session-s``) the
+    user set, quoted for the shell."""
+    argv = list(positional)
+    for name in options:
+        value = getattr(args, name)
+        if value is not None:
+            argv += [f"--{name.replace('_', '-')}", str(value)]
+    return f"mm-gym {command} " + shlex.join(argv)

@@ -19,7 +19,7 @@ from mm_gym.commands.plugins import (
     load_plugins,
 )
 from mm_gym.config import shipped_configs
-from mm_gym.errors import ConfigError
+from mm_gym.errors import ConfigError, first_line
 
 __all__ = [
     "add_parser",
@@ -246,8 +246,7 @@ def tune_on_cluster(args: argparse.Namespace, name: str, out: Path) -> int:
         failed = []
         for future in cf.as_completed(futures):
             if (err := future.exception()) is not None:
-                first = (str(err).splitlines() or [""])[0]
-                failed.append(f"{type(err).__name__}: {first}")
+                failed.append(f"{type(err).__name__}: {first_line(err)}")
     if failed:
         raise RunError(f"{len(failed)} of {workers} tuning worker(s) failed; first: {failed[0]}")
     # the study holds its trials: run here with nothing left to run (one finished trial is

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from mm_gym.config import check_choice
-from mm_gym.errors import ConfigError
+from mm_gym.errors import ConfigError, first_line
 
 __all__ = [
     "PRUNERS",
@@ -133,22 +133,15 @@ def open_storage(url: str, heartbeat_s: int = HEARTBEAT_S) -> Any:
                     max_retry=MAX_RETRY
                 ),
             )
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as err:
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
             # workers creating the tables of a new database at once: one wins, the others
             # find the tables on the next attempt (SQLite: "table ... already exists")
-            if isinstance(err, sqlalchemy.exc.OperationalError) and "already exists" not in str(
-                err
-            ):
-                reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-                raise ConfigError(
-                    f"--storage {display_url(url)}: cannot open it ({reason})"
-                ) from None
+            racing = isinstance(err, sqlalchemy.exc.IntegrityError) or "already exists" in str(err)
             attempt += 1
-            if attempt == OPEN_ATTEMPTS:
-                raise
-            time.sleep(0.5 * attempt)
-        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
-            reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+            if racing and attempt < OPEN_ATTEMPTS:
+                time.sleep(0.5 * attempt)
+                continue
+            reason = first_line(getattr(err, "orig", None) or err)
             raise ConfigError(f"--storage {display_url(url)}: cannot open it ({reason})") from None
 
 
