@@ -217,6 +217,7 @@ def tune_on_cluster(args: argparse.Namespace, name: str, out: Path) -> int:
 
     n_jobs = int_arg("--n-jobs", args.n_jobs, 1)
     seed = None if args.seed is None else int_arg("--seed", args.seed, 0)
+    given = None if args.ray_workers is None else int_arg("--ray-workers", args.ray_workers, 1)
     out = out.resolve()
     storage = _absolute_sqlite(args.storage or default_storage(out))
     here = {**vars(args), **_absolute_files(args), "out": str(out), "storage": storage}
@@ -225,11 +226,7 @@ def tune_on_cluster(args: argparse.Namespace, name: str, out: Path) -> int:
     open_storage(storage)  # its tables, before the workers race to create them; its errors
     with load_executor("ray")(args.ray, cpus=n_jobs) as pool:
         check_storage_reaches(storage, pool.machines)
-        workers = (
-            pool.workers
-            if args.ray_workers is None
-            else int_arg("--ray-workers", args.ray_workers, 1)
-        )
+        workers = pool.workers if given is None else given
         pool.check_shared(out)
         print(
             f"tune: {workers} worker(s) on the Ray cluster at {args.ray} ({n_jobs} CPU(s) "

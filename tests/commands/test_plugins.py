@@ -36,3 +36,11 @@ def test_ray_workers_need_ray(capsys):
 
     assert main(["tune", "baseline", "--ray-workers", "2", "--trials", "1"]) == 2
     assert "--ray-workers: needs --ray ADDRESS" in capsys.readouterr().err
+
+
+def test_ray_workers_are_checked_before_the_cluster_is_joined(capsys):
+    from mm_gym.cli import main
+
+    argv = ["tune", "baseline", "--ray", "127.0.0.1:1", "--ray-workers", "0", "--trials", "1"]
+    assert main(argv) == 2
+    assert "--ray-workers=0: expected an integer >= 1" in capsys.readouterr().err

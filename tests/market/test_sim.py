@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -251,3 +253,17 @@ def test_regimes_news_and_fair_value_do_not_depend_on_the_policy() -> None:
         for a, b in zip(paths[0], other, strict=True):
             np.testing.assert_array_equal(a, b)
     assert paths[0][2].any()  # news happened
+
+
+def test_the_default_threads_follow_mm_gym_threads(monkeypatch):
+    from mm_gym.market.sim import THREADS_ENV, default_threads
+
+    monkeypatch.setenv(THREADS_ENV, "3")
+    assert default_threads() == 3
+    assert MarketSim(64).threads == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(ConfigError, match=f"MM_GYM_THREADS='{bad}': expected an integer >= 1"):
+            default_threads()
+    monkeypatch.delenv(THREADS_ENV)
+    assert default_threads() == min(os.cpu_count() or 1, 8)
