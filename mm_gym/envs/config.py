@@ -44,6 +44,13 @@ class EnvConfig(Config):
     that (a rising market rounds the quotes one tick further out than a falling one), which
     the default's 108 stays off.
 
+    ``pinned_episodes`` (a training curriculum, 0 by default) is the share of episodes whose
+    regime is pinned for the whole episode, to a regime drawn uniformly among those the
+    market can enter (positive weight); the others switch regimes as the market does. In
+    the switching market a trend lasts minutes, so an hour of one regime, which a pinned
+    evaluation plays, is otherwise never seen in training. Drawn per episode from the
+    market's seed and episode number, so a seed's episodes are the same in every run.
+
     ``inventory_penalty`` (currency per lot² per second) defaults to about 5% of the
     per-second variance of one lot's value in the default market (~2e-4), so the penalty of
     a baseline episode is of the order of its PnL rather than dwarfing it.
@@ -65,6 +72,7 @@ class EnvConfig(Config):
     expose_regime: bool = False
     market_features: bool = False
     mirror_trend: bool = False
+    pinned_episodes: float = 0.0
     market: MarketConfig = dataclasses.field(default_factory=MarketConfig)
     strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
     baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
@@ -116,6 +124,12 @@ class EnvConfig(Config):
         check_bool("expose_regime", self.expose_regime)
         check_bool("market_features", self.market_features)
         check_bool("mirror_trend", self.mirror_trend)
+        check_range("pinned_episodes", self.pinned_episodes, 0.0, 1.0)
+        if self.pinned_episodes > 0.0 and self.market.pin_regime is not None:
+            raise ConfigError(
+                f"pinned_episodes={self.pinned_episodes!r}: the market already pins every "
+                f"episode (market.pin_regime={self.market.pin_regime!r}); expected 0"
+            )
         if not self.baseline.extreme_vol_bps > self.strategy.high_volatility_bps:
             raise ConfigError(
                 f"baseline.extreme_vol_bps={self.baseline.extreme_vol_bps!r}: must be above "

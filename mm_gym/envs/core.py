@@ -39,7 +39,7 @@ from mm_gym.envs.observations import (
 from mm_gym.envs.rewards import REWARDS, carry_noise, step_outcome
 from mm_gym.errors import ConfigError
 from mm_gym.market.layout import F_RS_EWMA, S_FILLS
-from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS
+from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS, REGIME_NAMES
 from mm_gym.market.scaling import range_to_unit, unit_to_range
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.baseline import DETECTED_NAMES, detect_regime, table_params
@@ -100,6 +100,9 @@ def baseline_params(
     return table_params(regime, obs[:, IDX["vol_short"]], config.baseline, config.strategy)
 
 
+PIN_STREAM = 0x50494E  # the pinned-episode draws' own stream of a market's seed
+
+
 class MarketMakingCore:
     """N markets, each an episode of ``session_s`` seconds in decision steps."""
 
@@ -153,12 +156,30 @@ class MarketMakingCore:
 
     def _start(self, mask: np.ndarray) -> np.ndarray:
         self.sim.reset(self.seeds, mask=mask, episodes=self.episodes)
+        if self.config.pinned_episodes > 0.0:
+            self._pin_some(mask)
         self.steps[mask] = 0
         self.params[mask] = 0.0  # no quoting parameters used yet in the new episode
         self.t_start[mask] = self.sim.time[mask]
         self._last_fill_t[mask] = self.t_start[mask]
         self._observe(mask, started=True)
         return self.obs
+
+    def _pin_some(self, mask: np.ndarray) -> None:
+        """Pin the regime of a ``pinned_episodes`` share of the masked markets' new episodes,
+        each draw a function of the market's seed and episode number alone."""
+        eligible = [
+            k for k, name in enumerate(REGIME_NAMES) if self.config.market.regimes[name].weight > 0
+        ]
+        markets, regimes = [], []
+        for i in np.flatnonzero(mask):
+            draw = np.random.default_rng(
+                [int(self.seeds[i]) % 2**64, int(self.episodes[i]), PIN_STREAM]
+            )
+            if draw.random() < self.config.pinned_episodes:
+                markets.append(i)
+                regimes.append(eligible[draw.integers(len(eligible))])
+        self.sim.pin_regimes(np.array(markets, dtype=np.int64), np.array(regimes, dtype=np.int64))
 
     # ------------------------------------------------------------------ stepping
     def baseline_params(self, obs: np.ndarray) -> np.ndarray:

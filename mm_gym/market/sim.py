@@ -203,6 +203,28 @@ class MarketSim:
             self.rng[k * self.n : (k + 1) * self.n][mask] = seed_states(seeds[mask], ep, k)
         reset_markets(mask, self.state, self.market_params)
 
+    def pin_regimes(self, markets: np.ndarray, regimes: np.ndarray) -> None:
+        """Put each of ``markets`` (indices) in regime ``regimes[k]`` (indices into
+        ``REGIME_NAMES``) for the rest of its episode: no switch is scheduled until its next
+        reset. Only the regime chain changes; the volatility estimates, schedules and book
+        laid out by ``reset`` read no regime, so a market pinned right after its reset is the
+        pinned market from its first event."""
+        markets = np.asarray(markets, dtype=np.int64)
+        regimes = np.asarray(regimes, dtype=np.int64)
+        if markets.shape != regimes.shape or markets.ndim != 1:
+            raise ConfigError(
+                f"pin_regimes: markets shape {markets.shape} and regimes shape {regimes.shape}: "
+                "expected two 1-d arrays of one length"
+            )
+        if markets.size and (markets.min() < 0 or markets.max() >= self.n):
+            raise ConfigError(f"pin_regimes: markets {markets.tolist()}: expected 0..{self.n - 1}")
+        if regimes.size and (regimes.min() < 0 or regimes.max() >= self.rp.shape[0]):
+            raise ConfigError(
+                f"pin_regimes: regimes {regimes.tolist()}: expected 0..{self.rp.shape[0] - 1}"
+            )
+        self.ints[markets, lay.I_REGIME] = regimes
+        self.fs[markets, lay.F_NEXT_REGIME] = lay.INF
+
     def advance(self, dt: float, params: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Run ``dt`` seconds with quoting parameters ``params[N, 3]``; zero the step counters."""
         mask = self._all if mask is None else mask
