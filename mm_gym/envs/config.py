@@ -51,6 +51,13 @@ class EnvConfig(Config):
     evaluation plays, is otherwise never seen in training. Drawn per episode from the
     market's seed and episode number, so a seed's episodes are the same in every run.
 
+    ``data`` replays a recording (``mm-gym data convert``'s Parquet) in place of the
+    simulated background (``mm_gym.market.replay``): episodes are windows of it, ``market``
+    gives the fees, latency and queue model (its tick and price come from the recording) and
+    sizes are lots of ``shares_per_lot`` of the recording's units. A recording has no known
+    regime: ``info["regime"]`` is ``"unknown"``, and what needs the true regime or the fair
+    value (``expose_regime``, ``reward_carry="expected"``, ``pinned_episodes``) is refused.
+
     ``inventory_penalty`` (currency per lot² per second) defaults to about 5% of the
     per-second variance of one lot's value in the default market (~2e-4), so the penalty of
     a baseline episode is of the order of its PnL rather than dwarfing it.
@@ -73,6 +80,8 @@ class EnvConfig(Config):
     market_features: bool = False
     mirror_trend: bool = False
     pinned_episodes: float = 0.0
+    data: str | None = None
+    shares_per_lot: float = 100.0
     market: MarketConfig = dataclasses.field(default_factory=MarketConfig)
     strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
     baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
@@ -125,6 +134,7 @@ class EnvConfig(Config):
         check_bool("market_features", self.market_features)
         check_bool("mirror_trend", self.mirror_trend)
         check_range("pinned_episodes", self.pinned_episodes, 0.0, 1.0)
+        self._check_data()
         if self.pinned_episodes > 0.0 and self.market.pin_regime is not None:
             raise ConfigError(
                 f"pinned_episodes={self.pinned_episodes!r}: the market already pins every "
@@ -136,6 +146,25 @@ class EnvConfig(Config):
                 f"strategy.high_volatility_bps={self.strategy.high_volatility_bps!r} (the "
                 "high-vol spread rises from the detection threshold to this volatility)"
             )
+
+    def _check_data(self) -> None:
+        check_range("shares_per_lot", self.shares_per_lot, 0.0, None, low_open=True)
+        if self.data is None:
+            return
+        if not isinstance(self.data, str) or not self.data:
+            raise ConfigError(f"data={self.data!r}: expected the path of a recording")
+        hidden = {
+            "expose_regime": (self.expose_regime, False),
+            "reward_carry": (self.reward_carry, "mid"),
+            "pinned_episodes": (self.pinned_episodes, 0.0),
+            "market.pin_regime": (self.market.pin_regime, None),
+        }
+        for name, (value, allowed) in hidden.items():
+            if value != allowed:
+                raise ConfigError(
+                    f"{name}={value!r} with data={self.data!r}: a recording has no known "
+                    f"regime or fair value; expected {allowed!r}"
+                )
 
     @property
     def steps_per_episode(self) -> int:

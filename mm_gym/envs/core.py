@@ -40,6 +40,7 @@ from mm_gym.envs.rewards import REWARDS, carry_noise, step_outcome
 from mm_gym.errors import ConfigError
 from mm_gym.market.layout import F_RS_EWMA, S_FILLS
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS, REGIME_NAMES
+from mm_gym.market.replay_sim import ReplaySim, load_recording
 from mm_gym.market.scaling import range_to_unit, unit_to_range
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.baseline import DETECTED_NAMES, detect_regime, table_params
@@ -109,14 +110,22 @@ class MarketMakingCore:
     def __init__(self, num_envs: int, config: EnvConfig, threads: int | None = None) -> None:
         self.config = config
         self.n = num_envs
-        self.sim = MarketSim(
-            num_envs,
-            config.market,
-            config.strategy,
-            threads=threads,
-            max_spread_multiplier=config.spread_multiplier_range[1],
-            max_inventory_skew=config.inventory_skew_range[1],
-        )
+        window = {
+            "max_spread_multiplier": config.spread_multiplier_range[1],
+            "max_inventory_skew": config.inventory_skew_range[1],
+        }
+        if config.data is None:
+            self.sim = MarketSim(num_envs, config.market, config.strategy, threads, **window)
+        else:
+            self.sim = ReplaySim(
+                num_envs,
+                load_recording(config.data, config.shares_per_lot),
+                config.session_s,
+                config.market,
+                config.strategy,
+                threads,
+                **window,
+            )
         self.dt = config.decision_interval_ms / 1000.0
         self.max_steps = config.steps_per_episode
         self.low, self.high = param_bounds(config)
@@ -303,6 +312,9 @@ class MarketMakingCore:
                 col = col > 0.5
             out[name] = col
         out["regime"] = REGIME_LABELS[out["regime_id"]]
+        if self.config.data is not None:
+            out["regime_id"][:] = UNKNOWN_REGIME
+            out["regime"] = np.full(self.n, "unknown", dtype=object)
         for k, name in enumerate(PARAM_NAMES):
             out[name] = self.params[:, k].copy()
         out["action_clipped"] = np.zeros(self.n, np.int64) if clipped is None else clipped
@@ -316,9 +328,12 @@ class MarketMakingCore:
         for name in INFO_BOOL:
             out[name] = out[name] > 0.5
         out["regime"] = LABEL_NAMES[out["regime_id"]]
+        if self.config.data is not None:
+            out["regime_id"], out["regime"] = UNKNOWN_REGIME, "unknown"
         out.update(zip(PARAM_NAMES, self.params[i].tolist(), strict=True))
         out["action_clipped"] = 0 if clipped is None else int(clipped[i])
         return out
 
 
 REGIME_LABELS = np.array(LABEL_NAMES, dtype=object)
+UNKNOWN_REGIME = -1  # info["regime_id"] on a recording: no regime is known

@@ -10,6 +10,7 @@ from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
 QUEUE_MODELS = ("random_lot", "risk_averse", "power")  # ids 0, 1, 2 of ``market.queue_model``
+WINDOW_LEVELS_MAX = 4096  # the most price levels a config may ask for (``window_levels``)
 MIN_RESTING_LOTS = 1.0  # the least mean resting volume per side of a market that holds
 
 
@@ -245,7 +246,7 @@ class MarketConfig(Config):
             raise ConfigError(
                 f"initial_price/tick_size={ticks:g}: allowed range is [1000, 1e12] ticks"
             )
-        _check_int("window_levels", self.window_levels, 32, 4096)
+        _check_int("window_levels", self.window_levels, 32, WINDOW_LEVELS_MAX)
         _check_int("initial_depth", self.initial_depth, 0, 10_000)
         _check_int("initial_levels", self.initial_levels, 1, self.window_levels // 4)
         if isinstance(self.initial_spread_ticks, int) and self.initial_spread_ticks < 1:

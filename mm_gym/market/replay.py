@@ -1,0 +1,344 @@
+"""The replay market: a recording's book, event by event, with our orders resting in it.
+
+The recording (``mm_gym.data``'s event schema) drives the background book; nothing is
+simulated but our orders. They go through the simulator's own code: quote refreshes by the
+strategy engine, messages landing after the latency, post-only resting, fills, fees, risk
+limits and markouts (``event_loop``, ``matching``, ``fills``); only the background differs.
+
+- **Level events** set a level's size. Lots that leave a level where our order rests are ahead
+  of it by ``MarketConfig.queue_model`` (``queue_model.ahead_removed`` with ``CANCEL``); lots
+  that arrive join behind it, except at a level the recording did not show (beyond its
+  ``levels`` depth): what appears there is placed ahead of us (we cannot know where we stood).
+- **Trades** at a price take the level from the front: our order there fills with what the
+  trade's size leaves after the lots ahead of it; our order at a better price than the trade
+  fills up to the trade's size (the aggressor would have met it first). A hidden execution
+  fills only our orders at a better price. A trade whose aggressor is unknown (an auction
+  cross) fills nothing of ours.
+- **No market impact**: our fills take nothing from the recorded flow (the recorded trade
+  still takes its size from the recorded book, and the next level events set the levels as
+  recorded); our own market orders take the recorded book's volume until the recording next
+  sets that level.
+- A snapshot (clear) empties the book and drops our resting orders (the strategy re-quotes).
+- No regime is known on a recording: the regime chain and news never run, and the fair value
+  is the mid.
+
+An episode is a window of the recording: market ``i`` starts at ``start[i]`` s into it, after
+a warm-up that replays the recording from its first event (no orders of ours) so that the
+book and the volatility and trend estimates stand as they would at that time.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from mm_gym.market import rng as R
+from mm_gym.market.book import add_volume, mid_ticks, recentre, remove_volume
+from mm_gym.market.event_loop import sample_tick
+from mm_gym.market.fills import agent_fill
+from mm_gym.market.layout import (
+    F_FAIR,
+    F_FEAT_MID,
+    F_MID,
+    F_NEWS_ANNOUNCED_AT,
+    F_NEWS_END,
+    F_NEXT_FEATURE,
+    F_NEXT_NEWS,
+    F_NEXT_REFRESH,
+    F_NEXT_REGIME,
+    F_NEXT_SAMPLE,
+    F_QUOTING_TIME,
+    F_SV_DAY0,
+    F_T,
+    I_BEST_ASK,
+    I_BEST_BID,
+    I_EVENTS,
+    I_FEATURE_TICKS,
+    I_ORIGIN,
+    I_REGIME,
+    I_VOL_ADDED,
+    I_VOL_ASK,
+    I_VOL_BID,
+    I_VOL_CANCELLED,
+    I_VOL_DROPPED,
+    I_VOL_TRADED,
+    INF,
+    MP_FEATURE_DT,
+    MP_PRICE0,
+    MP_SAMPLE_DT,
+    O_ACTIVE,
+    O_AHEAD,
+    O_PRICE,
+    O_SIZE,
+    S_QUOTING_TIME,
+)
+from mm_gym.market.matching import land_messages
+from mm_gym.market.queue_model import CANCEL, TRADE, ahead_removed
+from mm_gym.market.refresh import refresh
+from mm_gym.market.signals import update_features
+from mm_gym.market.state import MarketParams, MarketState
+from mm_gym.strategy.layout import SP_REFRESH
+
+# event kinds, as ``mm_gym.data.schema`` numbers them
+CLEAR, LEVEL, TRADE_EVENT, HIDDEN_TRADE = 0, 1, 2, 3
+
+
+class Tape(NamedTuple):
+    """A recording as the kernel reads it: one row per event, in event order."""
+
+    t: np.ndarray  # float64, s since the recording's first event
+    kind: np.ndarray  # int64, the schema's kind
+    side: np.ndarray  # int64: level +1 bid / -1 ask; trade: aggressor +1 buy / -1 sell / 0
+    price: np.ndarray  # int64, ticks
+    lots: np.ndarray  # int64: level: the level's size after the event; trade: lots traded
+
+
+@nb.njit(cache=True)
+def hidden_level(i, sd, price, visible, book, ints) -> bool:
+    """Whether the recording could not show side ``sd``'s level at ``price``: it lies beyond
+    the ``visible`` best occupied prices (the recording's depth; 0: full depth, nothing
+    hidden), or the side shows nothing."""
+    if visible <= 0:
+        return False
+    origin = ints[i, I_ORIGIN]
+    best = ints[i, I_BEST_BID] if sd == 0 else ints[i, I_BEST_ASK]
+    if best < 0:
+        return True
+    seen = 0
+    step = -1 if sd == 0 else 1
+    p = best
+    while (p - price) * step < 0:
+        j = p - origin
+        if j < 0 or j >= book.shape[2]:
+            return False
+        if book[i, sd, j] > 0:
+            seen += 1
+            if seen >= visible:
+                return True
+        p += step
+    return False
+
+
+@nb.njit(cache=True)
+def trim_to_visible(i, sd, visible, s: MarketState) -> None:
+    """Keep the ``visible`` best occupied prices of side ``sd``: the source shows no more, so
+    a level pushed beyond them is stale (the recording will not say when it changes)."""
+    book = s.book
+    ints = s.ints
+    origin = ints[i, I_ORIGIN]
+    best = ints[i, I_BEST_BID] if sd == 0 else ints[i, I_BEST_ASK]
+    if best < 0:
+        return
+    step = -1 if sd == 0 else 1
+    seen = 0
+    j = best - origin
+    while 0 <= j < book.shape[2]:
+        if book[i, sd, j] > 0:
+            seen += 1
+            if seen > visible:
+                lots = book[i, sd, j]
+                ahead = 0
+                if s.orders[i, sd, O_ACTIVE] == 1 and s.orders[i, sd, O_PRICE] == origin + j:
+                    ahead = min(lots, s.orders[i, sd, O_AHEAD])
+                remove_volume(book, ints, s.orders, i, sd, j, lots, ahead)
+                return
+        j += step
+
+
+@nb.njit(cache=True)
+def set_level(i, sd, price, lots, visible, s: MarketState, p: MarketParams) -> None:
+    """The recording says side ``sd``'s level at ``price`` now holds ``lots``."""
+    book = s.book
+    ints = s.ints
+    orders = s.orders
+    j = price - ints[i, I_ORIGIN]
+    if j < 0 or j >= book.shape[2]:
+        if lots > 0:
+            ints[i, I_VOL_DROPPED] += lots
+        return
+    old = book[i, sd, j]
+    ours = orders[i, sd, O_ACTIVE] == 1 and orders[i, sd, O_PRICE] == price
+    if lots > old:
+        if ours and (old == 0 and hidden_level(i, sd, price, visible, book, ints)):
+            orders[i, sd, O_AHEAD] += lots - old  # it appeared from beyond the shown depth
+        new_level = old == 0
+        add_volume(book, ints, i, sd, price, lots - old)
+        ints[i, I_VOL_ADDED] += lots - old
+        if new_level and visible > 0:
+            trim_to_visible(i, sd, visible, s)
+    elif lots < old:
+        gone = old - lots
+        ahead = 0
+        if ours:
+            u = R.uniform(s.rng, R.cancels(i, s.fs))
+            ahead = ahead_removed(CANCEL, orders, i, sd, price, old, gone, u, p.mp)
+        remove_volume(book, ints, orders, i, sd, j, gone, ahead)
+        ints[i, I_VOL_CANCELLED] += gone
+
+
+@nb.njit(cache=True)
+def recorded_trade(i, side, price, lots, hidden, t, s: MarketState, p: MarketParams) -> None:
+    """A recorded execution of ``lots`` at ``price``, aggressor ``side`` (+1 buy, -1 sell,
+    0 unknown); ``hidden``: against hidden orders (the visible book does not change)."""
+    book = s.book
+    ints = s.ints
+    orders = s.orders
+    sd = 0 if side < 0 else 1  # the side it takes: a sell hits bids
+    mid = mid_ticks(ints, s.fs, i)
+    ahead = -1  # the lots ahead of our order at the trade's price, before the trade
+    if orders[i, sd, O_ACTIVE] == 1 and orders[i, sd, O_PRICE] == price:
+        ahead = orders[i, sd, O_AHEAD]
+    if not hidden:
+        j = price - ints[i, I_ORIGIN]
+        if 0 <= j < book.shape[2]:
+            take = min(lots, book[i, sd, j])
+            if take > 0:
+                front = ahead_removed(TRADE, orders, i, sd, price, book[i, sd, j], take, 0.0, p.mp)
+                remove_volume(book, ints, orders, i, sd, j, take, front)
+                ints[i, I_VOL_TRADED] += take
+    if side == 0 or orders[i, sd, O_ACTIVE] == 0:
+        return
+    ours = orders[i, sd, O_PRICE]
+    better = ours > price if sd == 0 else ours < price
+    if better:
+        fill = min(lots, orders[i, sd, O_SIZE])
+    elif ahead >= 0 and not hidden:
+        fill = min(max(lots - ahead, 0), orders[i, sd, O_SIZE])
+    else:
+        fill = 0
+    if fill <= 0:
+        return
+    orders[i, sd, O_SIZE] -= fill
+    if orders[i, sd, O_SIZE] == 0:
+        orders[i, sd, O_ACTIVE] = 0
+    agent_fill(i, 1 if sd == 0 else -1, ours, fill, True, mid, t, s, p)
+
+
+@nb.njit(cache=True)
+def replay_event(i, k, t, tape: Tape, visible, s: MarketState, p: MarketParams) -> None:
+    """Apply event ``k`` of the tape to market ``i``."""
+    kind = tape.kind[k]
+    ints = s.ints
+    if kind == LEVEL:
+        set_level(i, 0 if tape.side[k] > 0 else 1, tape.price[k], tape.lots[k], visible, s, p)
+    elif kind in (TRADE_EVENT, HIDDEN_TRADE):
+        recorded_trade(i, tape.side[k], tape.price[k], tape.lots[k], kind == HIDDEN_TRADE, t, s, p)
+    elif kind == CLEAR:
+        s.book[i, :, :] = 0
+        ints[i, I_BEST_BID] = -1
+        ints[i, I_BEST_ASK] = -1
+        ints[i, I_VOL_BID] = 0
+        ints[i, I_VOL_ASK] = 0
+        s.orders[i, 0, O_ACTIVE] = 0
+        s.orders[i, 1, O_ACTIVE] = 0
+    # halts and resumptions change nothing here: the recording holds no trades while halted
+    ints[i, I_EVENTS] += 1
+
+
+@nb.njit(cache=True, _nrt=False)
+def replay_start(mask, start, day0, tape: Tape, cursor, visible, s: MarketState, p: MarketParams):
+    """After ``reset_markets``: empty each masked market's book, replay the recording from
+    its first event to ``start[i]`` s (the book, the mid and the feature clock; no orders of
+    ours), and leave the market at ``start[i]`` with the regime chain and news switched off."""
+    fs = s.fs
+    ints = s.ints
+    mp = p.mp
+    L = s.book.shape[2]
+    fdt = mp[MP_FEATURE_DT]
+    for i in range(fs.shape[0]):
+        if not mask[i]:
+            continue
+        s.book[i, :, :] = 0
+        ints[i, I_ORIGIN] = int(mp[MP_PRICE0]) - L // 2
+        ints[i, I_BEST_BID] = -1
+        ints[i, I_BEST_ASK] = -1
+        ints[i, I_VOL_BID] = 0
+        ints[i, I_VOL_ASK] = 0
+        ints[i, I_REGIME] = 0
+        fs[i, F_NEXT_REGIME] = INF
+        fs[i, F_NEXT_NEWS] = INF
+        fs[i, F_NEWS_END] = INF
+        fs[i, F_NEWS_ANNOUNCED_AT] = INF
+        fs[i, F_SV_DAY0] = day0
+        fs[i, F_MID] = mp[MP_PRICE0]
+        fs[i, F_FEAT_MID] = mp[MP_PRICE0]
+        t_feature = fdt
+        k = 0
+        n = tape.t.shape[0]
+        while True:
+            t_ev = tape.t[k] if k < n else INF
+            if t_ev <= start[i] and t_ev <= t_feature:
+                replay_event(i, k, t_ev, tape, visible, s, p)
+                k += 1
+            elif t_feature <= start[i]:
+                mid = mid_ticks(ints, fs, i)
+                fs[i, F_MID] = mid
+                recentre(s.book, ints, s.orders, i, mid)
+                fs[i, F_NEXT_FEATURE] = t_feature
+                update_features(i, t_feature, fs, ints, mp)
+                t_feature += fdt
+            else:
+                break
+        t = start[i]
+        mid = mid_ticks(ints, fs, i)
+        fs[i, F_MID] = mid
+        fs[i, F_FAIR] = mid
+        recentre(s.book, ints, s.orders, i, mid)
+        fs[i, F_T] = t
+        fs[i, F_NEXT_FEATURE] = t_feature
+        fs[i, F_NEXT_SAMPLE] = t + mp[MP_SAMPLE_DT]
+        fs[i, F_NEXT_REFRESH] = t
+        cursor[i] = k
+        # the episode's counters start now
+        for c in (I_EVENTS, I_FEATURE_TICKS, I_VOL_ADDED, I_VOL_CANCELLED, I_VOL_TRADED):
+            ints[i, c] = 0
+        ints[i, I_VOL_DROPPED] = 0
+
+
+@nb.njit(cache=True, nogil=True, _nrt=False)
+def replay_advance(
+    lo, hi, t_end, mask, s: MarketState, act, p: MarketParams, tape: Tape, cursor, visible
+):
+    """``event_loop.advance`` on a recording: markets ``lo <= i < hi`` with ``mask[i]`` run
+    to ``t_end[i]``, the tape's events in their place among the scheduled ones (messages
+    landing, the sampling clock, quote refreshes); an event at the same time as a scheduled
+    one comes first."""
+    fs = s.fs
+    pend_time = s.pend_time
+    mp = p.mp
+    n = tape.t.shape[0]
+    for i in range(lo, hi):
+        if not mask[i]:
+            continue
+        t = fs[i, F_T]
+        k = cursor[i]
+        end = t_end[i]
+        while True:
+            t_s = min(end, fs[i, F_NEXT_SAMPLE], fs[i, F_NEXT_REFRESH])
+            t_s = min(t_s, min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])))
+            t_ev = tape.t[k] if k < n else INF
+            if t_ev <= t_s and t_ev < end:
+                t = t_ev
+                replay_event(i, k, t, tape, visible, s, p)
+                k += 1
+                continue
+            t = t_s
+            if t >= end:
+                break
+            if min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])) <= t:
+                land_messages(i, t, s, p)
+            if fs[i, F_NEXT_SAMPLE] <= t:
+                if s.orders[i, 0, O_ACTIVE] == 1 or s.orders[i, 1, O_ACTIVE] == 1:
+                    fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
+                    s.step_stats[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
+                sample_tick(i, t, s, p)
+                fs[i, F_FAIR] = fs[i, F_MID]  # on a recording the fair value is the mid
+                fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
+            if fs[i, F_NEXT_REFRESH] <= t:
+                refresh(i, t, s, act, p)
+                fs[i, F_NEXT_REFRESH] += p.sp[SP_REFRESH]
+        cursor[i] = k
+        fs[i, F_T] = end
+        fs[i, F_MID] = mid_ticks(s.ints, fs, i)

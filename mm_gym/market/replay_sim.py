@@ -1,0 +1,194 @@
+"""ReplaySim: the market interface of ``MarketSim`` over a recording (``mm_gym.market.replay``).
+
+Markets are windows of one recording; each reset draws a market's window start from its seed
+and episode number, so a seed names the same window in every run."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from mm_gym.config import check_range
+from mm_gym.data.schema import CLEAR, HIDDEN_TRADE, LEVEL, TRADE
+from mm_gym.data.store import read_events, read_metadata
+from mm_gym.errors import ConfigError, DataError
+from mm_gym.market.config import WINDOW_LEVELS_MAX, MarketConfig
+from mm_gym.market.recorded import infer_tick
+from mm_gym.market.replay import Tape, replay_advance, replay_start
+from mm_gym.market.sim import MarketSim
+from mm_gym.strategy.config import StrategyConfig
+
+__all__ = ["OPEN_S", "Recording", "ReplaySim", "load_recording"]
+
+NS = 1_000_000_000
+OPEN_S = 9.5 * 3600  # the trading day's clock starts at 09:30 in the recording's time zone
+WARMUP_S = 60.0  # the least recorded history before a window (the volatility and trend estimates)
+WINDOW_MARGIN = 256  # levels beyond the recorded prices' range (our quotes may stand there)
+WINDOW_STREAM = 0x57494E  # the window draws' own stream of a market's seed
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """A recording loaded for replay: its tape, tick (currency), lot (source size units per
+    lot), shown depth (``levels``, 0: full), duration (s), the time of day of its first
+    event (s after the open), and the price window (centre, ticks; levels) that holds every
+    recorded level."""
+
+    path: str
+    tape: Tape
+    tick: float
+    shares_per_lot: float
+    levels: int
+    duration_s: float
+    day0_s: float
+    centre_ticks: float
+    window_levels: int
+    metadata: dict
+
+    def market(self, base: MarketConfig | None = None) -> MarketConfig:
+        """``base`` (fees, latency, queue model, ...) on the recording's tick and price."""
+        base = base or MarketConfig()
+        return dataclasses.replace(
+            base,
+            tick_size=self.tick,
+            initial_price=self.centre_ticks * self.tick,
+            window_levels=max(base.window_levels, self.window_levels),
+        )
+
+
+def load_recording(path: str | Path, shares_per_lot: float = 100.0) -> Recording:
+    """Read a converted recording (``mm-gym data convert``) into a replay tape. Sizes become
+    lots of ``shares_per_lot`` of the source's units (a level's size rounds to the nearest
+    lot, at least 1 while the level holds anything)."""
+    check_range("shares_per_lot", shares_per_lot, 0.0, None, low_open=True)
+    if not Path(path).is_file():
+        raise ConfigError(f"data={str(path)!r}: no such file (a recording: mm-gym data convert)")
+    meta = read_metadata(path)
+    cols = {c: [] for c in ("ts", "kind", "side", "price", "size")}
+    for batch in read_events(path):
+        for c in cols:
+            cols[c].append(batch[c])
+    ev = {c: np.concatenate(v) if v else np.zeros(0) for c, v in cols.items()}
+    book = ev["kind"] == LEVEL
+    if not book.any():
+        raise DataError(f"{path}: no level events; a replay needs the recorded book")
+    unit = float(meta["price_unit"])
+    tick_units = infer_tick(ev["price"][book])
+    keep = np.isin(ev["kind"], (CLEAR, LEVEL, TRADE, HIDDEN_TRADE))
+    ts = ev["ts"][keep]
+    size = ev["size"][keep] / shares_per_lot
+    lots = np.rint(size).astype(np.int64)
+    lots[(size > 0) & (lots == 0)] = 1
+    tape = Tape(
+        t=(ts - ts[0]) / NS,
+        kind=ev["kind"][keep].astype(np.int64),
+        side=ev["side"][keep].astype(np.int64),
+        price=np.rint(ev["price"][keep] / tick_units).astype(np.int64),
+        lots=lots,
+    )
+    # the window's centre and size hold every recorded level: it never has to move
+    lo, hi = ev["price"][book].min() / tick_units, ev["price"][book].max() / tick_units
+    centre = round((lo + hi) / 2)
+    span = min(int(2 * (hi - lo)) + WINDOW_MARGIN, WINDOW_LEVELS_MAX)
+    tz = ZoneInfo(meta.get("tz", "UTC"))
+    local = dt.datetime.fromtimestamp(ts[0] / NS, tz)
+    day0 = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6 - OPEN_S
+    return Recording(
+        path=str(path),
+        tape=tape,
+        tick=tick_units * unit,
+        shares_per_lot=float(shares_per_lot),
+        levels=int(meta.get("levels", "0")),
+        duration_s=float(tape.t[-1]),
+        day0_s=float(day0),
+        centre_ticks=float(centre),
+        window_levels=span,
+        metadata=meta,
+    )
+
+
+class ReplaySim(MarketSim):
+    """``num_markets`` windows of ``session_s`` seconds of one recording, with the simulator's
+    quoting engine, latency, fees, queue model (``market``'s) and accounting; the recording's
+    book in place of the simulated background. Same arrays, views and ``advance`` as
+    ``MarketSim``."""
+
+    def __init__(
+        self,
+        num_markets: int,
+        recording: Recording,
+        session_s: float,
+        market: MarketConfig | None = None,
+        strategy: StrategyConfig | None = None,
+        threads: int | None = None,
+        warmup_s: float = WARMUP_S,
+        **kw,
+    ) -> None:
+        if market is not None and market.pin_regime is not None:
+            raise ConfigError(
+                f"market.pin_regime={market.pin_regime!r}: a recording has no regimes to pin"
+            )
+        latest = recording.duration_s - session_s
+        if latest < warmup_s:
+            raise ConfigError(
+                f"session_s={session_s!r}: {recording.path} holds {recording.duration_s:.0f} s; "
+                f"an episode needs {warmup_s:g} s of warm-up before it and session_s after it"
+            )
+        super().__init__(num_markets, recording.market(market), strategy, threads=threads, **kw)
+        self.recording = recording
+        self.tape = recording.tape
+        self.session_s = float(session_s)
+        self.warmup_s = float(warmup_s)
+        self.cursor = np.zeros(num_markets, dtype=np.int64)
+        self.start = np.zeros(num_markets)
+
+    def window_starts(self, seeds: np.ndarray, episodes: np.ndarray | None) -> np.ndarray:
+        """Each market's window start (s into the recording), uniform over the whole seconds
+        that leave the warm-up before and the session after, from its seed and episode."""
+        latest = math.floor(self.recording.duration_s - self.session_s)
+        out = np.zeros(seeds.shape[0])
+        for i, seed in enumerate(seeds):
+            ep = 0 if episodes is None else int(episodes[i])
+            draw = np.random.default_rng([int(seed) % 2**64, ep, WINDOW_STREAM])
+            out[i] = float(draw.integers(math.ceil(self.warmup_s), latest + 1))
+        return out
+
+    def reset(
+        self,
+        seeds: np.ndarray | list[int],
+        mask: np.ndarray | None = None,
+        episodes: np.ndarray | None = None,
+    ) -> None:
+        super().reset(seeds, mask=mask, episodes=episodes)
+        mask = self._all if mask is None else np.asarray(mask, dtype=np.bool_)
+        starts = self.window_starts(np.asarray(seeds, dtype=np.int64), episodes)
+        self.start[mask] = starts[mask]
+        replay_start(
+            mask,
+            self.start,
+            self.recording.day0_s,
+            self.tape,
+            self.cursor,
+            self.recording.levels,
+            self.state,
+            self.market_params,
+        )
+
+    def _advance_range(self, lo: int, hi: int, mask: np.ndarray) -> None:
+        replay_advance(
+            lo,
+            hi,
+            self._t_end,
+            mask,
+            self.state,
+            self.params,
+            self.market_params,
+            self.tape,
+            self.cursor,
+            self.recording.levels,
+        )

@@ -1,0 +1,306 @@
+"""The replay market: the recorded book rebuilt exactly, our fills only where the recorded
+trades reach our price and queue, the queue models on recorded cancellations, windows drawn
+from seeds, and the env on a recording."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+
+import mm_gym  # noqa: F401  (registers the envs)
+from mm_gym import RuleBasedPolicy
+from mm_gym.data.convert import convert
+from mm_gym.data.lobster import EMPTY_ASK, EMPTY_BID
+from mm_gym.envs.config import EnvConfig
+from mm_gym.errors import ConfigError
+from mm_gym.market.config import MarketConfig
+from mm_gym.market.layout import (
+    F_CASH,
+    I_BEST_BID,
+    I_INV,
+    I_ORIGIN,
+    O_ACTIVE,
+    O_AHEAD,
+    O_ORIG_SIZE,
+    O_PRICE,
+    O_SIZE,
+)
+from mm_gym.market.replay import Tape, replay_event, replay_start
+from mm_gym.market.replay_sim import Recording, ReplaySim, load_recording
+
+SLICES = Path(__file__).resolve().parents[1] / "data"
+AAPL = SLICES / "LOBSTER_AAPL_2012-06-21_0930-0935_1.zip"
+GOOG = SLICES / "LOBSTER_GOOG_2012-06-21_0930-0932_10.zip"
+LEVEL, TRADE, HIDDEN = 1, 2, 3
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("recordings")
+    return {
+        name: convert([src], folder / f"{name}.parquet")["path"]
+        for name, src in (("AAPL", AAPL), ("GOOG", GOOG))
+    }
+
+
+def _top(sim: ReplaySim, levels: int, unit_per_tick: float) -> np.ndarray:
+    """Market 0's book as a LOBSTER orderbook row (ask price, ask size, bid price, bid size)."""
+    book, origin = sim.book[0], sim.ints[0, I_ORIGIN]
+    asks = [(origin + j, book[1, j]) for j in np.flatnonzero(book[1])][:levels]
+    bids = [(origin + j, book[0, j]) for j in np.flatnonzero(book[0])[::-1]][:levels]
+    out = np.zeros(4 * levels)
+    for k, (p, q) in enumerate(asks):
+        out[4 * k], out[4 * k + 1] = p * unit_per_tick, q
+    for k, (p, q) in enumerate(bids):
+        out[4 * k + 2], out[4 * k + 3] = p * unit_per_tick, q
+    return out
+
+
+@pytest.mark.parametrize("name", ["AAPL", "GOOG"])
+def test_the_replayed_book_equals_the_orderbook_file_at_every_time(recordings, name):
+    src = AAPL if name == "AAPL" else GOOG
+    rec = load_recording(recordings[name], shares_per_lot=1.0)
+    with zipfile.ZipFile(src) as zf:
+        [msg_name] = [n for n in zf.namelist() if "message" in n]
+        [book_name] = [n for n in zf.namelist() if "orderbook" in n]
+        msg = pd.read_csv(zf.open(msg_name), header=None).to_numpy()
+        shown = pd.read_csv(zf.open(book_name), header=None).to_numpy(np.float64).copy()
+    shown[(shown == EMPTY_ASK) | (shown == EMPTY_BID)] = 0
+    msg_ns = np.round(msg[:, 0] * 1e9).astype(np.int64)
+    msg_s = (msg_ns - msg_ns[0]) / 1e9  # as the tape's times are made: exactly equal floats
+    last_rows = np.append(np.flatnonzero(np.diff(msg_ns)), len(msg) - 1)
+    sim = ReplaySim(1, rec, session_s=1.0, warmup_s=0.0, threads=1)
+    unit_per_tick = rec.tick / float(rec.metadata["price_unit"])
+    mask = np.ones(1, dtype=bool)
+    for r in last_rows[:: max(1, len(last_rows) // 600)]:  # ~600 times spread over the slice
+        start = np.array([msg_s[r]])
+        replay_start(
+            mask, start, 0.0, rec.tape, sim.cursor, rec.levels, sim.state, sim.market_params
+        )
+        assert np.array_equal(_top(sim, rec.levels, unit_per_tick), shown[r]), f"line {r + 1}"
+
+
+# ---------------------------------------------------------------- our orders in a hand-made book
+
+TICK = 0.01
+
+
+def _hand_sim(events: list[tuple], levels: int = 0, queue_model: str = "random_lot"):
+    """A one-market replay of ``events`` ((t, kind, side, price, lots)), started before the
+    first event: the tape and the sim, to apply the events one by one."""
+    t, kind, side, price, lots = (np.array(c) for c in zip(*events, strict=True))
+    tape = Tape(
+        t=t.astype(np.float64),
+        kind=kind.astype(np.int64),
+        side=side.astype(np.int64),
+        price=price.astype(np.int64),
+        lots=lots.astype(np.int64),
+    )
+    rec = Recording(
+        path="hand",
+        tape=tape,
+        tick=TICK,
+        shares_per_lot=1.0,
+        levels=levels,
+        duration_s=1e6,
+        day0_s=0.0,
+        centre_ticks=10_000.0,
+        window_levels=128,
+        metadata={},
+    )
+    market = MarketConfig(queue_model=queue_model, maker_fee_bps=0.0, taker_fee_bps=0.0)
+    sim = ReplaySim(1, rec, session_s=1.0, market=market, warmup_s=0.0, threads=1)
+    replay_start(
+        np.ones(1, dtype=bool),
+        np.array([-1.0]),
+        0.0,
+        tape,
+        sim.cursor,
+        levels,
+        sim.state,
+        sim.market_params,
+    )
+    return tape, sim
+
+
+def _rest(sim, side: int, price: int, lots: int, ahead: int) -> None:
+    sim.orders[0, side, [O_ACTIVE, O_PRICE, O_SIZE, O_AHEAD, O_ORIG_SIZE]] = (
+        1,
+        price,
+        lots,
+        ahead,
+        lots,
+    )
+
+
+def _apply(tape, sim, k: int, levels: int = 0) -> None:
+    replay_event(0, k, float(tape.t[k]), tape, levels, sim.state, sim.market_params)
+
+
+BOOK = [(0.0, LEVEL, 1, 10_000, 5), (0.0, LEVEL, -1, 10_002, 5)]
+
+
+def test_a_trade_fills_our_order_with_what_the_lots_ahead_leave():
+    tape, sim = _hand_sim(BOOK + [(1.0, TRADE, -1, 10_000, 3), (2.0, TRADE, -1, 10_000, 3)])
+    _apply(tape, sim, 0)
+    _apply(tape, sim, 1)
+    _rest(sim, 0, 10_000, 2, ahead=5)
+    _apply(tape, sim, 2)  # 3 of the 5 ahead traded: no fill
+    assert sim.ints[0, I_INV] == 0 and sim.orders[0, 0, O_AHEAD] == 2
+    _apply(tape, sim, 3)  # 3 more: 2 ahead, then 1 of ours
+    assert sim.ints[0, I_INV] == 1
+    assert sim.orders[0, 0, O_SIZE] == 1 and sim.orders[0, 0, O_ACTIVE] == 1
+    assert sim.fs[0, F_CASH] == pytest.approx(-10_000 * TICK)
+
+
+@pytest.mark.parametrize(
+    ("ours", "kind", "aggressor", "filled"),
+    [
+        (10_001, TRADE, -1, 2),  # better than the trade: the seller met us first
+        (9_999, TRADE, -1, 0),  # worse: the trade did not reach us
+        (10_001, HIDDEN, -1, 2),  # a hidden execution at a worse price than ours
+        (10_000, HIDDEN, -1, 0),  # hidden at our price: the visible queue is not known to move
+        (10_001, TRADE, 0, 0),  # no aggressor (an auction cross): nothing of ours
+        (10_001, TRADE, 1, 0),  # a buy takes asks, not our bid
+    ],
+)
+def test_which_recorded_trades_reach_our_bid(ours, kind, aggressor, filled):
+    tape, sim = _hand_sim(BOOK + [(1.0, kind, aggressor, 10_000, 4)])
+    _apply(tape, sim, 0)
+    _apply(tape, sim, 1)
+    _rest(sim, 0, ours, 2, ahead=0 if ours != 10_000 else 5)
+    _apply(tape, sim, 2)
+    assert sim.ints[0, I_INV] == filled
+
+
+def test_our_fill_takes_nothing_from_the_recorded_book():
+    tape, sim = _hand_sim(BOOK + [(1.0, TRADE, 1, 10_002, 3)])
+    _apply(tape, sim, 0)
+    _apply(tape, sim, 1)
+    _rest(sim, 1, 10_001, 2, ahead=0)
+    _apply(tape, sim, 2)
+    assert sim.ints[0, I_INV] == -2
+    j = 10_002 - sim.ints[0, I_ORIGIN]
+    assert sim.book[0, 1, j] == 2  # the recorded trade still took its 3 lots
+
+
+def test_risk_averse_cancellations_come_from_behind_us_first():
+    tape, sim = _hand_sim(
+        BOOK + [(1.0, LEVEL, 1, 10_000, 8), (2.0, LEVEL, 1, 10_000, 4)], queue_model="risk_averse"
+    )
+    _apply(tape, sim, 0)
+    _apply(tape, sim, 1)
+    _rest(sim, 0, 10_000, 1, ahead=5)
+    _apply(tape, sim, 2)  # 3 lots join behind us
+    assert sim.orders[0, 0, O_AHEAD] == 5
+    _apply(tape, sim, 3)  # 4 leave: 3 from behind, then 1 from ahead
+    assert sim.orders[0, 0, O_AHEAD] == 4
+
+
+def test_lots_shown_from_beyond_the_recorded_depth_are_placed_ahead_of_us():
+    events = [
+        (0.0, LEVEL, 1, 10_000, 5),
+        (0.0, LEVEL, -1, 10_002, 5),
+        (1.0, LEVEL, 1, 10_000, 0),
+        (1.0, LEVEL, 1, 9_999, 7),  # shown only now: the source (1 level) hid it before
+        (2.0, LEVEL, 1, 10_001, 2),  # a better price: shown, and the one level kept
+    ]
+    tape, sim = _hand_sim(events, levels=1)
+    _apply(tape, sim, 0, levels=1)
+    _apply(tape, sim, 1, levels=1)
+    _rest(sim, 0, 9_999, 1, ahead=0)
+    _apply(tape, sim, 2, levels=1)
+    _apply(tape, sim, 3, levels=1)
+    assert sim.orders[0, 0, O_AHEAD] == 7
+    _apply(tape, sim, 4, levels=1)
+    # the book keeps one level a side, as the source shows; 9,999 is hidden again
+    assert sim.ints[0, I_BEST_BID] == 10_001
+    assert (sim.book[0, 0] > 0).sum() == 1
+
+
+def test_a_quoter_that_never_crosses_fills_only_where_trades_reach_it(recordings):
+    """On the GOOG slice with the document's quoting: every maker fill is at or inside a price
+    the recording traded at, at a time it traded, on the side it traded."""
+    rec = load_recording(recordings["GOOG"])
+    market = MarketConfig(fill_log_capacity=10_000)
+    sim = ReplaySim(8, rec, session_s=90.0, market=market, warmup_s=20.0, threads=1)
+    sim.reset(np.arange(8))
+    params = np.tile([0.5, 0.0, 1.0], (8, 1))
+    for _ in range(90):
+        sim.advance(1.0, params)
+    tape = rec.tape
+    trades = np.isin(tape.kind, (TRADE, HIDDEN)) & (tape.side != 0)
+    n = 0
+    for i in range(8):
+        f = sim.fills(i)
+        f = f[f["maker"] == 1]
+        for t, side, price_ccy in zip(f["time"], f["side"], f["price"], strict=True):
+            price = round(price_ccy / rec.tick)
+            at = trades & (np.abs(tape.t - t) < 1e-9) & (tape.side == -side)
+            # a buy of ours (side +1) is hit by a sell (aggressor -1) at or below our price
+            ok = tape.price[at] <= price if side > 0 else tape.price[at] >= price
+            assert ok.any(), (i, t, side, price)
+            n += 1
+    assert n > 0  # the check saw fills
+
+
+def test_the_same_window_and_seed_give_the_same_fills_bit_for_bit(recordings):
+    rec = load_recording(recordings["AAPL"])
+    runs = []
+    for _ in range(2):
+        sim = ReplaySim(3, rec, session_s=120.0, threads=1)
+        sim.reset(np.array([5, 6, 7]))
+        for _ in range(120):
+            sim.advance(1.0, np.tile([0.5, 0.5, 1.0], (3, 1)))
+        runs.append((sim.start.copy(), sim.fs.copy(), sim.ints.copy(), sim.log.copy()))
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = ReplaySim(3, rec, session_s=120.0, threads=1)
+    other.reset(np.array([8, 9, 10]))
+    assert not np.array_equal(other.start, runs[0][0])
+    assert ((runs[0][0] >= 60.0) & (runs[0][0] <= rec.duration_s - 120.0)).all()
+
+
+# ---------------------------------------------------------------- the env on a recording
+
+
+def test_the_env_plays_a_recording_with_the_rule_baseline(recordings):
+    env = gym.make("mm_gym/MarketMaking-v0", data=str(recordings["AAPL"]), session_s=120.0)
+    obs, info = env.reset(seed=1)
+    assert info["regime"] == "unknown" and info["regime_id"] == -1
+    policy = RuleBasedPolicy(env.unwrapped.config)
+    done = False
+    steps = 0
+    while not done:
+        action, _ = policy.predict(obs)
+        obs, _, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        steps += 1
+    assert steps == 120 and info["regime"] == "unknown"
+    assert np.isfinite(info["equity"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"expose_regime": True}, "expose_regime"),
+        ({"reward_carry": "expected"}, "reward_carry"),
+        ({"pinned_episodes": 0.5}, "pinned_episodes"),
+        ({"market": "trending_up"}, "market.pin_regime"),
+    ],
+)
+def test_what_needs_the_true_regime_is_refused_on_a_recording(extra, field):
+    with pytest.raises(ConfigError, match=rf"{field}=.* with data=.*no known regime"):
+        EnvConfig(data="x.parquet", **extra)
+
+
+def test_a_missing_recording_and_a_too_short_one_are_named(recordings, tmp_path):
+    with pytest.raises(ConfigError, match=r"data='.*nope.parquet': no such file"):
+        gym.make("mm_gym/MarketMaking-v0", data=str(tmp_path / "nope.parquet"))
+    with pytest.raises(ConfigError, match=r"session_s=3600.0: .* holds 1\d\d s"):
+        gym.make("mm_gym/MarketMaking-v0", data=str(recordings["GOOG"]))
