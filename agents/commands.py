@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mm_gym.commands.output import add_data_options, data_options
 from mm_gym.commands.plugins import add_ray_option
 from mm_gym.config import shipped_configs
 from mm_gym.errors import ConfigError
@@ -256,6 +257,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "report); RUN folders on a filesystem every node mounts",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_data_options(p)
     p.set_defaults(func=_compare, requires=AGENTS_EXTRA)
 
     p = subparsers.add_parser(
@@ -353,8 +355,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from mm_gym_agents.report import compare_and_report, verdict
 
+    data, shares_per_lot = data_options(args)
     comp, report = compare_and_report(
         args.run,
+        data=data,
+        shares_per_lot=shares_per_lot,
         episodes=args.episodes,
         family=args.family,
         seed=args.seed,

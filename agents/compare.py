@@ -142,7 +142,7 @@ def reference_policies(
 
     On the order-book market: the baseline, the tuned ``baselines`` (their sections merged into
     ``env_config``), and the true-regime ablation (the regime exposed, absolute actions: the
-    market is the same).
+    market is the same; not on a recording, whose regime is unknown).
     """
     entry = env_entry(env_id)
     if not entry.rule_baseline:
@@ -156,8 +156,9 @@ def reference_policies(
     for name, sections in (baselines or {}).items():
         tuned = env_config.replace(**sections)
         out[name] = (RuleBasedPolicy(tuned), tuned)
-    exposed = env_config.replace(expose_regime=True, action_mode="absolute")
-    out[TRUE_REGIME] = (TrueRegimePolicy(exposed), exposed)
+    if env_config.data is None:  # a recording's regime is not known
+        exposed = env_config.replace(expose_regime=True, action_mode="absolute")
+        out[TRUE_REGIME] = (TrueRegimePolicy(exposed), exposed)
     return out
 
 
@@ -193,8 +194,12 @@ class Comparison:
 
     @property
     def claim(self) -> bool:
-        """Whether the seeds are of a family on which a result is stated as a claim."""
-        return self.family in CLAIM_FAMILIES
+        """Whether the seeds are of a family on which a result is stated as a claim (never on
+        a recording: its windows are not independent markets)."""
+        return (
+            self.family in CLAIM_FAMILIES
+            and getattr(self.config.env_config(), "data", None) is None
+        )
 
     @property
     def multi(self) -> bool:
@@ -549,6 +554,8 @@ def compare_run(
     workers: int = 1,
     ray: str | None = None,
     progress: bool = False,
+    data: str | Path | None = None,
+    shares_per_lot: float | None = None,
     log: Callable[[str], None] = print,
 ) -> Comparison:
     """Compare one run's agent (or several runs of one config) with the references; write
@@ -559,13 +566,24 @@ def compare_run(
     (default: ``episode_return``, the env's objective) decides the verdicts; ``baselines``:
     tuned baseline files; ``holm``: verdicts on Holm-adjusted p-values; ``workers``:
     processes that play side by side; ``ray``: a Ray cluster's address to play on instead
-    (the run folders on a filesystem its nodes mount); ``progress``: a bar with the time left.
+    (the run folders on a filesystem its nodes mount); ``progress``: a bar with the time left;
+    ``data``: play on windows of this recording instead (``shares_per_lot`` of its sizes a
+    lot; one condition, regimes being unknown; default folder ``<default>/recording_<stem>``).
     ``agents.report.compare_and_report`` adds ``report.md`` and its plots.
     """
     from mm_gym_agents.policy import load_policy
 
     paths = [run_path] if isinstance(run_path, str | Path) else list(run_path)
     runs, config = _open_runs(paths)
+    if data is not None:
+        replay = {"data": str(Path(data).resolve())}
+        if shares_per_lot is not None:
+            replay["shares_per_lot"] = shares_per_lot
+        # the training markets' overrides say how the agent was trained, not where it plays
+        played = {**config.to_dict(), "train_env": {}}
+        config = type(config).from_dict(played).with_env(replay)
+        config.env_config()  # what a recording cannot give is one line before anything plays
+        regimes = False
     allowed = [m for m in headline_metrics(config.env_id) if m in HIGHER_IS_BETTER]
     if metric is not None and metric not in allowed:
         raise ConfigError(f"--metric {metric}: allowed values are {', '.join(allowed)}")
@@ -603,6 +621,8 @@ def compare_run(
         decomposition = decompose(results, keys, config.env_config().session_s)
     summary, paired = tabulate(results, metrics, blocks, references, pairs)
     folder = Path(out) if out is not None else default_out(runs)
+    if data is not None and out is None:  # beside, not over, the simulated market's report
+        folder = folder / f"recording_{Path(data).stem}"
     comp = Comparison(
         runs,
         config,
@@ -627,6 +647,7 @@ def compare_run(
         "training_seeds": [r.config().seed for r in runs],
         "blocks": {k: [b[0], b[-1]] for k, b in blocks.items()},
         "episodes_per_run": episodes,
+        "data": None if data is None else str(Path(data).resolve()),
         "model": which,
         "metric": metric or env_entry(config.env_id).primary_metric,
         "holm": holm,

@@ -240,12 +240,21 @@ def _pairing_section(comp: Comparison) -> list[str]:
 def _ablation_section(comp: Comparison) -> list[str]:
     """Detection cost (true regime - baseline) and table cost (tuned - baseline)."""
     others = [r for r in comp.references if r != BASELINE]
+    if not others:
+        return []
+    parts = []
+    if TRUE_REGIME in others:
+        parts.append(
+            "the document's table driven by the true regime instead of the detector (what "
+            "detection costs)"
+        )
+    if len(others) > (TRUE_REGIME in others):
+        parts.append("each tuned baseline (what the table costs)")
     lines = [
         "## Detection and table",
         "",
-        "Paired differences against the rule baseline on the same seeds: the document's table "
-        "driven by the true regime instead of the detector (what detection costs)"
-        + (", and each tuned baseline (what the table costs)" if len(others) > 1 else "")
+        "Paired differences against the rule baseline on the same seeds: "
+        + ", and ".join(parts)
         + ". Paired t-tests; Holm across conditions.",
         "",
     ]
@@ -444,8 +453,12 @@ def _header(comp: Comparison, folder: Path) -> list[str]:
                 if tuned
                 else ""
             )
-            + f" and, as an ablation, the document's table driven by the true regime "
-            f"({TRUE_REGIME})"
+            + (
+                f" and, as an ablation, the document's table driven by the true regime "
+                f"({TRUE_REGIME})"
+                if TRUE_REGIME in comp.references
+                else ""
+            )
         )
     blocks = "; ".join(f"{key} {seeds[0]}..{seeds[-1]}" for key, seeds in comp.blocks.items())
     claim = (
@@ -464,6 +477,15 @@ def _header(comp: Comparison, folder: Path) -> list[str]:
         f"{EVAL_SEED_BASE:,}.., development {DEV_SEED_BASE:,}.., final {FINAL_SEED_BASE:,}.., "
         f"replication {REPLICATION_SEED_BASE:,}..).",
     ]
+    data = getattr(cfg.env_config(), "data", None)
+    if data is not None:
+        lines.append(
+            f"- **Market: the recording {data}**, replayed: each seed draws a window of "
+            f"{cfg.env_config().session_s:g} s. Windows of one recording overlap, so episodes "
+            "are not independent and the intervals are too narrow: a result about this "
+            "recording, **not a claim**. No market impact: the fills of the agent and of the "
+            "references take nothing from the recorded flow. Regimes are unknown."
+        )
     if comp.family not in FAMILIES:
         lines.append(
             "- **These seeds are not of a scoring family: they trained, tuned or selected a "

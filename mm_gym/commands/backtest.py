@@ -21,7 +21,9 @@ import pandas as pd
 import yaml
 
 from mm_gym.commands.output import (
+    add_data_options,
     command_line,
+    data_options,
     fmt,
     int_arg,
     md_table,
@@ -97,6 +99,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         dest="session_s",
         help="episode length in seconds (default: the config's session_s)",
     )
+    add_data_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -107,14 +110,21 @@ def backtest_config(
     regime: str | None,
     session_s: float | None,
     market: str | None = None,
+    data: str | None = None,
+    shares_per_lot: float | None = None,
 ) -> EnvConfig:
     """The env config of a backtest: the YAML file (or defaults) plus the command's options.
 
-    ``market`` (a preset name or a file) replaces the config's market; ``regime`` pins it.
+    ``market`` (a preset name or a file) replaces the config's market; ``regime`` pins it;
+    ``data`` replays a recording instead (``shares_per_lot`` of its sizes a lot).
     """
     overrides: dict[str, Any] = {}
     if session_s is not None:
         overrides["session_s"] = session_s
+    if data is not None:
+        overrides["data"] = data
+    if shares_per_lot is not None:
+        overrides["shares_per_lot"] = shares_per_lot
     cfg = make_config(None, config_path, **overrides)
     if market is not None:
         cfg = cfg.replace(market=MarketConfig.preset(market))
@@ -129,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     episodes = int_arg("--episodes", args.episodes, 1)
     seed = int_arg("--seed", args.seed, 0)
     session_s = None if args.session_s is None else seconds_arg("--session-s", args.session_s)
-    cfg = backtest_config(args.config, args.regime, session_s, args.market)
+    cfg = backtest_config(args.config, args.regime, session_s, args.market, *data_options(args))
     out = out_dir(args.out, "backtest")
 
     from mm_gym.evaluation import plots
@@ -141,18 +151,32 @@ def run(args: argparse.Namespace) -> int:
     res = run_episodes(RuleBasedPolicy(cfg), cfg, seeds, record_paths=True, progress=progress)
     elapsed = time.perf_counter() - started
     paths = res.paths
-    confusion = confusion_matrix(paths)
+    recorded = cfg.data is not None  # regimes unknown: no per-regime tables or detector check
+    confusion = None if recorded else confusion_matrix(paths)
     summary = res.summary([m for m, _ in SUMMARY_METRICS])
 
     out.mkdir(parents=True, exist_ok=True)
     command = command_line(
-        "backtest", args, ("config", "episodes", "seed", "market", "regime", "out", "session_s")
+        "backtest",
+        args,
+        (
+            "config",
+            "episodes",
+            "seed",
+            "market",
+            "regime",
+            "out",
+            "session_s",
+            "data",
+            "shares_per_lot",
+        ),
     )
     header = f"# resolved env config of: {command}\n# seeds {seeds[0]}..{seeds[-1]}\n"
     (out / "config.yaml").write_text(header + yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     res.episodes.to_csv(out / "episodes.csv", index=False)
-    res.per_regime.to_csv(out / "per_regime.csv")
-    confusion.to_csv(out / "confusion.csv")
+    if not recorded:
+        res.per_regime.to_csv(out / "per_regime.csv")
+        confusion.to_csv(out / "confusion.csv")
     summary.to_csv(out / "summary.csv")
 
     time_axis = np.nanmax(paths["time"], axis=0)
@@ -171,8 +195,9 @@ def run(args: argparse.Namespace) -> int:
         soft_limit=strat.soft_limit,
     )
     plots.plot_quotes(paths, out / "quotes.png", episode=0)
-    plots.plot_regimes(res.per_regime, out / "regimes.png")
-    plots.plot_params_by_regime(res.per_regime, out / "params.png")
+    if not recorded:
+        plots.plot_regimes(res.per_regime, out / "regimes.png")
+        plots.plot_params_by_regime(res.per_regime, out / "params.png")
 
     (out / "summary.md").write_text(
         _summary_md(command, cfg, seeds, res, summary, confusion, elapsed)
@@ -199,11 +224,18 @@ def _summary_rows(res, summary: pd.DataFrame, confusion: pd.DataFrame) -> list[l
     ep = res.episodes
     rows.append(["daily stops", f"{int(ep['daily_stop'].sum())} of {len(ep)}", ""])
     rows.append(["stop losses", str(int(ep["stop_losses"].sum())), "total"])
-    rows.append(["detector accuracy", f"{confusion.attrs['accuracy']:.1%}", "of decision steps"])
+    if confusion is not None:
+        accuracy = f"{confusion.attrs['accuracy']:.1%}"
+        rows.append(["detector accuracy", accuracy, "of decision steps"])
     return rows
 
 
 def _describe(cfg: EnvConfig, seeds: list[int]) -> str:
+    if cfg.data is not None:
+        return (
+            f"rule-based baseline, {len(seeds)} window(s) x {cfg.session_s:g} s of the recording "
+            f"{cfg.data} (seeds {seeds[0]}..{seeds[-1]}); no market impact, regimes unknown"
+        )
     regime = cfg.market.pin_regime or "switching"
     return (
         f"rule-based baseline, {len(seeds)} episode(s) x {cfg.session_s:g} s "
@@ -214,11 +246,21 @@ def _describe(cfg: EnvConfig, seeds: list[int]) -> str:
 def _print_summary(cfg, seeds, res, summary, confusion, elapsed, out: Path) -> None:
     print(f"mm-gym backtest: {_describe(cfg, seeds)}")
     print(text_table(_summary_rows(res, summary, confusion), ["metric", "mean", "95% CI"]))
-    print(
-        f"ran in {elapsed:.1f} s; files in {out}/: config.yaml, episodes.csv, per_regime.csv, "
-        "confusion.csv, summary.csv, summary.md, equity.png, inventory.png, quotes.png, "
-        "regimes.png, params.png"
-    )
+    print(f"ran in {elapsed:.1f} s; files in {out}/: {', '.join(_files(cfg))}")
+
+
+def _files(cfg: EnvConfig) -> list[str]:
+    regimes = ["per_regime.csv", "confusion.csv", "regimes.png", "params.png"]
+    return [
+        "config.yaml",
+        "episodes.csv",
+        "summary.csv",
+        "summary.md",
+        "equity.png",
+        "inventory.png",
+        "quotes.png",
+        *([] if cfg.data is not None else regimes),
+    ]
 
 
 def _summary_md(command, cfg, seeds, res, summary, confusion, elapsed) -> str:
@@ -240,14 +282,33 @@ def _summary_md(command, cfg, seeds, res, summary, confusion, elapsed) -> str:
 - latency {cfg.market.latency_ms:g} ms, fees maker {cfg.market.maker_fee_bps:g} / taker \
 {cfg.market.taker_fee_bps:g} bps
 
-Money is in currency units of the simulated instrument; markouts are per lot (positive: the
+Money is in currency units of the instrument; markouts are per lot (positive: the
 fill was not adversely selected). Confidence intervals are t-based over episodes.
 
 ## Episodes
 
 {metrics}
 
-## By true regime
+{_regime_sections(res, confusion)}
+## Plots
+
+![equity](equity.png)
+
+![inventory](inventory.png)
+
+![quotes](quotes.png)
+"""
+
+
+def _regime_sections(res, confusion: pd.DataFrame | None) -> str:
+    if confusion is None:
+        return (
+            "## Regimes\n\nUnknown on a recording: no per-regime tables and no detector check. "
+            "Replay has no market impact: our fills take nothing from the recorded flow. "
+            "Windows of one recording overlap, so its episodes are not independent: the "
+            "intervals above, which treat them as independent, are too narrow.\n"
+        )
+    return f"""## By true regime
 
 PnL: equity change over the decision steps that began in the regime, per episode.
 
@@ -264,12 +325,4 @@ The news flag goes up before announced news (the lead time), so "news" is detect
 the lead although the true label is still the regime underneath.
 
 {md_table(confusion)}
-
-## Plots
-
-![equity](equity.png)
-
-![inventory](inventory.png)
-
-![quotes](quotes.png)
 """

@@ -104,3 +104,30 @@ def command_line(
         if value is not None:
             argv += [f"--{name.replace('_', '-')}", str(value)]
     return f"mm-gym {command} " + shlex.join(argv)
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    """``--data`` (replay a recording instead of the simulated market) and ``--shares-per-lot``."""
+    p.add_argument(
+        "--data",
+        metavar="FILE",
+        help="replay this recording (mm-gym data convert's Parquet) instead of the simulated "
+        "market: episodes are windows of it, no market impact (our fills take nothing from "
+        "the recorded flow), regimes unknown",
+    )
+    p.add_argument(
+        "--shares-per-lot",
+        metavar="N",
+        dest="shares_per_lot",
+        help="with --data: the recording's size units in one lot (default 100)",
+    )
+
+
+def data_options(args: argparse.Namespace) -> tuple[str | None, float | None]:
+    """``(data, shares_per_lot)`` from ``add_data_options``' options, checked."""
+    per_lot = args.shares_per_lot
+    if per_lot is not None:
+        if args.data is None:
+            raise ConfigError("--shares-per-lot: needs --data (the recording whose sizes it sets)")
+        per_lot = number_arg("--shares-per-lot", per_lot, "a size", 0.0)
+    return args.data, per_lot

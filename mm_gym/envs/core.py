@@ -40,7 +40,7 @@ from mm_gym.envs.rewards import REWARDS, carry_noise, step_outcome
 from mm_gym.errors import ConfigError
 from mm_gym.market.layout import F_RS_EWMA, S_FILLS
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS, REGIME_NAMES
-from mm_gym.market.replay_sim import ReplaySim, load_recording
+from mm_gym.market.replay_sim import UNKNOWN_REGIME, ReplaySim, load_recording
 from mm_gym.market.scaling import range_to_unit, unit_to_range
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.baseline import DETECTED_NAMES, detect_regime, table_params
@@ -336,4 +336,3 @@ class MarketMakingCore:
 
 
 REGIME_LABELS = np.array(LABEL_NAMES, dtype=object)
-UNKNOWN_REGIME = -1  # info["regime_id"] on a recording: no regime is known

@@ -28,6 +28,7 @@ __all__ = ["OPEN_S", "Recording", "ReplaySim", "load_recording"]
 NS = 1_000_000_000
 OPEN_S = 9.5 * 3600  # the trading day's clock starts at 09:30 in the recording's time zone
 WARMUP_S = 60.0  # the least recorded history before a window (the volatility and trend estimates)
+UNKNOWN_REGIME = -1  # a recording's regime label (``info["regime_id"]``)
 WINDOW_MARGIN = 256  # levels beyond the recorded prices' range (our quotes may stand there)
 WINDOW_STREAM = 0x57494E  # the window draws' own stream of a market's seed
 
@@ -178,6 +179,11 @@ class ReplaySim(MarketSim):
             self.state,
             self.market_params,
         )
+
+    @property
+    def regime(self) -> np.ndarray:
+        """``UNKNOWN_REGIME`` (-1) for every market: a recording's regime is not known."""
+        return np.full(self.n, UNKNOWN_REGIME, dtype=np.int64)
 
     def _advance_range(self, lo: int, hi: int, mask: np.ndarray) -> None:
         replay_advance(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -175,3 +176,22 @@ def test_compare_over_workers_gives_the_same_tables(mm_run, tmp_path):
         tables.append([pd.read_csv(out / "compare" / f) for f in ("summary.csv", "paired.csv")])
     for serial, parallel in zip(*tables, strict=True):
         pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_compare_on_a_recording_writes_beside_the_simulated_report(mm_run, cli, capsys, recordings):
+    before = {p: p.read_bytes() for p in mm_run.glob("report.md")}
+    data = recordings["GOOG"]
+    assert cli("compare", mm_run, "--episodes", "3", "--data", data, "--no-progress") == 0
+    out = mm_run / "recording_GOOG"
+    report = (out / "report.md").read_text()
+    assert f"Market: the recording {data}" in report and "not a claim" in report
+    assert "true_regime" not in report and "Regime pinned" not in report
+    meta = json.loads((out / "compare" / "meta.json").read_text())
+    assert meta["data"] == str(data.resolve())
+    summary = pd.read_csv(out / "compare" / "summary.csv")
+    assert set(summary["condition"]) == {"overall"}
+    assert set(summary["policy"]) == {"agent", "baseline"}
+    assert {p: p.read_bytes() for p in mm_run.glob("report.md")} == before  # nothing overwritten
+    capsys.readouterr()
+    assert cli("compare", mm_run, "--data", mm_run / "nope.parquet") == 2
+    assert "no such file" in capsys.readouterr().err

@@ -246,3 +246,37 @@ def test_shipped_configs_load():
         assert cfg == MarketConfig(pin_regime=regime)
         env = EnvConfig(market=cfg)  # usable as an env's market
         assert env.market.pin_regime == regime
+
+
+# ----------------------------------------------------------------------------- recordings
+def test_backtest_on_a_recording_writes_no_regime_tables(main, tmp_path, capsys, recordings):
+    out = tmp_path / "bt"
+    argv = ["backtest", "--data", str(recordings["GOOG"]), "--episodes", "2", "--out", str(out)]
+    assert main([*argv, "--session-s", "40", "--shares-per-lot", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert "of the recording" in printed and "no market impact, regimes unknown" in printed
+    assert "detector accuracy" not in printed
+    assert not (out / "per_regime.csv").exists() and not (out / "confusion.csv").exists()
+    assert "Unknown on a recording" in (out / "summary.md").read_text()
+    cfg = EnvConfig.from_yaml(out / "config.yaml")
+    assert cfg.data == str(recordings["GOOG"]) and cfg.shares_per_lot == 50.0
+    assert "--shares-per-lot 50" in (out / "config.yaml").read_text()
+    assert len(pd.read_csv(out / "episodes.csv")) == 2
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--shares-per-lot", "100"], "--shares-per-lot: needs --data"),
+        (["--data", "{GOOG}", "--shares-per-lot", "0"], "--shares-per-lot='0': expected a size"),
+        (["--data", "{GOOG}", "--regime", "high_vol"], "market.pin_regime='high_vol' with data="),
+        (["--data", "no/such.parquet"], "data='no/such.parquet': no such file"),
+    ],
+)
+def test_backtest_on_a_recording_bad_input(main, tmp_path, capsys, recordings, args, message):
+    out = tmp_path / "bt"
+    args = [a.format(GOOG=recordings["GOOG"]) for a in args]
+    assert main(["backtest", "--out", str(out), "--session-s", "30", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not out.exists()

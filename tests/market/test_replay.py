@@ -5,7 +5,6 @@ from seeds, and the env on a recording."""
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -14,7 +13,6 @@ import pytest
 
 import mm_gym  # noqa: F401  (registers the envs)
 from mm_gym import RuleBasedPolicy
-from mm_gym.data.convert import convert
 from mm_gym.data.lobster import EMPTY_ASK, EMPTY_BID
 from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError
@@ -32,20 +30,10 @@ from mm_gym.market.layout import (
 )
 from mm_gym.market.replay import Tape, replay_event, replay_start
 from mm_gym.market.replay_sim import Recording, ReplaySim, load_recording
+from tests.conftest import AAPL_SLICE as AAPL
+from tests.conftest import GOOG_SLICE as GOOG
 
-SLICES = Path(__file__).resolve().parents[1] / "data"
-AAPL = SLICES / "LOBSTER_AAPL_2012-06-21_0930-0935_1.zip"
-GOOG = SLICES / "LOBSTER_GOOG_2012-06-21_0930-0932_10.zip"
 LEVEL, TRADE, HIDDEN = 1, 2, 3
-
-
-@pytest.fixture(scope="module")
-def recordings(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("recordings")
-    return {
-        name: convert([src], folder / f"{name}.parquet")["path"]
-        for name, src in (("AAPL", AAPL), ("GOOG", GOOG))
-    }
 
 
 def _top(sim: ReplaySim, levels: int, unit_per_tick: float) -> np.ndarray:
