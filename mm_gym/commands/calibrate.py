@@ -15,7 +15,7 @@ import yaml
 from mm_gym.commands.output import command_line, int_arg, md_table, number_arg, out_dir, text_table
 from mm_gym.errors import ConfigError
 from mm_gym.market import realism as rz
-from mm_gym.market.config import MarketConfig
+from mm_gym.market.config import DEFAULT_SHARES_PER_LOT, MarketConfig
 
 __all__ = ["add_parser", "run"]
 
@@ -50,9 +50,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--shares-per-lot",
         metavar="Q",
-        default="10",
-        help="the recording's size units per simulated lot (default 10: a 100-share round lot "
-        "is 10 lots, as the shipped small_tick market)",
+        default=f"{DEFAULT_SHARES_PER_LOT:g}",
+        help=f"the recording's size units per simulated lot (default "
+        f"{DEFAULT_SHARES_PER_LOT:g}: a 100-share round lot is 10 lots, as the shipped "
+        "small_tick market)",
     )
     p.add_argument("--markets", metavar="N", default="8", help="markets per round (default 8)")
     p.add_argument("--hours", metavar="H", default="1", help="hours per market (default 1)")

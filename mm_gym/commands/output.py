@@ -119,7 +119,8 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
         "--shares-per-lot",
         metavar="N",
         dest="shares_per_lot",
-        help="with --data: the recording's size units in one lot (default 100)",
+        help="with --data: the recording's size units in one lot (default 10: a 100-share "
+        "round lot is 10 lots)",
     )
 
 

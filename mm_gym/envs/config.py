@@ -6,7 +6,7 @@ import dataclasses
 
 from mm_gym.config import Config, check_bool, check_choice, check_range
 from mm_gym.errors import ConfigError
-from mm_gym.market.config import MarketConfig
+from mm_gym.market.config import DEFAULT_SHARES_PER_LOT, MarketConfig
 from mm_gym.strategy.baseline import BaselineConfig
 from mm_gym.strategy.config import StrategyConfig
 
@@ -81,7 +81,7 @@ class EnvConfig(Config):
     mirror_trend: bool = False
     pinned_episodes: float = 0.0
     data: str | None = None
-    shares_per_lot: float = 100.0
+    shares_per_lot: float = DEFAULT_SHARES_PER_LOT
     market: MarketConfig = dataclasses.field(default_factory=MarketConfig)
     strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
     baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)

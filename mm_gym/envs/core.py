@@ -39,8 +39,7 @@ from mm_gym.envs.observations import (
 from mm_gym.envs.rewards import REWARDS, carry_noise, step_outcome
 from mm_gym.errors import ConfigError
 from mm_gym.market.layout import F_RS_EWMA, S_FILLS
-from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS, REGIME_NAMES
-from mm_gym.market.replay_sim import UNKNOWN_REGIME, ReplaySim, load_recording
+from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS, REGIME_NAMES, UNKNOWN_REGIME
 from mm_gym.market.scaling import range_to_unit, unit_to_range
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.baseline import DETECTED_NAMES, detect_regime, table_params
@@ -116,7 +115,9 @@ class MarketMakingCore:
         }
         if config.data is None:
             self.sim = MarketSim(num_envs, config.market, config.strategy, threads, **window)
-        else:
+        else:  # a recording: the replay needs the data extra (pyarrow), loaded only here
+            from mm_gym.market.replay_sim import ReplaySim, load_recording
+
             self.sim = ReplaySim(
                 num_envs,
                 load_recording(config.data, config.shares_per_lot),

@@ -10,6 +10,7 @@ from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
 
 QUEUE_MODELS = ("random_lot", "risk_averse", "power")  # ids 0, 1, 2 of ``market.queue_model``
+DEFAULT_SHARES_PER_LOT = 10.0  # a recording's size units per lot: a 100-share round lot is 10
 WINDOW_LEVELS_MAX = 4096  # the most price levels a config may ask for (``window_levels``)
 MIN_RESTING_LOTS = 1.0  # the least mean resting volume per side of a market that holds
 

@@ -10,6 +10,7 @@ REGIME_NAMES: tuple[str, ...] = ("ranging", "trending_up", "trending_down", "hig
 LABEL_NAMES: tuple[str, ...] = (*REGIME_NAMES, "news")
 NUM_REGIMES = len(REGIME_NAMES)
 NUM_LABELS = len(LABEL_NAMES)
+UNKNOWN_REGIME = -1  # the label of a recording, whose regime is not known
 
 
 def regime_index(name: str, *, field: str = "regime", allow_news: bool = False) -> int:

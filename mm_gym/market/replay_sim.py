@@ -17,8 +17,9 @@ from mm_gym.config import check_range
 from mm_gym.data.schema import CLEAR, HIDDEN_TRADE, LEVEL, TRADE
 from mm_gym.data.store import read_events, read_metadata
 from mm_gym.errors import ConfigError, DataError
-from mm_gym.market.config import WINDOW_LEVELS_MAX, MarketConfig
+from mm_gym.market.config import DEFAULT_SHARES_PER_LOT, WINDOW_LEVELS_MAX, MarketConfig
 from mm_gym.market.recorded import infer_tick
+from mm_gym.market.regimes import UNKNOWN_REGIME
 from mm_gym.market.replay import Tape, replay_advance, replay_start
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.config import StrategyConfig
@@ -28,7 +29,6 @@ __all__ = ["OPEN_S", "Recording", "ReplaySim", "load_recording"]
 NS = 1_000_000_000
 OPEN_S = 9.5 * 3600  # the trading day's clock starts at 09:30 in the recording's time zone
 WARMUP_S = 60.0  # the least recorded history before a window (the volatility and trend estimates)
-UNKNOWN_REGIME = -1  # a recording's regime label (``info["regime_id"]``)
 WINDOW_MARGIN = 256  # levels beyond the recorded prices' range (our quotes may stand there)
 WINDOW_STREAM = 0x57494E  # the window draws' own stream of a market's seed
 
@@ -62,7 +62,7 @@ class Recording:
         )
 
 
-def load_recording(path: str | Path, shares_per_lot: float = 100.0) -> Recording:
+def load_recording(path: str | Path, shares_per_lot: float = DEFAULT_SHARES_PER_LOT) -> Recording:
     """Read a converted recording (``mm-gym data convert``) into a replay tape. Sizes become
     lots of ``shares_per_lot`` of the source's units (a level's size rounds to the nearest
     lot, at least 1 while the level holds anything)."""
