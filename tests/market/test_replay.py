@@ -292,3 +292,70 @@ def test_a_missing_recording_and_a_too_short_one_are_named(recordings, tmp_path)
         gym.make("mm_gym/MarketMaking-v0", data=str(tmp_path / "nope.parquet"))
     with pytest.raises(ConfigError, match=r"session_s=3600.0: .* holds 1\d\d s"):
         gym.make("mm_gym/MarketMaking-v0", data=str(recordings["GOOG"]))
+
+
+# ---------------------------------------------------------------- a recording of our simulator
+
+
+def _book_levels(book: np.ndarray, origin: int) -> dict[tuple[int, int], int]:
+    return {(sd, origin + j): int(book[sd, j]) for sd in (0, 1) for j in np.flatnonzero(book[sd])}
+
+
+def test_a_recording_of_the_simulator_replays_to_its_book(tmp_path):
+    """The simulator's book, recorded as level events every 50 ms of a passive market, is
+    rebuilt by the replay at every recorded time."""
+    from mm_gym.data.schema import SCHEMA_VERSION
+    from mm_gym.data.store import write_events
+    from mm_gym.market.sim import MarketSim
+
+    sim = MarketSim(1, MarketConfig(), threads=1)
+    sim.reset(np.array([11]))
+    idle = np.array([[1.0, 0.0, 0.0]])  # no size: the agent never quotes
+    ns = 1_000_000_000
+    rows, snapshots, last = [], [], {}
+    for k in range(1200):
+        now = _book_levels(sim.book[0], int(sim.ints[0, I_ORIGIN]))
+        ts = 1_600_000_000 * ns + k * 50_000_000
+        for sd, price in sorted(set(last) | set(now)):
+            if last.get((sd, price)) != now.get((sd, price)):
+                rows.append((ts, LEVEL, 1 if sd == 0 else -1, price, now.get((sd, price), 0)))
+        snapshots.append(now)
+        last = now
+        sim.advance(0.05, idle)
+    ts, kind, side, price, size = (np.array(c) for c in zip(*rows, strict=True))
+    chunk = {
+        "ts": ts.astype(np.int64),
+        "local_ts": ts.astype(np.int64),
+        "kind": kind.astype(np.int8),
+        "side": side.astype(np.int8),
+        "price": price.astype(np.int64),
+        "size": size.astype(np.float64),
+    }
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "source": "mm_gym",
+        "instrument": "SIM",
+        "date": "2020-09-13",
+        "price_unit": repr(MarketConfig().tick_size),
+        "levels": "0",
+        "tz": "UTC",
+    }
+    path = tmp_path / "sim.parquet"
+    write_events([chunk], meta, path)
+    rec = load_recording(path, shares_per_lot=1.0)
+    replay = ReplaySim(1, rec, session_s=1.0, warmup_s=0.0, threads=1)
+    assert rec.tick == pytest.approx(MarketConfig().tick_size)  # the tape counts the same ticks
+    mask = np.ones(1, dtype=bool)
+    step = 0.05
+    for k in range(0, 1200, 7):
+        replay_start(
+            mask,
+            np.array([k * step]),
+            0.0,
+            rec.tape,
+            replay.cursor,
+            0,
+            replay.state,
+            replay.market_params,
+        )
+        assert _book_levels(replay.book[0], int(replay.ints[0, I_ORIGIN])) == snapshots[k], k
