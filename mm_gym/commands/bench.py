@@ -27,6 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         f"({', '.join(shipped_configs('markets'))}) or a MarketConfig YAML file "
         "(default: the default market)",
     )
+    p.add_argument(
+        "--data",
+        metavar="FILE",
+        help="measure the replay of this recording instead (mm-gym data convert's Parquet): "
+        "events replayed per second on one thread, the agent re-quoting every 1 s and 100 ms",
+    )
     p.set_defaults(func=run)
 
 
@@ -34,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from mm_gym.evaluation.bench import run_all
     from mm_gym.market.config import MarketConfig
 
+    if args.data is not None:
+        return _run_replay(args)
     market = None if args.market is None else MarketConfig.preset(args.market)
     results = run_all(quick=args.quick, market=market)
     if args.json:
@@ -54,6 +62,27 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'markets':>8s}" + "".join(f" {c:>24s}" for c in columns))
     for n, row in results["scaling"].items():
         print(f"  {n:>8s}" + "".join(f" {_shown(v):>24s}" for v in row.values()))
+    return 0
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from mm_gym.evaluation.bench import bench_replay
+
+    results = bench_replay(args.data, seconds=5.0 if args.quick else 60.0)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    print(
+        f"replay of {args.data}: {results['events']:,} events, loaded in {results['load_s']:.2f} s"
+    )
+    head = ("re-quote every", "events/s", "events", "market s", "warm-up s")
+    print(f"{head[0]:>16s} {head[1]:>14s} {head[2]:>12s} {head[3]:>10s} {head[4]:>10s}")
+    for key in [k[: -len("_events_per_s")] for k in results if k.endswith("_events_per_s")]:
+        print(
+            f"{key.removeprefix('refresh_'):>16s} {results[key + '_events_per_s']:>14,.0f} "
+            f"{results[key + '_events']:>12,} {results[key + '_market_seconds']:>10,.0f} "
+            f"{results[key + '_warmup_s']:>10.3f}"
+        )
     return 0
 
 

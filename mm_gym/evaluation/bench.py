@@ -16,6 +16,7 @@ quoting and the Python side; ``scaling`` gives the rates and memory per market o
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 
@@ -278,6 +279,53 @@ def bench_env_vector(
     rate = num_envs * calls / (time.perf_counter() - start)
     env.close()
     return rate
+
+
+REPLAY_REFRESH_MS = (1000.0, 100.0)  # the agent re-quotes every second, then every 100 ms
+
+
+def bench_replay(
+    path: str,
+    *,
+    seconds: float = 60.0,
+    refresh_ms: tuple[float, ...] = REPLAY_REFRESH_MS,
+    shares_per_lot: float | None = None,
+) -> dict:
+    """Replay speed on one thread: one market plays the recording at ``path`` from the end of
+    its warm-up to its end (or for ``seconds`` of wall time), quoting with the document's
+    parameters and re-quoting every ``refresh_ms``; events replayed per second of wall time,
+    per refresh interval. The warm-up (the recording's first minute, replayed without orders
+    to set the book up) is timed apart."""
+    from mm_gym.market.replay_sim import WARMUP_S, ReplaySim, load_recording
+
+    started = time.perf_counter()
+    rec = load_recording(path) if shares_per_lot is None else load_recording(path, shares_per_lot)
+    out: dict = {"events": int(rec.tape.t.size), "load_s": time.perf_counter() - started}
+    session = math.floor(rec.duration_s - WARMUP_S)
+    for ms in refresh_ms:
+        strategy = StrategyConfig(quote_refresh_ms=ms)
+        sim = ReplaySim(1, rec, session_s=session, strategy=strategy, threads=1)
+        began = time.perf_counter()
+        sim.reset(np.zeros(1, dtype=np.int64))
+        warm = time.perf_counter() - began
+        batch = np.tile(BENCH_PARAMS, (1, 1))
+        sim.advance(1.0, batch)  # compiles the replay loop once per process
+        events0 = int(sim.ints[0, lay.I_EVENTS])
+        t0 = float(sim.time[0])
+        began = time.perf_counter()
+        while float(sim.time[0]) < sim.start[0] + session - 60.0:
+            sim.advance(60.0, batch)
+            if time.perf_counter() - began >= seconds:
+                break
+        wall = time.perf_counter() - began
+        events = int(sim.ints[0, lay.I_EVENTS]) - events0
+        key = f"refresh_{ms:g}ms"
+        out[f"{key}_events_per_s"] = events / wall
+        out[f"{key}_events"] = events
+        out[f"{key}_market_seconds"] = float(sim.time[0]) - t0
+        out[f"{key}_quotes_sent"] = int(sim.ints[0, lay.I_QUOTES_SENT])
+        out[f"{key}_warmup_s"] = warm
+    return out
 
 
 def run_all(quick: bool = False, market: MarketConfig | None = None) -> dict:

@@ -112,14 +112,18 @@ def remove_volume(
     if from_ahead > 0:
         orders[i, side, O_AHEAD] -= from_ahead
     origin = ints[i, I_ORIGIN]
+    # a side left empty needs no scan of the window (a recorded book one level deep empties
+    # a side at every change of its best price)
     if side == 0:
         ints[i, I_VOL_BID] -= lots
         if book[i, 0, j] == 0 and ints[i, I_BEST_BID] == origin + j:
-            ints[i, I_BEST_BID] = scan_best_bid(book, i, origin, origin + j)
+            empty = ints[i, I_VOL_BID] == 0
+            ints[i, I_BEST_BID] = -1 if empty else scan_best_bid(book, i, origin, origin + j)
     else:
         ints[i, I_VOL_ASK] -= lots
         if book[i, 1, j] == 0 and ints[i, I_BEST_ASK] == origin + j:
-            ints[i, I_BEST_ASK] = scan_best_ask(book, i, origin, origin + j)
+            empty = ints[i, I_VOL_ASK] == 0
+            ints[i, I_BEST_ASK] = -1 if empty else scan_best_ask(book, i, origin, origin + j)
 
 
 @nb.njit(cache=True)

@@ -47,15 +47,21 @@ from mm_gym.strategy.layout import SP_REFRESH
 
 @nb.njit(cache=True, inline="always")  # inlined: passing its arrays cost more than the work
 def sample_tick(i, t, s: MarketState, p: MarketParams):
-    """The sampling clock: fair-value diffusion, stale quotes pulled, markouts, time
-    integrals, features."""
+    """The sampling clock: fair-value diffusion, stale quotes pulled, then ``book_tick``."""
+    diffuse(i, t, s, p)
+    if not np.isnan(p.mp[MP_PULL]):
+        flow.pull_stale(s.book, s.fs, s.ints, s.orders, i, p.mp)
+    book_tick(i, t, s, p)
+
+
+@nb.njit(cache=True, inline="always")
+def book_tick(i, t, s: MarketState, p: MarketParams):
+    """The sampling clock's work on the book and the account, simulated or recorded: the mid,
+    the window, markouts, time integrals, features."""
     fs = s.fs
     ints = s.ints
     mp = p.mp
     dt = mp[MP_SAMPLE_DT]
-    diffuse(i, t, s, p)
-    if not np.isnan(mp[MP_PULL]):
-        flow.pull_stale(s.book, fs, ints, s.orders, i, mp)
     mid = mid_ticks(ints, fs, i)
     fs[i, F_MID] = mid
     recentre(s.book, ints, s.orders, i, mid)

@@ -36,7 +36,7 @@ import numpy as np
 
 from mm_gym.market import rng as R
 from mm_gym.market.book import add_volume, mid_ticks, recentre, remove_volume
-from mm_gym.market.event_loop import sample_tick
+from mm_gym.market.event_loop import book_tick
 from mm_gym.market.fills import agent_fill
 from mm_gym.market.layout import (
     F_FAIR,
@@ -133,9 +133,11 @@ def trim_to_visible(i, sd, visible, s: MarketState) -> None:
         return
     step = -1 if sd == 0 else 1
     seen = 0
+    left = ints[i, I_VOL_BID] if sd == 0 else ints[i, I_VOL_ASK]  # lots not yet passed
     j = best - origin
-    while 0 <= j < book.shape[2]:
+    while 0 <= j < book.shape[2] and left > 0:
         if book[i, sd, j] > 0:
+            left -= book[i, sd, j]
             seen += 1
             if seen > visible:
                 lots = book[i, sd, j]
@@ -333,7 +335,7 @@ def replay_advance(
                 if s.orders[i, 0, O_ACTIVE] == 1 or s.orders[i, 1, O_ACTIVE] == 1:
                     fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
                     s.step_stats[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-                sample_tick(i, t, s, p)
+                book_tick(i, t, s, p)
                 fs[i, F_FAIR] = fs[i, F_MID]  # on a recording the fair value is the mid
                 fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
             if fs[i, F_NEXT_REFRESH] <= t:
