@@ -18,6 +18,7 @@ from mm_gym.market.book import mid_ticks, recentre
 from mm_gym.market.fair_value import diffuse, end_news, start_news, switch_regime
 from mm_gym.market.fills import resolve_markouts
 from mm_gym.market.layout import (
+    F_FAIR,
     F_INV_SQ_TIME,
     F_MID,
     F_NEWS_END,
@@ -46,30 +47,32 @@ from mm_gym.strategy.layout import SP_REFRESH
 
 
 @nb.njit(cache=True, inline="always")  # inlined: passing its arrays cost more than the work
-def sample_tick(i, t, s: MarketState, p: MarketParams):
-    """The sampling clock: fair-value diffusion, stale quotes pulled, then ``book_tick``."""
-    diffuse(i, t, s, p)
-    if not np.isnan(p.mp[MP_PULL]):
-        flow.pull_stale(s.book, s.fs, s.ints, s.orders, i, p.mp)
-    book_tick(i, t, s, p)
-
-
-@nb.njit(cache=True, inline="always")
-def book_tick(i, t, s: MarketState, p: MarketParams):
-    """The sampling clock's work on the book and the account, simulated or recorded: the mid,
-    the window, markouts, time integrals, features."""
+def sample_tick(i, t, s: MarketState, p: MarketParams, simulated):
+    """The sampling clock: time spent quoting; on a ``simulated`` market the fair value's
+    diffusion and stale background quotes pulled (on a recording the fair value is the mid);
+    then the mid, the window, markouts, time integrals and features; the next tick."""
     fs = s.fs
     ints = s.ints
     mp = p.mp
     dt = mp[MP_SAMPLE_DT]
+    if s.orders[i, 0, O_ACTIVE] == 1 or s.orders[i, 1, O_ACTIVE] == 1:
+        fs[i, F_QUOTING_TIME] += dt
+        s.step_stats[i, S_QUOTING_TIME] += dt
+    if simulated:
+        diffuse(i, t, s, p)
+        if not np.isnan(mp[MP_PULL]):
+            flow.pull_stale(s.book, fs, ints, s.orders, i, mp)
     mid = mid_ticks(ints, fs, i)
     fs[i, F_MID] = mid
+    if not simulated:
+        fs[i, F_FAIR] = mid
     recentre(s.book, ints, s.orders, i, mid)
     resolve_markouts(i, t, s, p)
     inv = ints[i, I_INV]
     fs[i, F_INV_SQ_TIME] += inv * inv * dt
     fs[i, F_SAMPLED_TIME] += dt
     update_features(i, t, fs, ints, mp)
+    fs[i, F_NEXT_SAMPLE] += dt
 
 
 @nb.njit(cache=True, inline="always")  # its only caller is advance: a compile less, 2 s
@@ -86,7 +89,6 @@ def advance_one(i, t_end, s: MarketState, act, p: MarketParams):
     ints = s.ints
     pend_time = s.pend_time
     rng = s.rng
-    mp = p.mp
     t = fs[i, F_T]
     flow_rate = flow.event_rates(i, s, p)
     t_flow = t + R.exponential(rng, i, flow_rate)
@@ -123,11 +125,7 @@ def advance_one(i, t_end, s: MarketState, act, p: MarketParams):
             if min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])) <= t:
                 land_messages(i, t, s, p)
             if fs[i, F_NEXT_SAMPLE] <= t:
-                if s.orders[i, 0, O_ACTIVE] == 1 or s.orders[i, 1, O_ACTIVE] == 1:
-                    fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-                    s.step_stats[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-                sample_tick(i, t, s, p)
-                fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
+                sample_tick(i, t, s, p, True)
             flow_changed = False
             if fs[i, F_NEXT_REGIME] <= t:
                 switch_regime(i, t, s, p)

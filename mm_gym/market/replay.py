@@ -36,7 +36,7 @@ import numpy as np
 
 from mm_gym.market import rng as R
 from mm_gym.market.book import add_volume, mid_ticks, recentre, remove_volume
-from mm_gym.market.event_loop import book_tick
+from mm_gym.market.event_loop import sample_tick
 from mm_gym.market.fills import agent_fill
 from mm_gym.market.layout import (
     F_FAIR,
@@ -49,7 +49,6 @@ from mm_gym.market.layout import (
     F_NEXT_REFRESH,
     F_NEXT_REGIME,
     F_NEXT_SAMPLE,
-    F_QUOTING_TIME,
     F_SV_DAY0,
     F_T,
     I_BEST_ASK,
@@ -72,7 +71,6 @@ from mm_gym.market.layout import (
     O_AHEAD,
     O_PRICE,
     O_SIZE,
-    S_QUOTING_TIME,
 )
 from mm_gym.market.matching import land_messages
 from mm_gym.market.queue_model import CANCEL, TRADE, ahead_removed
@@ -309,7 +307,6 @@ def replay_advance(
     one comes first."""
     fs = s.fs
     pend_time = s.pend_time
-    mp = p.mp
     n = tape.t.shape[0]
     for i in range(lo, hi):
         if not mask[i]:
@@ -332,12 +329,7 @@ def replay_advance(
             if min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])) <= t:
                 land_messages(i, t, s, p)
             if fs[i, F_NEXT_SAMPLE] <= t:
-                if s.orders[i, 0, O_ACTIVE] == 1 or s.orders[i, 1, O_ACTIVE] == 1:
-                    fs[i, F_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-                    s.step_stats[i, S_QUOTING_TIME] += mp[MP_SAMPLE_DT]
-                book_tick(i, t, s, p)
-                fs[i, F_FAIR] = fs[i, F_MID]  # on a recording the fair value is the mid
-                fs[i, F_NEXT_SAMPLE] += mp[MP_SAMPLE_DT]
+                sample_tick(i, t, s, p, False)
             if fs[i, F_NEXT_REFRESH] <= t:
                 refresh(i, t, s, act, p)
                 fs[i, F_NEXT_REFRESH] += p.sp[SP_REFRESH]
