@@ -5,6 +5,10 @@ Python side:
 
 - ``config``: ``MarketConfig`` (with its regimes, news and volatility blocks), validated.
 - ``sim``: ``MarketSim``, the batch of markets as arrays: reset, advance, views.
+- ``replay_sim``: ``ReplaySim``, the same interface over windows of a recording, and
+  ``load_recording`` (needs the data extra).
+- ``recorded``: a recording sampled on the stylised facts' clock; ``calibrate``: the
+  simulator fitted to a recording.
 - ``layout``: the columns of the state arrays and of the packed parameters.
 - ``state``: ``MarketState`` and ``MarketParams``, the bundles of arrays the kernels take.
 - ``regimes``: the names of the hidden regimes.
@@ -17,6 +21,8 @@ The kernels, by role (numba, ``cache=True``):
 - ``event_loop``: ``advance``, each market event by event to the end of the step; the
   sampling clock.
 - ``reset``: fresh markets.
+- ``replay``: a recording's events in place of the background flow (level events, trades,
+  snapshots), our orders in its queues; windows set up by a warm-up replay.
 - ``flow``: the background order flow: arrivals, cancellations and their rates.
 - ``fair_value``: the latent fair value, the regime chain and news.
 - ``signals``: volatility and trend estimates, the news flag, the regime label.
