@@ -279,8 +279,8 @@ def _summary_md(command, cfg, seeds, res, summary, confusion, elapsed) -> str:
 - decision step {cfg.decision_interval_ms:g} ms, quote refresh {s.quote_refresh_ms:g} ms
 - base spread {s.base_spread_bps:g} bps, max inventory {s.max_inventory} lots, quote size \
 {s.quote_size} lots
-- latency {cfg.market.latency_ms:g} ms, fees maker {cfg.market.maker_fee_bps:g} / taker \
-{cfg.market.taker_fee_bps:g} bps
+- order latency {cfg.market.latency_ms:g} ms, feed latency {cfg.market.feed_latency_ms:g} ms, \
+fees maker {cfg.market.maker_fee_bps:g} / taker {cfg.market.taker_fee_bps:g} bps
 
 Money is in currency units of the instrument; markouts are per lot (positive: the
 fill was not adversely selected). Confidence intervals are t-based over episodes.

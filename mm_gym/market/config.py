@@ -168,6 +168,12 @@ class MarketConfig(Config):
     ``volatility`` shapes the fair value's volatility over time: an intraday pattern, and
     optionally log-volatility factors and calm/busy states.
 
+    ``latency_ms`` is the order latency (a message sent lands that much later);
+    ``feed_latency_ms`` how old the market data is that the quoting engine acts on. The engine
+    acts on a clock (quote refreshes, decision steps) and on its own fills, so a feed that is
+    F ms old is the same as acting F ms earlier on fresh data, the orders landing F ms later:
+    the two latencies add up in ``reaction_latency_ms``, which is what the market applies.
+
     ``queue_model`` says how our resting order moves up its queue when lots ahead of it leave
     (``mm_gym.market.queue_model``): ``random_lot`` (a cancelled block sits anywhere in the
     queue, so ahead of us in proportion), ``risk_averse`` (cancellations come from behind us
@@ -202,6 +208,7 @@ class MarketConfig(Config):
     news: NewsConfig = dataclasses.field(default_factory=NewsConfig)
     pin_regime: str | None = None
     latency_ms: float = 5.0
+    feed_latency_ms: float = 0.0
     queue_model: str = "random_lot"
     queue_power: float = 3.0
     maker_fee_bps: float = 0.5
@@ -238,6 +245,12 @@ class MarketConfig(Config):
                 raise ConfigError(f"regimes.{name}={params!r}: expected a mapping")
         object.__setattr__(self, "regimes", regimes)
         super().__post_init__()
+
+    @property
+    def reaction_latency_ms(self) -> float:
+        """From the market data the engine acts on to its orders landing: feed plus order
+        latency."""
+        return self.latency_ms + self.feed_latency_ms
 
     def validate(self) -> None:
         check_range("tick_size", self.tick_size, 0.0, None, low_open=True)
@@ -280,6 +293,7 @@ class MarketConfig(Config):
             raise ConfigError("regimes.*.weight: at least one regime needs a positive weight")
         self._check_liquidity()
         check_range("latency_ms", self.latency_ms, 0.0, 10_000.0)
+        check_range("feed_latency_ms", self.feed_latency_ms, 0.0, 10_000.0)
         check_choice("queue_model", self.queue_model, QUEUE_MODELS)
         check_range("queue_power", self.queue_power, 0.1, 10.0)
         check_range("maker_fee_bps", self.maker_fee_bps, -100.0, 100.0)

@@ -176,7 +176,7 @@ MP_NEWS_INFORMED = 20
 MP_NEWS_LIMIT = 21
 MP_NEWS_CANCEL = 22
 MP_NEWS_PULL = 23
-MP_LATENCY = 24  # s
+MP_LATENCY = 24  # s, from the data the engine acts on to its orders landing (feed + order)
 MP_MAKER_FEE = 25  # fraction (bps * 1e-4)
 MP_TAKER_FEE = 26
 MP_SAMPLE_DT = 27  # s
@@ -268,7 +268,7 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_NEWS_LIMIT] = news.limit_rate_mult
     mp[MP_NEWS_CANCEL] = news.cancel_rate_mult
     mp[MP_NEWS_PULL] = news.depth_pull_fraction
-    mp[MP_LATENCY] = cfg.latency_ms / 1000.0
+    mp[MP_LATENCY] = cfg.reaction_latency_ms / 1000.0
     mp[MP_MAKER_FEE] = cfg.maker_fee_bps * 1e-4
     mp[MP_TAKER_FEE] = cfg.taker_fee_bps * 1e-4
     mp[MP_SAMPLE_DT] = cfg.sample_interval_ms / 1000.0

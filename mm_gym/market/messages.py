@@ -7,8 +7,9 @@ a queue; ``send_replace`` and ``send_flatten`` are what the engine asks for. Wha
 when a message lands (a quote rests, a market order matches) is ``matching.land_messages``.
 
 Latency is read in one place, ``order_latency``: a latency that varies (with time, or drawn
-per message) is a change there. There is no feed latency: the engine sees the book as it is
-at each refresh; a delayed feed would be read through a function here too.
+per message) is a change there. A feed latency adds to it (``MarketConfig.feed_latency_ms``:
+the engine, acting on a clock and on its fills, acting on data F old is the same as acting
+F earlier, its orders landing F later).
 """
 
 from __future__ import annotations

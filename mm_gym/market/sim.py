@@ -83,11 +83,11 @@ def messages_in_flight(market: MarketConfig, strategy: StrategyConfig) -> int:
     """The most order messages that can be in flight on one side: each quote refresh sends at
     most one, and a fill at most one cancel after it, for as long as the latency lasts.
     Raises ConfigError when that needs more than ``MAX_MESSAGES``."""
-    refreshes = math.floor(market.latency_ms / strategy.quote_refresh_ms)
+    refreshes = math.floor(market.reaction_latency_ms / strategy.quote_refresh_ms)
     need = 2 * refreshes + 5
     if need > MAX_MESSAGES:
         raise ConfigError(
-            f"latency_ms={market.latency_ms!r} with quote_refresh_ms="
+            f"latency_ms + feed_latency_ms={market.reaction_latency_ms!r} with quote_refresh_ms="
             f"{strategy.quote_refresh_ms!r}: up to {need} order messages in flight per side; "
             f"at most {MAX_MESSAGES} are allowed: refresh less often or lower the latency"
         )
