@@ -119,7 +119,7 @@ def hidden_level(i, sd, price, visible, book, ints) -> bool:
     return False
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # per event: a call would pass every array
 def trim_to_visible(i, sd, visible, s: MarketState) -> None:
     """Keep the ``visible`` best occupied prices of side ``sd``: the source shows no more, so
     a level pushed beyond them is stale (the recording will not say when it changes)."""
@@ -147,7 +147,7 @@ def trim_to_visible(i, sd, visible, s: MarketState) -> None:
         j += step
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # per event: a call would pass every array
 def set_level(i, sd, price, lots, visible, s: MarketState, p: MarketParams) -> None:
     """The recording says side ``sd``'s level at ``price`` now holds ``lots``."""
     book = s.book
@@ -178,7 +178,7 @@ def set_level(i, sd, price, lots, visible, s: MarketState, p: MarketParams) -> N
         ints[i, I_VOL_CANCELLED] += gone
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # per event: a call would pass every array
 def recorded_trade(i, side, price, lots, hidden, t, s: MarketState, p: MarketParams) -> None:
     """A recorded execution of ``lots`` at ``price``, aggressor ``side`` (+1 buy, -1 sell,
     0 unknown); ``hidden``: against hidden orders (the visible book does not change)."""
@@ -216,7 +216,7 @@ def recorded_trade(i, side, price, lots, hidden, t, s: MarketState, p: MarketPar
     agent_fill(i, 1 if sd == 0 else -1, ours, fill, True, mid, t, s, p)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")  # per event: a call would pass every array
 def replay_event(i, k, t, tape: Tape, visible, s: MarketState, p: MarketParams) -> None:
     """Apply event ``k`` of the tape to market ``i``."""
     kind = tape.kind[k]
