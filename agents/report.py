@@ -148,7 +148,9 @@ def verdict(comp: Comparison, condition: str, reference: str) -> str:
             f"{d['poi']:.2f}"
         )
     text += ")."
-    if not comp.claim:
+    if getattr(comp.config.env_config(), "data", None) is not None:
+        text += " (windows of a recording: not a claim.)"
+    elif not comp.claim:
         text += f" ({comp.family} seeds: not a claim.)"
     if comp.env.references:
         s = comp.stat(condition, AGENT, m)

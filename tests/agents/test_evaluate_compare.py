@@ -185,6 +185,7 @@ def test_compare_on_a_recording_writes_beside_the_simulated_report(mm_run, cli, 
     out = mm_run / "recording_GOOG"
     report = (out / "report.md").read_text()
     assert f"Market: the recording {data}" in report and "not a claim" in report
+    assert "(windows of a recording: not a claim.)" in capsys.readouterr().out
     assert "true_regime" not in report and "Regime pinned" not in report
     meta = json.loads((out / "compare" / "meta.json").read_text())
     assert meta["data"] == str(data.resolve())
