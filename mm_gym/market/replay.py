@@ -7,13 +7,15 @@ limits and markouts (``event_loop``, ``matching``, ``fills``); only the backgrou
 
 - **Level events** set a level's size. Lots that leave a level where our order rests are ahead
   of it by ``MarketConfig.queue_model`` (``queue_model.ahead_removed`` with ``CANCEL``); lots
-  that arrive join behind it, except at a level the recording did not show (beyond its
+  that arrive join behind it, except at a level the recording may not have shown (beyond its
   ``levels`` depth): what appears there is placed ahead of us (we cannot know where we stood).
+  Lots that arrive on the other side at or through our resting price would have traded with
+  it: our order fills (maker, at its price) up to their size.
 - **Trades** at a price take the level from the front: our order there fills with what the
   trade's size leaves after the lots ahead of it; our order at a better price than the trade
   fills up to the trade's size (the aggressor would have met it first). A hidden execution
   fills only our orders at a better price. A trade whose aggressor is unknown (an auction
-  cross) fills nothing of ours.
+  cross) fills nothing of ours and leaves the book to the level events.
 - **No market impact**: our fills take nothing from the recorded flow (the recorded trade
   still takes its size from the recorded book, and the next level events set the levels as
   recorded); our own market orders take the recorded book's volume until the recording next
@@ -23,8 +25,10 @@ limits and markouts (``event_loop``, ``matching``, ``fills``); only the backgrou
   is the mid.
 
 An episode is a window of the recording: market ``i`` starts at ``start[i]`` s into it, after
-a warm-up that replays the recording from its first event (no orders of ours) so that the
-book and the volatility and trend estimates stand as they would at that time.
+a warm-up that replays the recording from its first event (no orders of ours): the book as it
+stood then, and the volatility and trend estimates updated by all of the recording before the
+window (they start at the market config's level; a window early in the day still carries
+part of that start).
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ from mm_gym.market.layout import (
     F_NEXT_SAMPLE,
     F_SV_DAY0,
     F_T,
+    F_TREND,
+    F_VAR_LONG,
+    F_VAR_SHORT,
     I_BEST_ASK,
     I_BEST_BID,
     I_EVENTS,
@@ -75,6 +82,7 @@ from mm_gym.market.layout import (
 from mm_gym.market.matching import land_messages
 from mm_gym.market.queue_model import CANCEL, TRADE, ahead_removed
 from mm_gym.market.refresh import refresh
+from mm_gym.market.reset import starting_variance
 from mm_gym.market.signals import update_features
 from mm_gym.market.state import MarketParams, MarketState
 from mm_gym.strategy.layout import SP_REFRESH
@@ -95,28 +103,30 @@ class Tape(NamedTuple):
 
 @nb.njit(cache=True)
 def hidden_level(i, sd, price, visible, book, ints) -> bool:
-    """Whether the recording could not show side ``sd``'s level at ``price``: it lies beyond
-    the ``visible`` best occupied prices (the recording's depth; 0: full depth, nothing
-    hidden), or the side shows nothing."""
+    """Whether side ``sd``'s empty level at ``price`` may have been beyond what the recording
+    showed (``visible`` best occupied prices; 0: full depth, nothing hidden). A source whose
+    depth is full drops a level first and then shows the one coming into view, so a price
+    worse than every shown one, with ``visible - 1`` or more shown, may have held lots that
+    nobody saw; the risk-averse reading puts them ahead of us."""
     if visible <= 0:
         return False
     origin = ints[i, I_ORIGIN]
     best = ints[i, I_BEST_BID] if sd == 0 else ints[i, I_BEST_ASK]
-    if best < 0:
-        return True
-    seen = 0
+    left = ints[i, I_VOL_BID] if sd == 0 else ints[i, I_VOL_ASK]  # lots not yet passed
     step = -1 if sd == 0 else 1
+    better = 0
     p = best
-    while (p - price) * step < 0:
+    while left > 0 and best >= 0:
         j = p - origin
         if j < 0 or j >= book.shape[2]:
-            return False
+            break
         if book[i, sd, j] > 0:
-            seen += 1
-            if seen >= visible:
-                return True
+            if (p - price) * step >= 0:
+                return False  # a shown price at or behind it: it was in view
+            better += 1
+            left -= book[i, sd, j]
         p += step
-    return False
+    return better >= visible - 1
 
 
 @nb.njit(cache=True, inline="always")  # per event: a call would pass every array
@@ -148,7 +158,25 @@ def trim_to_visible(i, sd, visible, s: MarketState) -> None:
 
 
 @nb.njit(cache=True, inline="always")  # per event: a call would pass every array
-def set_level(i, sd, price, lots, visible, s: MarketState, p: MarketParams) -> None:
+def cross_ours(i, sd, price, lots, t, s: MarketState, p: MarketParams) -> None:
+    """``lots`` arrive at ``price`` on the side opposite ``sd`` where our order on ``sd``
+    rests at or through that price: in the market they would have traded with it, so it
+    fills (maker, at its price) up to ``lots``; the recorded level stays as recorded."""
+    orders = s.orders
+    if orders[i, sd, O_ACTIVE] == 0:
+        return
+    ours = orders[i, sd, O_PRICE]
+    if (ours < price) if sd == 0 else (ours > price):
+        return
+    fill = min(lots, orders[i, sd, O_SIZE])
+    orders[i, sd, O_SIZE] -= fill
+    if orders[i, sd, O_SIZE] == 0:
+        orders[i, sd, O_ACTIVE] = 0
+    agent_fill(i, 1 if sd == 0 else -1, ours, fill, True, mid_ticks(s.ints, s.fs, i), t, s, p)
+
+
+@nb.njit(cache=True, inline="always")  # per event: a call would pass every array
+def set_level(i, sd, price, lots, visible, t, s: MarketState, p: MarketParams) -> None:
     """The recording says side ``sd``'s level at ``price`` now holds ``lots``."""
     book = s.book
     ints = s.ints
@@ -161,6 +189,7 @@ def set_level(i, sd, price, lots, visible, s: MarketState, p: MarketParams) -> N
     old = book[i, sd, j]
     ours = orders[i, sd, O_ACTIVE] == 1 and orders[i, sd, O_PRICE] == price
     if lots > old:
+        cross_ours(i, 1 - sd, price, lots - old, t, s, p)
         if ours and (old == 0 and hidden_level(i, sd, price, visible, book, ints)):
             orders[i, sd, O_AHEAD] += lots - old  # it appeared from beyond the shown depth
         new_level = old == 0
@@ -190,7 +219,7 @@ def recorded_trade(i, side, price, lots, hidden, t, s: MarketState, p: MarketPar
     ahead = -1  # the lots ahead of our order at the trade's price, before the trade
     if orders[i, sd, O_ACTIVE] == 1 and orders[i, sd, O_PRICE] == price:
         ahead = orders[i, sd, O_AHEAD]
-    if not hidden:
+    if not hidden and side != 0:  # an unknown aggressor took an unknown side
         j = price - ints[i, I_ORIGIN]
         if 0 <= j < book.shape[2]:
             take = min(lots, book[i, sd, j])
@@ -222,7 +251,8 @@ def replay_event(i, k, t, tape: Tape, visible, s: MarketState, p: MarketParams) 
     kind = tape.kind[k]
     ints = s.ints
     if kind == LEVEL:
-        set_level(i, 0 if tape.side[k] > 0 else 1, tape.price[k], tape.lots[k], visible, s, p)
+        sd = 0 if tape.side[k] > 0 else 1
+        set_level(i, sd, tape.price[k], tape.lots[k], visible, t, s, p)
     elif kind in (TRADE_EVENT, HIDDEN_TRADE):
         recorded_trade(i, tape.side[k], tape.price[k], tape.lots[k], kind == HIDDEN_TRADE, t, s, p)
     elif kind == CLEAR:
@@ -262,6 +292,12 @@ def replay_start(mask, start, day0, tape: Tape, cursor, visible, s: MarketState,
         fs[i, F_NEWS_END] = INF
         fs[i, F_NEWS_ANNOUNCED_AT] = INF
         fs[i, F_SV_DAY0] = day0
+        # the estimates start at the market config's level at the recording's time of day; the
+        # recording before the window then updates them
+        var0 = starting_variance(fs, i, 0.0, mp, p.rp)
+        fs[i, F_VAR_SHORT] = var0
+        fs[i, F_VAR_LONG] = var0
+        fs[i, F_TREND] = 0.0
         fs[i, F_MID] = mp[MP_PRICE0]
         fs[i, F_FEAT_MID] = mp[MP_PRICE0]
         t_feature = fdt

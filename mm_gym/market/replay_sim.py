@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -63,14 +63,18 @@ class Recording:
 
 
 def load_recording(path: str | Path, shares_per_lot: float = DEFAULT_SHARES_PER_LOT) -> Recording:
-    """Read a converted recording (``mm-gym data convert``) into a replay tape. Sizes become
-    lots of ``shares_per_lot`` of the source's units (a level's size rounds to the nearest
-    lot, at least 1 while the level holds anything)."""
+    """Read a converted recording (``mm-gym data convert``) into a replay tape, timed by the
+    receipt time (``local_ts``: the order of the rows). Sizes become lots of
+    ``shares_per_lot`` of the source's units: a level's size rounds to the nearest lot, at
+    least 1 while the level holds anything; a trade's to the nearest lot (a trade under half a
+    lot moves nothing). A trade between ticks (a hidden execution at a half tick) is placed on
+    the tick the aggressor did not reach: a sell's below, a buy's above."""
     check_range("shares_per_lot", shares_per_lot, 0.0, None, low_open=True)
     if not Path(path).is_file():
         raise ConfigError(f"data={str(path)!r}: no such file (a recording: mm-gym data convert)")
     meta = read_metadata(path)
-    cols = {c: [] for c in ("ts", "kind", "side", "price", "size")}
+    unit, levels, tz = _replay_metadata(path, meta)
+    cols = {c: [] for c in ("local_ts", "kind", "side", "price", "size")}
     for batch in read_events(path):
         for c in cols:
             cols[c].append(batch[c])
@@ -78,25 +82,40 @@ def load_recording(path: str | Path, shares_per_lot: float = DEFAULT_SHARES_PER_
     book = ev["kind"] == LEVEL
     if not book.any():
         raise DataError(f"{path}: no level events; a replay needs the recorded book")
-    unit = float(meta["price_unit"])
-    tick_units = infer_tick(ev["price"][book])
+    try:
+        tick_units = infer_tick(ev["price"][book])
+    except DataError as err:
+        raise DataError(f"{path}: {err}") from None
     keep = np.isin(ev["kind"], (CLEAR, LEVEL, TRADE, HIDDEN_TRADE))
-    ts = ev["ts"][keep]
+    ts = ev["local_ts"][keep]
+    back = np.flatnonzero(np.diff(ts) < 0)
+    if back.size:
+        row = int(np.flatnonzero(keep)[back[0] + 1])
+        raise DataError(
+            f"{path}: row {row}: local_ts goes back in time; expected rows in receipt order"
+        )
+    kind = ev["kind"][keep].astype(np.int64)
+    side = ev["side"][keep].astype(np.int64)
     size = ev["size"][keep] / shares_per_lot
     lots = np.rint(size).astype(np.int64)
-    lots[(size > 0) & (lots == 0)] = 1
+    lots[(kind == LEVEL) & (size > 0) & (lots == 0)] = 1
+    ticks = ev["price"][keep] / tick_units
+    traded = (kind == TRADE) | (kind == HIDDEN_TRADE)
+    price = np.rint(ticks)
+    price[traded & (side < 0)] = np.floor(ticks[traded & (side < 0)])
+    price[traded & (side > 0)] = np.ceil(ticks[traded & (side > 0)])
     tape = Tape(
         t=(ts - ts[0]) / NS,
-        kind=ev["kind"][keep].astype(np.int64),
-        side=ev["side"][keep].astype(np.int64),
-        price=np.rint(ev["price"][keep] / tick_units).astype(np.int64),
+        kind=kind,
+        side=side,
+        price=price.astype(np.int64),
         lots=lots,
     )
-    # the window's centre and size hold every recorded level: it never has to move
+    # the window's centre and size hold every recorded level, up to the most levels a config
+    # may have (a wider recording moves the window with the mid, dropping levels beyond it)
     lo, hi = ev["price"][book].min() / tick_units, ev["price"][book].max() / tick_units
     centre = round((lo + hi) / 2)
     span = min(int(2 * (hi - lo)) + WINDOW_MARGIN, WINDOW_LEVELS_MAX)
-    tz = ZoneInfo(meta.get("tz", "UTC"))
     local = dt.datetime.fromtimestamp(ts[0] / NS, tz)
     day0 = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6 - OPEN_S
     return Recording(
@@ -104,13 +123,41 @@ def load_recording(path: str | Path, shares_per_lot: float = DEFAULT_SHARES_PER_
         tape=tape,
         tick=tick_units * unit,
         shares_per_lot=float(shares_per_lot),
-        levels=int(meta.get("levels", "0")),
+        levels=levels,
         duration_s=float(tape.t[-1]),
         day0_s=float(day0),
         centre_ticks=float(centre),
         window_levels=span,
         metadata=meta,
     )
+
+
+def _replay_metadata(path: str | Path, meta: dict) -> tuple[float, int, ZoneInfo]:
+    """The price unit, shown depth and time zone of a recording's metadata, checked."""
+    try:
+        unit = float(meta["price_unit"])
+        if not (math.isfinite(unit) and unit > 0):
+            raise ValueError
+    except (KeyError, ValueError):
+        raise DataError(
+            f"{path}: metadata price_unit={meta.get('price_unit')!r}; expected a number > 0"
+        ) from None
+    try:
+        levels = int(meta.get("levels", "0"))
+        if levels < 0:
+            raise ValueError
+    except ValueError:
+        raise DataError(
+            f"{path}: metadata levels={meta.get('levels')!r}; expected an integer >= 0 (0: full "
+            "depth)"
+        ) from None
+    try:
+        tz = ZoneInfo(meta.get("tz", "UTC"))
+    except (ValueError, ZoneInfoNotFoundError):
+        raise DataError(
+            f"{path}: metadata tz={meta.get('tz')!r}; expected an IANA time zone"
+        ) from None
+    return unit, levels, tz
 
 
 class ReplaySim(MarketSim):
@@ -134,15 +181,15 @@ class ReplaySim(MarketSim):
             raise ConfigError(
                 f"market.pin_regime={market.pin_regime!r}: a recording has no regimes to pin"
             )
-        latest = recording.duration_s - session_s
-        if latest < warmup_s:
+        check_range("warmup_s", warmup_s, 0.0, None)
+        if math.floor(recording.duration_s - session_s) < math.ceil(warmup_s):
             raise ConfigError(
                 f"session_s={session_s!r}: {recording.path} holds {recording.duration_s:.0f} s; "
                 f"an episode needs {warmup_s:g} s of warm-up before it and session_s after it"
             )
         super().__init__(num_markets, recording.market(market), strategy, threads=threads, **kw)
         self.recording = recording
-        self.tape = recording.tape
+        self.replay_tape = recording.tape  # (``tape`` is the simulator's trade tape)
         self.session_s = float(session_s)
         self.warmup_s = float(warmup_s)
         self.cursor = np.zeros(num_markets, dtype=np.int64)
@@ -173,7 +220,7 @@ class ReplaySim(MarketSim):
             mask,
             self.start,
             self.recording.day0_s,
-            self.tape,
+            self.replay_tape,
             self.cursor,
             self.recording.levels,
             self.state,
@@ -194,7 +241,7 @@ class ReplaySim(MarketSim):
             self.state,
             self.params,
             self.market_params,
-            self.tape,
+            self.replay_tape,
             self.cursor,
             self.recording.levels,
         )

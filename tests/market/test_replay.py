@@ -4,7 +4,9 @@ from seeds, and the env on a recording."""
 
 from __future__ import annotations
 
+import re
 import zipfile
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -15,7 +17,7 @@ import mm_gym  # noqa: F401  (registers the envs)
 from mm_gym import RuleBasedPolicy
 from mm_gym.data.lobster import EMPTY_ASK, EMPTY_BID
 from mm_gym.envs.config import EnvConfig
-from mm_gym.errors import ConfigError
+from mm_gym.errors import ConfigError, DataError
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.layout import (
     F_CASH,
@@ -147,23 +149,44 @@ def test_a_trade_fills_our_order_with_what_the_lots_ahead_leave():
 
 
 @pytest.mark.parametrize(
-    ("ours", "kind", "aggressor", "filled"),
+    ("ours", "ahead", "kind", "aggressor", "filled"),
     [
-        (10_001, TRADE, -1, 2),  # better than the trade: the seller met us first
-        (9_999, TRADE, -1, 0),  # worse: the trade did not reach us
-        (10_001, HIDDEN, -1, 2),  # a hidden execution at a worse price than ours
-        (10_000, HIDDEN, -1, 0),  # hidden at our price: the visible queue is not known to move
-        (10_001, TRADE, 0, 0),  # no aggressor (an auction cross): nothing of ours
-        (10_001, TRADE, 1, 0),  # a buy takes asks, not our bid
+        (10_001, 0, TRADE, -1, 2),  # better than the trade: the seller met us first
+        (10_000, 0, TRADE, -1, 2),  # at its price, first in the queue
+        (9_999, 0, TRADE, -1, 0),  # worse: the trade did not reach us
+        (10_001, 0, HIDDEN, -1, 2),  # a hidden execution at a worse price than ours
+        (10_000, 0, HIDDEN, -1, 0),  # hidden at our price: hidden orders traded, not ours
+        (10_001, 0, TRADE, 0, 0),  # no aggressor (an auction cross): nothing of ours
+        (10_001, 0, TRADE, 1, 0),  # a buy takes asks, not our bid
     ],
 )
-def test_which_recorded_trades_reach_our_bid(ours, kind, aggressor, filled):
+def test_which_recorded_trades_reach_our_bid(ours, ahead, kind, aggressor, filled):
     tape, sim = _hand_sim(BOOK + [(1.0, kind, aggressor, 10_000, 4)])
     _apply(tape, sim, 0)
     _apply(tape, sim, 1)
-    _rest(sim, 0, ours, 2, ahead=0 if ours != 10_000 else 5)
+    _rest(sim, 0, ours, 2, ahead=ahead)
     _apply(tape, sim, 2)
     assert sim.ints[0, I_INV] == filled
+
+
+def test_a_trade_without_an_aggressor_leaves_the_book_to_the_level_events():
+    tape, sim = _hand_sim(BOOK + [(1.0, TRADE, 0, 10_002, 3)])
+    for k in range(3):
+        _apply(tape, sim, k)
+    assert sim.book[0, 1, 10_002 - sim.ints[0, I_ORIGIN]] == 5
+
+
+def test_lots_arriving_through_our_quote_fill_it():
+    """A recorded ask at or below our resting bid would have traded with it."""
+    tape, sim = _hand_sim(BOOK + [(1.0, LEVEL, -1, 10_001, 3), (2.0, LEVEL, -1, 10_001, 5)])
+    _apply(tape, sim, 0)
+    _apply(tape, sim, 1)
+    _rest(sim, 0, 10_001, 4, ahead=0)
+    _apply(tape, sim, 2)  # 3 lots offered at our bid's price: 3 of ours fill
+    assert sim.ints[0, I_INV] == 3 and sim.orders[0, 0, O_SIZE] == 1
+    _apply(tape, sim, 3)  # 2 more: the last lot of ours
+    assert sim.ints[0, I_INV] == 4 and sim.orders[0, 0, O_ACTIVE] == 0
+    assert sim.book[0, 1, 10_001 - sim.ints[0, I_ORIGIN]] == 5  # the level as recorded
 
 
 def test_our_fill_takes_nothing_from_the_recorded_book():
@@ -190,6 +213,36 @@ def test_risk_averse_cancellations_come_from_behind_us_first():
     assert sim.orders[0, 0, O_AHEAD] == 4
 
 
+def test_ten_levels_deep_a_level_coming_into_view_goes_ahead_of_us():
+    """A two-level source drops its best bid, then shows the level that comes into view: the
+    lots there may have rested before ours."""
+    events = [
+        (0.0, LEVEL, 1, 10_000, 5),
+        (0.0, LEVEL, 1, 9_999, 5),
+        (0.0, LEVEL, -1, 10_002, 5),
+        (1.0, LEVEL, 1, 10_000, 0),
+        (1.0, LEVEL, 1, 9_998, 7),
+        (2.0, TRADE, -1, 9_998, 2),
+    ]
+    tape, sim = _hand_sim(events, levels=2)
+    for k in range(3):
+        _apply(tape, sim, k, levels=2)
+    _rest(sim, 0, 9_998, 1, ahead=0)
+    for k in range(3, 6):
+        _apply(tape, sim, k, levels=2)
+    assert sim.orders[0, 0, O_AHEAD] == 5 and sim.ints[0, I_INV] == 0
+
+
+def test_a_new_best_price_is_in_view_and_joins_behind_us():
+    events = [(0.0, LEVEL, 1, 10_000, 5), (0.0, LEVEL, -1, 10_003, 5), (1.0, LEVEL, 1, 10_001, 4)]
+    tape, sim = _hand_sim(events, levels=10)
+    _apply(tape, sim, 0, levels=10)
+    _apply(tape, sim, 1, levels=10)
+    _rest(sim, 0, 10_001, 1, ahead=0)  # we improved the bid; others join after us
+    _apply(tape, sim, 2, levels=10)
+    assert sim.orders[0, 0, O_AHEAD] == 0
+
+
 def test_lots_shown_from_beyond_the_recorded_depth_are_placed_ahead_of_us():
     events = [
         (0.0, LEVEL, 1, 10_000, 5),
@@ -212,8 +265,9 @@ def test_lots_shown_from_beyond_the_recorded_depth_are_placed_ahead_of_us():
 
 
 def test_a_quoter_that_never_crosses_fills_only_where_trades_reach_it(recordings):
-    """On the GOOG slice with the document's quoting: every maker fill is at or inside a price
-    the recording traded at, at a time it traded, on the side it traded."""
+    """On the GOOG slice with the document's quoting: every maker fill is at a time when the
+    recording traded at or through its price on its side, or when lots arrived on the other
+    side at or through its price (an order that would have traded with it)."""
     rec = load_recording(recordings["GOOG"])
     market = MarketConfig(fill_log_capacity=10_000)
     sim = ReplaySim(8, rec, session_s=90.0, market=market, warmup_s=20.0, threads=1)
@@ -223,16 +277,20 @@ def test_a_quoter_that_never_crosses_fills_only_where_trades_reach_it(recordings
         sim.advance(1.0, params)
     tape = rec.tape
     trades = np.isin(tape.kind, (TRADE, HIDDEN)) & (tape.side != 0)
+    levels = tape.kind == LEVEL
     n = 0
     for i in range(8):
         f = sim.fills(i)
         f = f[f["maker"] == 1]
         for t, side, price_ccy in zip(f["time"], f["side"], f["price"], strict=True):
             price = round(price_ccy / rec.tick)
-            at = trades & (np.abs(tape.t - t) < 1e-9) & (tape.side == -side)
-            # a buy of ours (side +1) is hit by a sell (aggressor -1) at or below our price
-            ok = tape.price[at] <= price if side > 0 else tape.price[at] >= price
-            assert ok.any(), (i, t, side, price)
+            now = np.abs(tape.t - t) < 1e-9
+            # a buy of ours (side +1) is hit by a sell (aggressor -1) at or below our price,
+            # or met by an ask (level side -1) offered at or below it
+            through = tape.price <= price if side > 0 else tape.price >= price
+            traded = (trades & now & (tape.side == -side) & through).any()
+            offered = (levels & now & (tape.side == -side) & through & (tape.lots > 0)).any()
+            assert traded or offered, (i, t, side, price)
             n += 1
     assert n > 0  # the check saw fills
 
@@ -359,3 +417,95 @@ def test_a_recording_of_the_simulator_replays_to_its_book(tmp_path):
             replay.market_params,
         )
         assert _book_levels(replay.book[0], int(replay.ints[0, I_ORIGIN])) == snapshots[k], k
+
+
+# ---------------------------------------------------------------- what a recording holds
+
+ROWS = [
+    (0, LEVEL, 1, 20_000, 50.0),
+    (0, LEVEL, -1, 20_002, 50.0),
+    (10**9, 3, -1, 20_001, 40.0),  # a hidden sell at half a tick (price unit 0.005)
+    (200 * 10**9, LEVEL, 1, 20_000, 60.0),
+]
+META = {
+    "schema_version": "1",
+    "source": "test",
+    "instrument": "X",
+    "date": "2020-01-02",
+    "price_unit": "0.005",
+    "levels": "0",
+    "tz": "America/New_York",
+}
+
+
+def _write(path, rows=ROWS, **meta) -> Path:
+    from mm_gym.data.store import write_events
+
+    ts, kind, side, price, size = (np.array(c) for c in zip(*rows, strict=True))
+    chunk = {
+        "ts": ts.astype(np.int64),
+        "local_ts": ts.astype(np.int64),
+        "kind": kind.astype(np.int8),
+        "side": side.astype(np.int8),
+        "price": price.astype(np.int64),
+        "size": size.astype(np.float64),
+    }
+    write_events([chunk], {**META, **meta}, path)
+    return path
+
+
+def test_a_trade_between_ticks_counts_from_the_tick_its_aggressor_did_not_reach(tmp_path):
+    rec = load_recording(_write(tmp_path / "r.parquet"), shares_per_lot=10.0)
+    assert rec.tick == pytest.approx(0.01)
+    assert rec.tape.price.tolist() == [10_000, 10_001, 10_000, 10_000]  # the sell: floor
+    assert rec.tape.lots.tolist() == [5, 5, 4, 6]
+    sim = ReplaySim(1, rec, session_s=60.0, threads=1)
+    assert sim.trades(0).size == 0  # the simulator's trade tape is still its own
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ({"price_unit": "cents"}, "metadata price_unit='cents'; expected a number > 0"),
+        ({"levels": "ten"}, "metadata levels='ten'; expected an integer >= 0"),
+        ({"tz": "Mars/Olympus"}, "metadata tz='Mars/Olympus'; expected an IANA time zone"),
+    ],
+)
+def test_bad_metadata_is_one_line_naming_the_file(tmp_path, meta, message):
+    path = _write(tmp_path / "r.parquet", **meta)
+    with pytest.raises(DataError, match=re.escape(f"{path}: {message}")):
+        load_recording(path)
+
+
+def test_receipt_times_out_of_order_are_named(tmp_path):
+    rows = [ROWS[0], ROWS[1], (5 * 10**9, LEVEL, 1, 20_000, 40.0), (10**9, LEVEL, 1, 20_000, 30.0)]
+    path = _write(tmp_path / "r.parquet", rows)
+    with pytest.raises(DataError, match=r"row 3: local_ts goes back in time"):
+        load_recording(path)
+
+
+def test_one_price_is_too_few_to_find_the_tick_and_the_file_is_named(tmp_path):
+    rows = [(0, LEVEL, 1, 20_000, 50.0), (10**9, LEVEL, 1, 20_000, 40.0)]
+    path = _write(tmp_path / "r.parquet", rows)
+    with pytest.raises(DataError, match=re.escape(f"{path}: too few distinct prices")):
+        load_recording(path)
+
+
+def test_a_window_starts_with_its_counters_and_clocks_fresh(recordings):
+    from mm_gym.market import layout as lay
+
+    rec = load_recording(recordings["AAPL"])
+    sim = ReplaySim(4, rec, session_s=120.0, threads=1)
+    sim.reset(np.arange(4))
+    start = sim.start
+    for c in (lay.I_EVENTS, lay.I_VOL_ADDED, lay.I_VOL_CANCELLED, lay.I_VOL_TRADED, lay.I_N_FILLS):
+        assert (sim.ints[:, c] == 0).all(), c
+    np.testing.assert_array_equal(sim.time, start)
+    np.testing.assert_allclose(sim.fs[:, lay.F_NEXT_SAMPLE], start + 0.1)
+    np.testing.assert_array_equal(sim.fs[:, lay.F_NEXT_REFRESH], start)
+    for c in (lay.F_NEXT_REGIME, lay.F_NEXT_NEWS, lay.F_NEWS_END):
+        assert (sim.fs[:, c] == lay.INF).all()
+    # the cursor stands at the first event after the start; the book is the one at the start
+    t = rec.tape.t
+    assert ((t[sim.cursor - 1] <= start) & (start < t[sim.cursor])).all()
+    assert (sim.best_bid < sim.best_ask).all() and not sim.orders[:, :, O_ACTIVE].any()
