@@ -11,11 +11,13 @@ limits and markouts (``event_loop``, ``matching``, ``fills``); only the backgrou
   ``levels`` depth): what appears there is placed ahead of us (we cannot know where we stood).
   Lots that arrive on the other side at or through our resting price would have traded with
   it: our order fills (maker, at its price) up to their size.
-- **Trades** at a price take the level from the front: our order there fills with what the
-  trade's size leaves after the lots ahead of it; our order at a better price than the trade
-  fills up to the trade's size (the aggressor would have met it first). A hidden execution
-  fills only our orders at a better price. A trade whose aggressor is unknown (an auction
-  cross) fills nothing of ours and leaves the book to the level events.
+- **Trades** at a price take the level from the front (the lots leave the book at once; the
+  level events that follow, in the schema's order, set the level as recorded): our order
+  there fills with what the trade's size leaves after the lots ahead of it; our order at a
+  better price than the trade fills up to the trade's size (the aggressor would have met it
+  first). A hidden execution fills only our orders at a better price. A trade whose
+  aggressor is unknown (an auction cross) fills nothing of ours and leaves the book to the
+  level events.
 - **No market impact**: our fills take nothing from the recorded flow (the recorded trade
   still takes its size from the recorded book, and the next level events set the levels as
   recorded); our own market orders take the recorded book's volume until the recording next

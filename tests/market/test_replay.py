@@ -509,3 +509,57 @@ def test_a_window_starts_with_its_counters_and_clocks_fresh(recordings):
     t = rec.tape.t
     assert ((t[sim.cursor - 1] <= start) & (start < t[sim.cursor])).all()
     assert (sim.best_bid < sim.best_ask).all() and not sim.orders[:, :, O_ACTIVE].any()
+
+
+def test_a_tardis_recording_with_snapshots_replays_to_its_book(tmp_path):
+    """Full depth, a snapshot halfway: the replayed book equals the rebuilt one at every
+    second, and our resting quotes are dropped by the snapshot and sent again after it."""
+    from mm_gym.data.book import LevelBook
+    from mm_gym.data.convert import convert
+    from mm_gym.data.store import read_events
+    from mm_gym.data.tardis import BOOK_COLUMNS
+    from tests.data.test_tardis import book_rows, write
+
+    rng = np.random.default_rng(3)
+    rows, mid = [], 20_000
+    for k in range(400):  # a level a side moves every half second; a snapshot at 100 s
+        t = k * 500_000
+        snapshot = k in (0, 200)
+        if snapshot:
+            for d in range(1, 6):
+                rows.append((t, True, "bid", f"{(mid - d) / 100:.2f}", str(rng.integers(1, 9))))
+                rows.append((t, True, "ask", f"{(mid + d) / 100:.2f}", str(rng.integers(1, 9))))
+            continue
+        side, d = ("bid", -1) if k % 2 else ("ask", 1)
+        rows.append((t, False, side, f"{(mid + d * rng.integers(1, 6)) / 100:.2f}", str(k % 7)))
+    book = write(tmp_path / "book.csv", BOOK_COLUMNS, book_rows(rows))
+    path = convert([book], tmp_path / "btc.parquet", price_unit=0.01)["path"]
+    rec = load_recording(path, shares_per_lot=1.0)
+    ev = {c: np.concatenate([b[c] for b in read_events(path)]) for c in ("kind", "side")}
+    ev |= {c: np.concatenate([b[c] for b in read_events(path)]) for c in ("price", "size")}
+    sim = ReplaySim(1, rec, session_s=1.0, warmup_s=0.0, threads=1)
+    mask = np.ones(1, dtype=bool)
+    for second in range(0, 199, 3):
+        replay_start(
+            mask,
+            np.array([float(second)]),
+            0.0,
+            rec.tape,
+            sim.cursor,
+            0,
+            sim.state,
+            sim.market_params,
+        )
+        reference = LevelBook(0)
+        k = int(sim.cursor[0])
+        reference.apply_all({c: ev[c][:k] for c in ("kind", "side", "price", "size")})
+        assert np.array_equal(_top(sim, 5, 1.0), reference.top(5)), second
+    quoting = ReplaySim(1, rec, session_s=150.0, warmup_s=10.0, threads=1)
+    quoting.reset(np.zeros(1, dtype=np.int64))
+    params = np.tile([0.5, 0.0, 1.0], (1, 1))
+    quoting.advance(99.9 - quoting.time[0], params)
+    assert quoting.orders[0, :, O_ACTIVE].all()
+    quoting.advance(0.1001, params)  # the snapshot at 100 s; new quotes land 5 ms after it
+    assert not quoting.orders[0, :, O_ACTIVE].any()
+    quoting.advance(1.0, params)
+    assert quoting.orders[0, :, O_ACTIVE].all()
