@@ -362,8 +362,6 @@ def _book_levels(book: np.ndarray, origin: int) -> dict[tuple[int, int], int]:
 def test_a_recording_of_the_simulator_replays_to_its_book(tmp_path):
     """The simulator's book, recorded as level events every 50 ms of a passive market, is
     rebuilt by the replay at every recorded time."""
-    from mm_gym.data.schema import SCHEMA_VERSION
-    from mm_gym.data.store import write_events
     from mm_gym.market.sim import MarketSim
 
     sim = MarketSim(1, MarketConfig(), threads=1)
@@ -380,26 +378,14 @@ def test_a_recording_of_the_simulator_replays_to_its_book(tmp_path):
         snapshots.append(now)
         last = now
         sim.advance(0.05, idle)
-    ts, kind, side, price, size = (np.array(c) for c in zip(*rows, strict=True))
-    chunk = {
-        "ts": ts.astype(np.int64),
-        "local_ts": ts.astype(np.int64),
-        "kind": kind.astype(np.int8),
-        "side": side.astype(np.int8),
-        "price": price.astype(np.int64),
-        "size": size.astype(np.float64),
-    }
-    meta = {
-        "schema_version": SCHEMA_VERSION,
-        "source": "mm_gym",
-        "instrument": "SIM",
-        "date": "2020-09-13",
-        "price_unit": repr(MarketConfig().tick_size),
-        "levels": "0",
-        "tz": "UTC",
-    }
-    path = tmp_path / "sim.parquet"
-    write_events([chunk], meta, path)
+    path = _write(
+        tmp_path / "sim.parquet",
+        rows,
+        source="mm_gym",
+        instrument="SIM",
+        price_unit=repr(MarketConfig().tick_size),
+        tz="UTC",
+    )
     rec = load_recording(path, shares_per_lot=1.0)
     replay = ReplaySim(1, rec, session_s=1.0, warmup_s=0.0, threads=1)
     assert rec.tick == pytest.approx(MarketConfig().tick_size)  # the tape counts the same ticks
