@@ -196,10 +196,12 @@ class Comparison:
     def claim(self) -> bool:
         """Whether the seeds are of a family on which a result is stated as a claim (never on
         a recording: its windows are not independent markets)."""
-        return (
-            self.family in CLAIM_FAMILIES
-            and getattr(self.config.env_config(), "data", None) is None
-        )
+        return self.family in CLAIM_FAMILIES and self.recording is None
+
+    @property
+    def recording(self) -> str | None:
+        """The recording played instead of the simulated market (``--data``), if any."""
+        return getattr(self.config.env_config(), "data", None)
 
     @property
     def multi(self) -> bool:

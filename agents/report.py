@@ -148,7 +148,7 @@ def verdict(comp: Comparison, condition: str, reference: str) -> str:
             f"{d['poi']:.2f}"
         )
     text += ")."
-    if getattr(comp.config.env_config(), "data", None) is not None:
+    if comp.recording is not None:
         text += " (windows of a recording: not a claim.)"
     elif not comp.claim:
         text += f" ({comp.family} seeds: not a claim.)"
@@ -479,7 +479,7 @@ def _header(comp: Comparison, folder: Path) -> list[str]:
         f"{EVAL_SEED_BASE:,}.., development {DEV_SEED_BASE:,}.., final {FINAL_SEED_BASE:,}.., "
         f"replication {REPLICATION_SEED_BASE:,}..).",
     ]
-    data = getattr(cfg.env_config(), "data", None)
+    data = comp.recording
     if data is not None:
         lines.append(
             f"- **Market: the recording {data}**, replayed: each seed draws a window of "

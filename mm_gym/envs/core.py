@@ -40,6 +40,7 @@ from mm_gym.envs.rewards import REWARDS, carry_noise, step_outcome
 from mm_gym.errors import ConfigError
 from mm_gym.market.layout import F_RS_EWMA, S_FILLS
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS, REGIME_NAMES, UNKNOWN_REGIME
+from mm_gym.market.rng import PIN_STREAM, episode_generators
 from mm_gym.market.scaling import range_to_unit, unit_to_range
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.baseline import DETECTED_NAMES, detect_regime, table_params
@@ -98,9 +99,6 @@ def baseline_params(
     if regime is None:
         regime = detected_regime(obs, config)
     return table_params(regime, obs[:, IDX["vol_short"]], config.baseline, config.strategy)
-
-
-PIN_STREAM = 0x50494E  # the pinned-episode draws' own stream of a market's seed
 
 
 class MarketMakingCore:
@@ -182,10 +180,9 @@ class MarketMakingCore:
             k for k, name in enumerate(REGIME_NAMES) if self.config.market.regimes[name].weight > 0
         ]
         markets, regimes = [], []
-        for i in np.flatnonzero(mask):
-            draw = np.random.default_rng(
-                [int(self.seeds[i]) % 2**64, int(self.episodes[i]), PIN_STREAM]
-            )
+        chosen = np.flatnonzero(mask)
+        draws = episode_generators(self.seeds[chosen], self.episodes[chosen], PIN_STREAM)
+        for i, draw in zip(chosen, draws, strict=True):
             if draw.random() < self.config.pinned_episodes:
                 markets.append(i)
                 regimes.append(eligible[draw.integers(len(eligible))])

@@ -160,6 +160,27 @@ def trim_to_visible(i, sd, visible, s: MarketState) -> None:
 
 
 @nb.njit(cache=True, inline="always")  # per event: a call would pass every array
+def fill_ours(i, sd, lots, mid, t, s: MarketState, p: MarketParams) -> None:
+    """Our resting order on side ``sd`` fills ``lots`` (maker, at its price; ``mid``: the
+    book's when the order that filled it arrived)."""
+    orders = s.orders
+    orders[i, sd, O_SIZE] -= lots
+    if orders[i, sd, O_SIZE] == 0:
+        orders[i, sd, O_ACTIVE] = 0
+    agent_fill(i, 1 if sd == 0 else -1, orders[i, sd, O_PRICE], lots, True, mid, t, s, p)
+
+
+@nb.njit(cache=True, inline="always")  # per event: a call would pass every array
+def clear_book(i, s: MarketState) -> None:
+    """Empty market ``i``'s recorded book (our orders are kept apart and stay)."""
+    s.book[i, :, :] = 0
+    s.ints[i, I_BEST_BID] = -1
+    s.ints[i, I_BEST_ASK] = -1
+    s.ints[i, I_VOL_BID] = 0
+    s.ints[i, I_VOL_ASK] = 0
+
+
+@nb.njit(cache=True, inline="always")  # per event: a call would pass every array
 def cross_ours(i, sd, price, lots, t, s: MarketState, p: MarketParams) -> None:
     """``lots`` arrive at ``price`` on the side opposite ``sd`` where our order on ``sd``
     rests at or through that price: in the market they would have traded with it, so it
@@ -170,11 +191,7 @@ def cross_ours(i, sd, price, lots, t, s: MarketState, p: MarketParams) -> None:
     ours = orders[i, sd, O_PRICE]
     if (ours < price) if sd == 0 else (ours > price):
         return
-    fill = min(lots, orders[i, sd, O_SIZE])
-    orders[i, sd, O_SIZE] -= fill
-    if orders[i, sd, O_SIZE] == 0:
-        orders[i, sd, O_ACTIVE] = 0
-    agent_fill(i, 1 if sd == 0 else -1, ours, fill, True, mid_ticks(s.ints, s.fs, i), t, s, p)
+    fill_ours(i, sd, min(lots, orders[i, sd, O_SIZE]), mid_ticks(s.ints, s.fs, i), t, s, p)
 
 
 @nb.njit(cache=True, inline="always")  # per event: a call would pass every array
@@ -239,12 +256,8 @@ def recorded_trade(i, side, price, lots, hidden, t, s: MarketState, p: MarketPar
         fill = min(max(lots - ahead, 0), orders[i, sd, O_SIZE])
     else:
         fill = 0
-    if fill <= 0:
-        return
-    orders[i, sd, O_SIZE] -= fill
-    if orders[i, sd, O_SIZE] == 0:
-        orders[i, sd, O_ACTIVE] = 0
-    agent_fill(i, 1 if sd == 0 else -1, ours, fill, True, mid, t, s, p)
+    if fill > 0:
+        fill_ours(i, sd, fill, mid, t, s, p)
 
 
 @nb.njit(cache=True, inline="always")  # per event: a call would pass every array
@@ -258,11 +271,7 @@ def replay_event(i, k, t, tape: Tape, visible, s: MarketState, p: MarketParams) 
     elif kind in (TRADE_EVENT, HIDDEN_TRADE):
         recorded_trade(i, tape.side[k], tape.price[k], tape.lots[k], kind == HIDDEN_TRADE, t, s, p)
     elif kind == CLEAR:
-        s.book[i, :, :] = 0
-        ints[i, I_BEST_BID] = -1
-        ints[i, I_BEST_ASK] = -1
-        ints[i, I_VOL_BID] = 0
-        ints[i, I_VOL_ASK] = 0
+        clear_book(i, s)
         s.orders[i, 0, O_ACTIVE] = 0
         s.orders[i, 1, O_ACTIVE] = 0
     # halts and resumptions change nothing here: the recording holds no trades while halted
@@ -278,16 +287,11 @@ def replay_start(mask, start, day0, tape: Tape, cursor, visible, s: MarketState,
     ints = s.ints
     mp = p.mp
     L = s.book.shape[2]
-    fdt = mp[MP_FEATURE_DT]
     for i in range(fs.shape[0]):
         if not mask[i]:
             continue
-        s.book[i, :, :] = 0
+        clear_book(i, s)
         ints[i, I_ORIGIN] = int(mp[MP_PRICE0]) - L // 2
-        ints[i, I_BEST_BID] = -1
-        ints[i, I_BEST_ASK] = -1
-        ints[i, I_VOL_BID] = 0
-        ints[i, I_VOL_ASK] = 0
         ints[i, I_REGIME] = 0
         fs[i, F_NEXT_REGIME] = INF
         fs[i, F_NEXT_NEWS] = INF
@@ -302,21 +306,20 @@ def replay_start(mask, start, day0, tape: Tape, cursor, visible, s: MarketState,
         fs[i, F_TREND] = 0.0
         fs[i, F_MID] = mp[MP_PRICE0]
         fs[i, F_FEAT_MID] = mp[MP_PRICE0]
-        t_feature = fdt
+        fs[i, F_NEXT_FEATURE] = mp[MP_FEATURE_DT]
         k = 0
         n = tape.t.shape[0]
         while True:
             t_ev = tape.t[k] if k < n else INF
+            t_feature = fs[i, F_NEXT_FEATURE]
             if t_ev <= start[i] and t_ev <= t_feature:
                 replay_event(i, k, t_ev, tape, visible, s, p)
                 k += 1
-            elif t_feature <= start[i]:
+            elif t_feature <= start[i]:  # the feature clock; it schedules its next tick
                 mid = mid_ticks(ints, fs, i)
                 fs[i, F_MID] = mid
                 recentre(s.book, ints, s.orders, i, mid)
-                fs[i, F_NEXT_FEATURE] = t_feature
                 update_features(i, t_feature, fs, ints, mp)
-                t_feature += fdt
             else:
                 break
         t = start[i]
@@ -325,7 +328,6 @@ def replay_start(mask, start, day0, tape: Tape, cursor, visible, s: MarketState,
         fs[i, F_FAIR] = mid
         recentre(s.book, ints, s.orders, i, mid)
         fs[i, F_T] = t
-        fs[i, F_NEXT_FEATURE] = t_feature
         fs[i, F_NEXT_SAMPLE] = t + mp[MP_SAMPLE_DT]
         fs[i, F_NEXT_REFRESH] = t
         cursor[i] = k

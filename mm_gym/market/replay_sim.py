@@ -21,6 +21,7 @@ from mm_gym.market.config import DEFAULT_SHARES_PER_LOT, WINDOW_LEVELS_MAX, Mark
 from mm_gym.market.recorded import infer_tick
 from mm_gym.market.regimes import UNKNOWN_REGIME
 from mm_gym.market.replay import Tape, replay_advance, replay_start
+from mm_gym.market.rng import WINDOW_STREAM, episode_generators
 from mm_gym.market.sim import MarketSim
 from mm_gym.strategy.config import StrategyConfig
 
@@ -30,7 +31,6 @@ NS = 1_000_000_000
 OPEN_S = 9.5 * 3600  # the trading day's clock starts at 09:30 in the recording's time zone
 WARMUP_S = 60.0  # the least recorded history before a window (the volatility and trend estimates)
 WINDOW_MARGIN = 256  # levels beyond the recorded prices' range (our quotes may stand there)
-WINDOW_STREAM = 0x57494E  # the window draws' own stream of a market's seed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,15 +196,11 @@ class ReplaySim(MarketSim):
         self.start = np.zeros(num_markets)
 
     def window_starts(self, seeds: np.ndarray, episodes: np.ndarray | None) -> np.ndarray:
-        """Each market's window start (s into the recording), uniform over the whole seconds
-        that leave the warm-up before and the session after, from its seed and episode."""
+        """Window starts (s into the recording) for these seeds and episodes, uniform over the
+        whole seconds that leave the warm-up before and the session after."""
         latest = math.floor(self.recording.duration_s - self.session_s)
-        out = np.zeros(seeds.shape[0])
-        for i, seed in enumerate(seeds):
-            ep = 0 if episodes is None else int(episodes[i])
-            draw = np.random.default_rng([int(seed) % 2**64, ep, WINDOW_STREAM])
-            out[i] = float(draw.integers(math.ceil(self.warmup_s), latest + 1))
-        return out
+        draws = episode_generators(seeds, episodes, WINDOW_STREAM)
+        return np.array([float(g.integers(math.ceil(self.warmup_s), latest + 1)) for g in draws])
 
     def reset(
         self,
@@ -214,8 +210,10 @@ class ReplaySim(MarketSim):
     ) -> None:
         super().reset(seeds, mask=mask, episodes=episodes)
         mask = self._all if mask is None else np.asarray(mask, dtype=np.bool_)
-        starts = self.window_starts(np.asarray(seeds, dtype=np.int64), episodes)
-        self.start[mask] = starts[mask]
+        seeds = np.asarray(seeds, dtype=np.int64)
+        self.start[mask] = self.window_starts(
+            seeds[mask], None if episodes is None else np.asarray(episodes)[mask]
+        )
         replay_start(
             mask,
             self.start,

@@ -113,3 +113,16 @@ def geometric(rng: np.ndarray, i: int, log_q: float) -> int:
     if log_q >= 0.0:
         return 1
     return 1 + int(np.log(uniform_open(rng, i)) / log_q)
+
+
+# streams of a (seed, episode) beyond the kernels' three, drawn in Python at an episode's start
+PIN_STREAM = 3  # which episodes a training curriculum pins, and to which regime
+WINDOW_STREAM = 4  # where a replay window starts in its recording
+
+
+def episode_generators(
+    seeds: np.ndarray, episodes: np.ndarray | None, stream: int
+) -> list[np.random.Generator]:
+    """A numpy Generator per market, from its seed and episode on ``stream`` (``seed_states``),
+    for draws made in Python when an episode starts."""
+    return [np.random.default_rng(int(state)) for state in seed_states(seeds, episodes, stream)]
