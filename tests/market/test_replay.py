@@ -549,3 +549,36 @@ def test_a_tardis_recording_with_snapshots_replays_to_its_book(tmp_path):
     assert not quoting.orders[0, :, O_ACTIVE].any()
     quoting.advance(1.0, params)
     assert quoting.orders[0, :, O_ACTIVE].all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"data": ""}, r"data='': expected the path of a recording"),
+        ({"shares_per_lot": 0.0}, r"shares_per_lot=0.0: allowed range is \(0.0, inf\)"),
+    ],
+)
+def test_bad_replay_fields_are_named(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        EnvConfig(**kwargs)
+
+
+def test_a_negative_warm_up_is_named(recordings):
+    rec = load_recording(recordings["AAPL"])
+    with pytest.raises(ConfigError, match=r"warmup_s=-1.0: allowed range is \[0.0, inf\)"):
+        ReplaySim(1, rec, session_s=60.0, warmup_s=-1.0, threads=1)
+
+
+def test_bench_replays_a_recording_and_names_a_missing_one(recordings, capsys, tmp_path):
+    import json
+
+    from mm_gym import cli
+
+    assert cli.main(["bench", "--data", str(recordings["AAPL"]), "--quick", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for ms in ("1000ms", "100ms"):
+        assert out[f"refresh_{ms}_events"] > 0 and out[f"refresh_{ms}_events_per_s"] > 0
+        assert out[f"refresh_{ms}_quotes_sent"] > 0  # the engine re-quoted
+    assert cli.main(["bench", "--data", str(tmp_path / "nope.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such file" in err
