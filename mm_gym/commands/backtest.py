@@ -5,7 +5,8 @@ seeds ``S .. S+N-1``, all batched in one simulation, and writes to the output fo
 ``config.yaml`` (the resolved env config, loadable with ``--config``), ``episodes.csv``,
 ``per_regime.csv``, ``confusion.csv`` (detected vs true regime), ``equity.png``,
 ``inventory.png``, ``quotes.png`` (first episode), ``regimes.png``, ``params.png`` and
-``summary.md``.
+``summary.md``. ``--param-noise`` plays ``NoisyRuleBasedPolicy`` instead: the table with
+Gaussian noise on its parameters, what exploring around it costs.
 """
 
 from __future__ import annotations
@@ -27,20 +28,24 @@ from mm_gym.commands.output import (
     fmt,
     int_arg,
     md_table,
+    number_arg,
     out_dir,
     seconds_arg,
     text_table,
 )
 from mm_gym.config import shipped_configs
-from mm_gym.envs.baseline_policy import RuleBasedPolicy
+from mm_gym.envs.baseline_policy import NoisyRuleBasedPolicy, RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import make_config
+from mm_gym.errors import ConfigError
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.regimes import REGIME_NAMES, regime_index
+from mm_gym.strategy.layout import PARAM_NAMES
 
 DEFAULT_EPISODES = 32
 PROGRESS_MIN_MARKET_STEPS = 50_000  # show a progress bar from this many market-steps on
 SUMMARY_METRICS = (
+    ("episode_return", "objective (episode return)"),
     ("pnl", "PnL"),
     ("sharpe", "Sharpe (1 h)"),
     ("max_drawdown", "max drawdown"),
@@ -99,6 +104,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         dest="session_s",
         help="episode length in seconds (default: the config's session_s)",
     )
+    p.add_argument(
+        "--param-noise",
+        metavar="SD,SD,SD",
+        dest="param_noise",
+        help="add Gaussian noise of these standard deviations to the table's spread "
+        "multiplier, inventory skew and size fraction at every decision step (held to the "
+        "action ranges; drawn from --seed): what exploring around the table costs",
+    )
     add_data_options(p)
     p.set_defaults(func=run)
     return p
@@ -134,12 +147,34 @@ def backtest_config(
     return cfg
 
 
+def param_noise_arg(text: str) -> np.ndarray:
+    """``--param-noise``'s three standard deviations (spread, skew, size), each >= 0."""
+    parts = str(text).split(",")
+    if len(parts) != len(PARAM_NAMES):
+        raise ConfigError(
+            f"--param-noise={text!r}: expected three numbers >= 0 ({', '.join(PARAM_NAMES)})"
+        )
+    return np.array(
+        [
+            number_arg(f"--param-noise {name}", part, "a standard deviation", least=True)
+            for name, part in zip(PARAM_NAMES, parts, strict=True)
+        ]
+    )
+
+
 # ----------------------------------------------------------------------------- run
 def run(args: argparse.Namespace) -> int:
     episodes = int_arg("--episodes", args.episodes, 1)
     seed = int_arg("--seed", args.seed, 0)
     session_s = None if args.session_s is None else seconds_arg("--session-s", args.session_s)
     cfg = backtest_config(args.config, args.regime, session_s, args.market, *data_options(args))
+    noise = None if args.param_noise is None else param_noise_arg(args.param_noise)
+    if noise is None:
+        policy = RuleBasedPolicy(cfg)
+    else:
+        # the baseline plays its table in either action mode; the noise is added in absolute
+        cfg = cfg.replace(action_mode="absolute")
+        policy = NoisyRuleBasedPolicy(cfg, noise, seed=seed)
     out = out_dir(args.out, "backtest")
 
     from mm_gym.evaluation import plots
@@ -148,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     seeds = list(range(seed, seed + episodes))
     progress = cfg.steps_per_episode * episodes >= PROGRESS_MIN_MARKET_STEPS and sys.stderr.isatty()
     started = time.perf_counter()
-    res = run_episodes(RuleBasedPolicy(cfg), cfg, seeds, record_paths=True, progress=progress)
+    res = run_episodes(policy, cfg, seeds, record_paths=True, progress=progress)
     elapsed = time.perf_counter() - started
     paths = res.paths
     recorded = cfg.data is not None  # regimes unknown: no per-regime tables or detector check
@@ -169,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
             "session_s",
             "data",
             "shares_per_lot",
+            "param_noise",
         ),
     )
     header = f"# resolved env config of: {command}\n# seeds {seeds[0]}..{seeds[-1]}\n"
@@ -200,9 +236,9 @@ def run(args: argparse.Namespace) -> int:
         plots.plot_params_by_regime(res.per_regime, out / "params.png")
 
     (out / "summary.md").write_text(
-        _summary_md(command, cfg, seeds, res, summary, confusion, elapsed)
+        _summary_md(command, cfg, seeds, res, summary, confusion, elapsed, noise)
     )
-    _print_summary(cfg, seeds, res, summary, confusion, elapsed, out)
+    _print_summary(cfg, seeds, res, summary, confusion, elapsed, out, noise)
     return 0
 
 
@@ -230,7 +266,10 @@ def _summary_rows(res, summary: pd.DataFrame, confusion: pd.DataFrame) -> list[l
     return rows
 
 
-def _describe(cfg: EnvConfig, seeds: list[int]) -> str:
+def _describe(cfg: EnvConfig, seeds: list[int], noise: np.ndarray | None = None) -> str:
+    if noise is not None:
+        sds = ", ".join(f"{name} {sd:g}" for name, sd in zip(PARAM_NAMES, noise, strict=True))
+        return f"{_describe(cfg, seeds)}; Gaussian noise on the table's parameters, sd: {sds}"
     if cfg.data is not None:
         return (
             f"rule-based baseline, {len(seeds)} window(s) x {cfg.session_s:g} s of the recording "
@@ -243,8 +282,8 @@ def _describe(cfg: EnvConfig, seeds: list[int]) -> str:
     )
 
 
-def _print_summary(cfg, seeds, res, summary, confusion, elapsed, out: Path) -> None:
-    print(f"mm-gym backtest: {_describe(cfg, seeds)}")
+def _print_summary(cfg, seeds, res, summary, confusion, elapsed, out: Path, noise) -> None:
+    print(f"mm-gym backtest: {_describe(cfg, seeds, noise)}")
     print(text_table(_summary_rows(res, summary, confusion), ["metric", "mean", "95% CI"]))
     print(f"ran in {elapsed:.1f} s; files in {out}/: {', '.join(_files(cfg))}")
 
@@ -263,7 +302,7 @@ def _files(cfg: EnvConfig) -> list[str]:
     ]
 
 
-def _summary_md(command, cfg, seeds, res, summary, confusion, elapsed) -> str:
+def _summary_md(command, cfg, seeds, res, summary, confusion, elapsed, noise) -> str:
     rows = _summary_rows(res, summary, confusion)
     metrics = "\n".join(
         ["| metric | mean | 95% CI |", "|---|---|---|"]
@@ -274,7 +313,7 @@ def _summary_md(command, cfg, seeds, res, summary, confusion, elapsed) -> str:
 
 `{command}` ({elapsed:.1f} s)
 
-{_describe(cfg, seeds)}.
+{_describe(cfg, seeds, noise)}.
 
 - decision step {cfg.decision_interval_ms:g} ms, quote refresh {s.quote_refresh_ms:g} ms
 - base spread {s.base_spread_bps:g} bps, max inventory {s.max_inventory} lots, quote size \

@@ -10,6 +10,8 @@ so the baseline's action is zero.
 
 ``TrueRegimePolicy`` (an ablation) looks up the same table in the true regime, read from an
 observation with ``expose_regime``: against the baseline it shows what detection costs.
+``NoisyRuleBasedPolicy`` adds Gaussian noise to the table's parameters at every step: what
+exploring around the table costs, as a policy-gradient agent explores.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from mm_gym.envs.observations import observation_dim
 from mm_gym.errors import ConfigError
 from mm_gym.market.regimes import NUM_LABELS
 from mm_gym.market.scaling import range_to_unit
+from mm_gym.strategy.layout import PARAM_NAMES
 
-__all__ = ["RuleBasedPolicy", "TrueRegimePolicy"]
+__all__ = ["NoisyRuleBasedPolicy", "RuleBasedPolicy", "TrueRegimePolicy"]
 
 
 class RuleBasedPolicy:
@@ -104,3 +107,38 @@ class TrueRegimePolicy(RuleBasedPolicy):
     def _params(self, batch: np.ndarray) -> np.ndarray:
         regime = np.argmax(batch[:, -NUM_LABELS:], axis=1)
         return baseline_params(batch, self.config, regime)
+
+
+class NoisyRuleBasedPolicy(RuleBasedPolicy):
+    """The baseline with independent Gaussian noise on its parameters at every step.
+
+    ``noise_sd``: the standard deviations added to the spread multiplier, inventory skew and
+    size fraction of the table (in their own units); the noisy parameters are held to the
+    config's ranges, as an agent's actions are. Shows what exploring around the table costs
+    (a Gaussian policy of standard deviation ``noise_sd`` centred on the table). The noise is
+    drawn from ``seed``: the same seed, observations and batch give the same actions. Needs
+    the absolute action mode (in residual mode the table is the env's, not the policy's).
+    """
+
+    def __init__(self, config: EnvConfig | None, noise_sd: Any, seed: int = 0) -> None:
+        super().__init__(config)
+        if self.config.action_mode != "absolute":
+            raise ConfigError(
+                f"NoisyRuleBasedPolicy: action_mode={self.config.action_mode!r}; it needs "
+                "'absolute'"
+            )
+        try:
+            sd = np.asarray(noise_sd, dtype=np.float64)
+        except (TypeError, ValueError):
+            sd = np.full(1, np.nan)
+        if sd.shape != (3,) or not np.all(np.isfinite(sd)) or np.any(sd < 0):
+            raise ConfigError(
+                f"noise_sd={noise_sd!r}: expected three finite numbers >= 0 "
+                f"({', '.join(PARAM_NAMES)})"
+            )
+        self.noise_sd = sd
+        self.rng = np.random.default_rng(seed)
+
+    def _params(self, batch: np.ndarray) -> np.ndarray:
+        params = super()._params(batch)
+        return params + self.rng.standard_normal(params.shape) * self.noise_sd

@@ -211,6 +211,9 @@ def test_backtest_with_a_config_file_and_a_pinned_regime(main, tmp_path):
         (["--episodes", "many"], "--episodes='many'"),
         (["--session-s", "-5"], "--session-s"),
         (["--config", "no/such/file.yaml"], "no such file"),
+        (["--param-noise", "0.1,0.1"], "--param-noise='0.1,0.1': expected three numbers"),
+        (["--param-noise", "0.1,-1,0"], "--param-noise inventory_skew='-1'"),
+        (["--param-noise", "x,0,0"], "--param-noise spread_multiplier='x'"),
     ],
 )
 def test_backtest_bad_input_is_one_line_and_exit_2(main, tmp_path, capsys, args, message):
@@ -219,6 +222,22 @@ def test_backtest_bad_input_is_one_line_and_exit_2(main, tmp_path, capsys, args,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and err.startswith("mm-gym backtest: error:")
     assert not out.exists()  # nothing written
+
+
+def test_backtest_with_parameter_noise(main, tmp_path, capsys):
+    args = ["backtest", "--episodes", "2", "--session-s", "60", "--seed", "3"]
+    assert main([*args, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*args, "--param-noise", "0,0,0", "--out", str(tmp_path / "zero")]) == 0
+    assert main([*args, "--param-noise", "0.5,0.2,0.2", "--out", str(tmp_path / "noisy")]) == 0
+    printed = capsys.readouterr().out
+    assert "sd: spread_multiplier 0.5, inventory_skew 0.2, size_fraction 0.2" in printed
+    assert "objective (episode return)" in printed
+    plain, zero, noisy = (
+        pd.read_csv(tmp_path / name / "episodes.csv") for name in ("plain", "zero", "noisy")
+    )
+    pd.testing.assert_frame_equal(plain, zero)  # no noise: the baseline exactly
+    assert not plain["fills"].equals(noisy["fills"])
+    assert "--param-noise 0.5,0.2,0.2" in (tmp_path / "noisy" / "summary.md").read_text()
 
 
 def test_backtest_refuses_a_non_empty_output_folder(main, tmp_path, capsys):
