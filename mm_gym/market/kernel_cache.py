@@ -1,10 +1,11 @@
 """numba's cache of the kernels: a one-line notice when they are about to compile, and
 caches cleared when any kernel source changed.
 
-numba compiles the kernels on their first call in a fresh install (about 40 s on a 2-core
-machine; each kernel function compiles once, ``jit.njit_unliteral``) and caches the machine
-code (next to the modules, or under ``NUMBA_CACHE_DIR`` where the package is read-only);
-later processes load it in a second. Without a word, that wait looks like a hang.
+numba compiles the kernels on their first call in a fresh install (about 20 s on an idle
+2-core machine, 40 s on a busy one; each kernel function compiles once,
+``jit.njit_unliteral``) and caches the machine code (next to the modules, or under
+``NUMBA_CACHE_DIR`` where the package is read-only); later processes load it in a second.
+Without a word, that wait looks like a hang.
 
 numba checks a cached function against its own source file only: a caller compiled before
 an edit of a function it calls in another module, or of a layout constant it reads, keeps
@@ -46,7 +47,7 @@ def announce_first_compile(dispatcher) -> None:
     _announced = True
     cache = Path(dispatcher._cache._cache_path)
     print(
-        f"mm_gym: compiling the market kernels for this machine (once, about 40 s on 2 cores; "
+        f"mm_gym: compiling the market kernels for this machine (once, 20 to 40 s on 2 cores; "
         f"cached in {cache})",
         file=sys.stderr,
         flush=True,
