@@ -246,8 +246,24 @@ class AgentConfig(Config):
                 check_choice("policy_kwargs.activation_fn", value, ACTIVATIONS)
             elif key == "net_arch":
                 _check_net_arch(value)
+            elif key == "log_std_init" and isinstance(value, list):
+                self._check_log_std_list(value)
             elif key in ("features_extractor_class", "optimizer_class"):
                 raise ConfigError(f"policy_kwargs.{key}: not settable from YAML")
+
+    def _check_log_std_list(self, value: list) -> None:
+        """A list of log standard deviations, one per action dimension (checked against the
+        env's action space when the model is built): on-policy algorithms only."""
+        if not self.on_policy:
+            raise ConfigError(
+                f"policy_kwargs.log_std_init={value!r}: a list (one per action dimension) "
+                f"needs an on-policy algorithm ({', '.join(ON_POLICY)}); {self.algo} takes one "
+                "number"
+            )
+        for k, v in enumerate(value):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise ConfigError(f"policy_kwargs.log_std_init[{k}]={v!r}: expected a number")
+            check_range(f"policy_kwargs.log_std_init[{k}]", float(v), -20.0, 2.0)
 
     def _validate_hyperparameters(self) -> None:
         cls = algo_class(self.algo)
@@ -323,8 +339,17 @@ class AgentConfig(Config):
             policy_kwargs["activation_fn"] = activation(policy_kwargs["activation_fn"])
         if isinstance(policy_kwargs.get("net_arch"), Mapping):
             policy_kwargs["net_arch"] = dict(policy_kwargs["net_arch"])
+        if isinstance(policy_kwargs.get("log_std_init"), list):
+            del policy_kwargs["log_std_init"]  # set per dimension once built: log_std_per_dim
         kwargs["policy_kwargs"] = policy_kwargs
         return kwargs
+
+    @property
+    def log_std_per_dim(self) -> list[float] | None:
+        """``policy_kwargs.log_std_init`` when it is a list: the initial log standard
+        deviation of each action dimension (None: one number, or the algorithm's default)."""
+        value = self.policy_kwargs.get("log_std_init")
+        return [float(v) for v in value] if isinstance(value, list) else None
 
     def make_action_noise(self, action_dim: int) -> Any:
         """The off-policy exploration noise object (or None)."""

@@ -178,7 +178,7 @@ def _new_model(config: AgentConfig, env: Any, run: RunDir, verbose: int) -> Any:
     if config.algo in ("sac", "td3"):
         kwargs["action_noise"] = config.make_action_noise(env.action_space.shape[0])
     try:
-        return cls(
+        model = cls(
             policy,
             env,
             seed=config.seed,
@@ -189,6 +189,24 @@ def _new_model(config: AgentConfig, env: Any, run: RunDir, verbose: int) -> Any:
         )
     except (ValueError, TypeError, AssertionError) as err:
         raise ConfigError(f"{config.algo} hyperparameters: {err}") from None
+    _set_log_std(model, config.log_std_per_dim)
+    return model
+
+
+def _set_log_std(model: Any, values: list[float] | None) -> None:
+    """Start each action dimension's log standard deviation at ``values`` (None: as built)."""
+    if values is None:
+        return
+    import torch
+
+    log_std = model.policy.log_std  # (action_dim,), or (latent, action_dim) with gSDE
+    if len(values) != log_std.shape[-1]:
+        raise ConfigError(
+            f"policy_kwargs.log_std_init={values!r}: {len(values)} numbers for an action of "
+            f"{log_std.shape[-1]} dimensions"
+        )
+    with torch.no_grad():
+        log_std.copy_(torch.tensor(values, dtype=log_std.dtype).expand_as(log_std))
 
 
 def train(

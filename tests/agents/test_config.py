@@ -37,6 +37,12 @@ def test_every_algorithm_has_a_yaml_and_they_load():
         ({"policy_kwargs": {"activation_fn": "sigmoid"}}, r"activation_fn='sigmoid'"),
         ({"policy_kwargs": {"net_arch": [64, -1]}}, r"policy_kwargs\.net_arch"),
         ({"policy_kwargs": {"lstm_hidden_size": 8}}, r"policy_kwargs\.lstm_hidden_size: unknown"),
+        (
+            {"algo": "sac", "policy_kwargs": {"log_std_init": [-1, -1, -1]}},
+            r"log_std_init=\[-1, -1, -1\]: a list \(one per action dimension\) needs an on-policy",
+        ),
+        ({"policy_kwargs": {"log_std_init": [-1, "x", -1]}}, r"log_std_init\[1\]='x'"),
+        ({"policy_kwargs": {"log_std_init": [-1, 5.0, -1]}}, r"log_std_init\[1\]=5\.0"),
         ({"policy": "CnnLstmPolicy"}, r"policy='CnnLstmPolicy'"),
         ({"learning_rate": 1e-3}, r"learning_rate: unknown key for AgentConfig"),
         ({"env": {"session_s": -1}}, r"env\.session_s=-1"),

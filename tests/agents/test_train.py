@@ -118,6 +118,19 @@ def test_resume_equals_uninterrupted(tmp_path, algo, env_id):
     assert part.config().total_timesteps == 256
 
 
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "recurrent_ppo"])
+def test_log_std_init_per_action_dimension(tmp_path, algo):
+    policy_kwargs = dict(tiny(algo).policy_kwargs, log_std_init=[-2.0, -1.0, -0.5])
+    cfg = tiny(algo, total_timesteps=64, checkpoint_freq=0, policy_kwargs=policy_kwargs)
+    model = train(cfg, run_name="a", runs_dir=tmp_path, progress_bar=False, log=_quiet).model
+    # a few small updates move each dimension's log std a little from where it started
+    log_std = model.policy.log_std.detach().numpy()
+    np.testing.assert_allclose(log_std, [-2.0, -1.0, -0.5], atol=0.05)
+    wrong = tiny(algo, policy_kwargs=dict(policy_kwargs, log_std_init=[-1.0, -1.0]))
+    with pytest.raises(ConfigError, match=r"2 numbers for an action of 3 dimensions"):
+        train(wrong, run_name="b", runs_dir=tmp_path, progress_bar=False, log=_quiet)
+
+
 def test_training_is_deterministic_given_the_seed(tmp_path):
     cfg = tiny(total_timesteps=128, checkpoint_freq=0)
     a = train(cfg, run_name="a", runs_dir=tmp_path, progress_bar=False, log=_quiet)
