@@ -267,19 +267,20 @@ def _summary_rows(res, summary: pd.DataFrame, confusion: pd.DataFrame) -> list[l
 
 
 def _describe(cfg: EnvConfig, seeds: list[int], noise: np.ndarray | None = None) -> str:
-    if noise is not None:
-        sds = ", ".join(f"{name} {sd:g}" for name, sd in zip(PARAM_NAMES, noise, strict=True))
-        return f"{_describe(cfg, seeds)}; Gaussian noise on the table's parameters, sd: {sds}"
     if cfg.data is not None:
-        return (
+        text = (
             f"rule-based baseline, {len(seeds)} window(s) x {cfg.session_s:g} s of the recording "
             f"{cfg.data} (seeds {seeds[0]}..{seeds[-1]}); no market impact, regimes unknown"
         )
-    regime = cfg.market.pin_regime or "switching"
-    return (
-        f"rule-based baseline, {len(seeds)} episode(s) x {cfg.session_s:g} s "
-        f"(seeds {seeds[0]}..{seeds[-1]}), regime: {regime}"
-    )
+    else:
+        text = (
+            f"rule-based baseline, {len(seeds)} episode(s) x {cfg.session_s:g} s "
+            f"(seeds {seeds[0]}..{seeds[-1]}), regime: {cfg.market.pin_regime or 'switching'}"
+        )
+    if noise is not None:
+        sds = ", ".join(f"{name} {sd:g}" for name, sd in zip(PARAM_NAMES, noise, strict=True))
+        text += f"; Gaussian noise on the table's parameters, sd: {sds}"
+    return text
 
 
 def _print_summary(cfg, seeds, res, summary, confusion, elapsed, out: Path, noise) -> None:
