@@ -38,7 +38,7 @@ from mm_gym.envs.observations import (
 )
 from mm_gym.envs.rewards import REWARDS, carry_noise, step_outcome
 from mm_gym.errors import ConfigError
-from mm_gym.market.layout import F_RS_EWMA, S_FILLS
+from mm_gym.market.layout import MF_RS_EWMA, S_FILLS
 from mm_gym.market.regimes import LABEL_NAMES, NUM_LABELS, REGIME_NAMES, UNKNOWN_REGIME
 from mm_gym.market.rng import PIN_STREAM, episode_generators
 from mm_gym.market.scaling import range_to_unit, unit_to_range
@@ -248,6 +248,8 @@ class MarketMakingCore:
         build_observations(
             sim.fs,
             sim.ints,
+            sim.mfs,
+            sim.mints,
             sim.book,
             sim.orders,
             self.t_start,
@@ -269,7 +271,7 @@ class MarketMakingCore:
         if self.config.mirror_trend:
             self._mirror()
         self.info_arr = np.empty((self.n, len(INFO_NAMES)))
-        build_info(sim.fs, sim.ints, sim.step_stats, sim.mp, self.info_arr)
+        build_info(sim.fs, sim.ints, sim.mfs, sim.mints, sim.step_stats, sim.mp, self.info_arr)
 
     def _observe_features(self, mask: np.ndarray, started: bool) -> None:
         sim = self.sim
@@ -280,7 +282,7 @@ class MarketMakingCore:
         since = (sim.time - self._last_fill_t) / 60.0
         features = np.column_stack(
             [
-                np.nan_to_num(sim.fs[:, F_RS_EWMA]),
+                np.nan_to_num(sim.mfs[:, MF_RS_EWMA]),
                 np.minimum(since, SINCE_FILL_CAP_MIN),
                 ofi,
             ]

@@ -39,6 +39,7 @@ def take_snapshot(core: MarketMakingCore, i: int = 0) -> Snapshot:
     """Copy what a picture of market ``i`` needs out of the core's arrays."""
     sim = core.sim
     fs, ints = sim.fs[i], sim.ints[i]
+    mfs, mints = sim.mfs[i], sim.mints[i]  # one maker per market: its row is the market's
     bb, ba = int(ints[lay.I_BEST_BID]), int(ints[lay.I_BEST_ASK])
     centre = (bb + ba) // 2 if bb >= 0 and ba >= 0 else round(fs[lay.F_MID])
     levels = np.arange(centre - LADDER_HALF, centre + LADDER_HALF + 1)
@@ -47,8 +48,8 @@ def take_snapshot(core: MarketMakingCore, i: int = 0) -> Snapshot:
     safe = np.clip(idx, 0, sim.book.shape[2] - 1)
     tick = sim.market.tick_size
     mid = float(fs[lay.F_MID] * tick)
-    inventory = int(ints[lay.I_INV])
-    halted = bool(ints[lay.I_HALTED])
+    inventory = int(mints[lay.MI_INV])
+    halted = bool(mints[lay.MI_HALTED])
     p = core.params[i]
     return Snapshot(
         time=float(fs[lay.F_T] - core.t_start[i]),
@@ -65,12 +66,12 @@ def take_snapshot(core: MarketMakingCore, i: int = 0) -> Snapshot:
         inventory=inventory,
         soft_limit=float(sim.sp[sl.SP_SOFT_LIMIT]),
         max_inventory=int(sim.sp[sl.SP_MAX_INV]),
-        equity=float(fs[lay.F_CASH] + inventory * mid),
-        fills=int(ints[lay.I_N_FILLS]),
+        equity=float(mfs[lay.MF_CASH] + inventory * mid),
+        fills=int(mints[lay.MI_N_FILLS]),
         params=(float(p[0]), float(p[1]), float(p[2])),
         regime=LABEL_NAMES[int(core.info_arr[i, _INFO_REGIME])],
         news=bool(core.info_arr[i, _INFO_NEWS] > 0.5),
-        paused=halted or bool(fs[lay.F_T] < fs[lay.F_PAUSE_UNTIL]),
+        paused=halted or bool(fs[lay.F_T] < mfs[lay.MF_PAUSE_UNTIL]),
         halted=halted,
     )
 
@@ -99,14 +100,15 @@ class MarketView:
         i, core = self.market, self.core
         if core.steps[i] == 0:
             self.history.clear()
-        fs, ints, orders = core.sim.fs[i], core.sim.ints[i], core.sim.orders[i]
+        fs, orders = core.sim.fs[i], core.sim.orders[i]
+        mfs, mints = core.sim.mfs[i], core.sim.mints[i]
         tick = core.sim.market.tick_size
         mid = fs[lay.F_MID] * tick
         bid, ask = (
             orders[side, lay.O_PRICE] * tick if orders[side, lay.O_ACTIVE] else np.nan
             for side in (0, 1)
         )
-        equity = fs[lay.F_CASH] + ints[lay.I_INV] * mid
+        equity = mfs[lay.MF_CASH] + mints[lay.MI_INV] * mid
         self.history.append((fs[lay.F_T] - core.t_start[i], mid, bid, ask, equity))
 
     def render(

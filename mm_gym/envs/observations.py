@@ -12,23 +12,25 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from mm_gym.market.book import effective_best
 from mm_gym.market.layout import (
-    F_CASH,
-    F_FEES,
     F_MID,
-    F_MO1,
-    F_MOW1,
-    F_PAUSE_UNTIL,
-    F_SPREAD_CAPTURED,
     F_SV_DAY0,
     F_T,
     F_VAR_LONG,
     F_VAR_SHORT,
     I_BEST_ASK,
     I_BEST_BID,
-    I_HALTED,
-    I_INV,
     I_ORIGIN,
+    MF_CASH,
+    MF_FEES,
+    MF_MO1,
+    MF_MOW1,
+    MF_PAUSE_UNTIL,
+    MF_SPREAD_CAPTURED,
+    MI_HALTED,
+    MI_INV,
+    MP_MAKERS,
     MP_SV_DAY_S,
     MP_TICK,
     O_ACTIVE,
@@ -50,7 +52,7 @@ KERNEL_OBS_NAMES = (
     "vol_short",  # realised volatility, bps per sqrt(s), short half-life
     "vol_long",
     "trend",  # trend strength, about N(0, 1) without drift
-    "spread",  # background spread, ticks
+    "spread",  # inside spread, ticks (the background's and the other makers' quotes)
     "imbalance",  # (bid - ask) / (bid + ask) lots on the best 5 levels
     "news_flag",  # an announced news is near or in effect
     "time_left",  # fraction of the session left
@@ -196,51 +198,76 @@ INFO_INT = frozenset({"inventory", "fills", "regime_id"})
 INFO_BOOL = frozenset({"news_flag", "halted"})
 
 
-@nb.njit(cache=True)
-def build_info(fs, ints, step, mp, info):
-    """Write the per-market info row (``INFO_NAMES``): account, this step's fills, markouts
-    so far (size-weighted mean mid move per lot, 0 before the first fill), the true regime."""
+# compiled without the NRT: they call kernel functions (``effective_best``, the signals) that
+# the event loop calls too, and such a function takes the NRT setting of whichever compiles it
+# first (``reset.reset_markets``); nothing here allocates an array
+@nb.njit(cache=True, _nrt=False)
+def build_info(fs, ints, mfs, mints, step, mp, info):
+    """Write each maker's info row (``INFO_NAMES``): account, this step's fills, markouts
+    so far (size-weighted mean mid move per lot, 0 before the first fill), the true regime.
+    Row ``a`` is maker ``a % M`` of market ``a // M``."""
     tick = mp[MP_TICK]
-    for i in range(fs.shape[0]):
+    m = int(mp[MP_MAKERS])
+    for a in range(mfs.shape[0]):
+        i = a // m
         mid = fs[i, F_MID] * tick
-        info[i, 0] = fs[i, F_CASH] + ints[i, I_INV] * mid
-        info[i, 1] = fs[i, F_CASH]
-        info[i, 2] = ints[i, I_INV]
-        info[i, 3] = mid
-        info[i, 4] = step[i, S_FILLS]
-        info[i, 5] = step[i, S_FEES]
-        info[i, 6] = fs[i, F_FEES]
-        info[i, 7] = fs[i, F_SPREAD_CAPTURED]
+        info[a, 0] = mfs[a, MF_CASH] + mints[a, MI_INV] * mid
+        info[a, 1] = mfs[a, MF_CASH]
+        info[a, 2] = mints[a, MI_INV]
+        info[a, 3] = mid
+        info[a, 4] = step[a, S_FILLS]
+        info[a, 5] = step[a, S_FEES]
+        info[a, 6] = mfs[a, MF_FEES]
+        info[a, 7] = mfs[a, MF_SPREAD_CAPTURED]
         for h in range(3):
-            info[i, 8 + h] = fs[i, F_MO1 + h] / max(fs[i, F_MOW1 + h], 1.0)
-        info[i, 11] = regime_label(fs, ints, i)
-        info[i, 12] = 1.0 if news_flag(fs, i, fs[i, F_T]) else 0.0
-        info[i, 13] = ints[i, I_HALTED]
+            info[a, 8 + h] = mfs[a, MF_MO1 + h] / max(mfs[a, MF_MOW1 + h], 1.0)
+        info[a, 11] = regime_label(fs, ints, i)
+        info[a, 12] = 1.0 if news_flag(fs, i, fs[i, F_T]) else 0.0
+        info[a, 13] = mints[a, MI_HALTED]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def build_observations(
-    fs, ints, book, orders, t_start, session_s, mp, sp, expose_regime, num_regimes, regime_at, obs
+    fs,
+    ints,
+    mfs,
+    mints,
+    book,
+    orders,
+    t_start,
+    session_s,
+    mp,
+    sp,
+    expose_regime,
+    num_regimes,
+    regime_at,
+    obs,
 ):
     """Write the kernel's columns (``KERNEL_OBS_NAMES``, clipped to their bounds) and (with
-    ``expose_regime``) the regime one-hot from column ``regime_at`` of each market's
-    observation row (float32). The time of day is the market's clock (its random start in
-    the trading day plus the time gone), days following each other."""
-    n = fs.shape[0]
+    ``expose_regime``) the regime one-hot from column ``regime_at`` of each maker's
+    observation row (float32; row ``a`` is maker ``a % M`` of market ``a // M``, whose
+    session started at ``t_start[a // M]``). The spread is the book's as the other makers'
+    quotes make it. The time of day is the market's clock (its random start in the trading
+    day plus the time gone), days following each other."""
+    m = int(mp[MP_MAKERS])
     day_s = mp[MP_SV_DAY_S]
     L = book.shape[2]
     budget = sp[SP_CAPITAL] * sp[SP_DAILY_STOP]
     tick = mp[MP_TICK]
-    for i in range(n):
+    for a in range(mfs.shape[0]):
+        i = a // m
         t = fs[i, F_T]
-        obs[i, 0] = ints[i, I_INV] / sp[SP_MAX_INV]
-        obs[i, 1] = (fs[i, F_CASH] + ints[i, I_INV] * fs[i, F_MID] * tick) / budget
-        obs[i, 2] = np.sqrt(fs[i, F_VAR_SHORT])
-        obs[i, 3] = np.sqrt(fs[i, F_VAR_LONG])
-        obs[i, 4] = trend_strength(fs, i, mp)
+        obs[a, 0] = mints[a, MI_INV] / sp[SP_MAX_INV]
+        obs[a, 1] = (mfs[a, MF_CASH] + mints[a, MI_INV] * fs[i, F_MID] * tick) / budget
+        obs[a, 2] = np.sqrt(fs[i, F_VAR_SHORT])
+        obs[a, 3] = np.sqrt(fs[i, F_VAR_LONG])
+        obs[a, 4] = trend_strength(fs, i, mp)
         bb = ints[i, I_BEST_BID]
         ba = ints[i, I_BEST_ASK]
-        obs[i, 5] = (ba - bb) if (bb >= 0 and ba >= 0) else 50.0
+        inside_bid = effective_best(ints, orders, i, m, 0, a)
+        inside_ask = effective_best(ints, orders, i, m, 1, a)
+        ok = inside_bid >= 0 and inside_ask >= 0
+        obs[a, 5] = (inside_ask - inside_bid) if ok else 50.0
         origin = ints[i, I_ORIGIN]
         vb = 0.0
         va = 0.0
@@ -249,29 +276,29 @@ def build_observations(
                 vb += book[i, 0, bb - origin - k]
             if ba >= 0 and 0 <= ba - origin + k < L:
                 va += book[i, 1, ba - origin + k]
-        obs[i, 6] = (vb - va) / (vb + va) if vb + va > 0 else 0.0
-        obs[i, 7] = 1.0 if news_flag(fs, i, t) else 0.0
-        obs[i, 8] = max(0.0, 1.0 - (t - t_start[i]) / session_s)
-        obs[i, 9] = orders[i, 0, O_ACTIVE]
-        obs[i, 10] = orders[i, 1, O_ACTIVE]
-        obs[i, 11] = 1.0 if (t < fs[i, F_PAUSE_UNTIL] or ints[i, I_HALTED] == 1) else 0.0
+        obs[a, 6] = (vb - va) / (vb + va) if vb + va > 0 else 0.0
+        obs[a, 7] = 1.0 if news_flag(fs, i, t) else 0.0
+        obs[a, 8] = max(0.0, 1.0 - (t - t_start[i]) / session_s)
+        obs[a, 9] = orders[a, 0, O_ACTIVE]
+        obs[a, 10] = orders[a, 1, O_ACTIVE]
+        obs[a, 11] = 1.0 if (t < mfs[a, MF_PAUSE_UNTIL] or mints[a, MI_HALTED] == 1) else 0.0
         u = ((fs[i, F_SV_DAY0] + t) % day_s) / day_s
-        obs[i, 12] = np.sin(2.0 * np.pi * u)
-        obs[i, 13] = np.cos(2.0 * np.pi * u)
-        obs[i, 14] = 1.0 - u
+        obs[a, 12] = np.sin(2.0 * np.pi * u)
+        obs[a, 13] = np.cos(2.0 * np.pi * u)
+        obs[a, 14] = 1.0 - u
         if expose_regime:
             label = regime_label(fs, ints, i)
             for k in range(num_regimes):
-                obs[i, regime_at + k] = 1.0 if k == label else 0.0
+                obs[a, regime_at + k] = 1.0 if k == label else 0.0
     lo = OBS_LOW_NB
     hi = OBS_HIGH_NB
-    for i in range(n):
+    for a in range(mfs.shape[0]):
         for k in range(lo.shape[0]):
-            v = obs[i, k]
+            v = obs[a, k]
             if v < lo[k]:
-                obs[i, k] = lo[k]
+                obs[a, k] = lo[k]
             elif v > hi[k]:
-                obs[i, k] = hi[k]
+                obs[a, k] = hi[k]
 
 
 OBS_LOW_NB = KERNEL_OBS_LOW.astype(np.float64)

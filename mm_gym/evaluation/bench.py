@@ -328,7 +328,7 @@ def bench_replay(
         out[f"{key}_wall_s"] = best
         out[f"{key}_events"] = events
         out[f"{key}_market_seconds"] = float(sim.time[0]) - t0
-        out[f"{key}_quotes_sent"] = int(sim.ints[0, lay.I_QUOTES_SENT])
+        out[f"{key}_quotes_sent"] = int(sim.mints[0, lay.MI_QUOTES_SENT])
         out[f"{key}_warmup_s"] = warm
     return out
 

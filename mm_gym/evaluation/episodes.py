@@ -158,8 +158,11 @@ def run_episodes(
 
     paths = {name: np.full((max_steps, n), np.nan) for name in _FLOAT_PATHS}
     paths.update({name: np.full((max_steps, n), -1, dtype=np.int64) for name in _INT_PATHS})
+    # the markets' final state (one maker per market: its rows are the markets')
     final_fs = np.zeros_like(sim.fs)
     final_ints = np.zeros_like(sim.ints)
+    final_mfs = np.zeros_like(sim.mfs)
+    final_mints = np.zeros_like(sim.mints)
     steps = np.zeros(n, dtype=np.int64)
     active = np.ones(n, dtype=bool)
 
@@ -184,8 +187,8 @@ def run_episodes(
                 "reward": reward,
                 "inventory": sim.inventory,
                 "mid": sim.mid,
-                "bid_quote": sim.fs[:, lay.F_BID_QUOTE] * tick,
-                "ask_quote": sim.fs[:, lay.F_ASK_QUOTE] * tick,
+                "bid_quote": sim.mfs[:, lay.MF_BID_QUOTE] * tick,
+                "ask_quote": sim.mfs[:, lay.MF_ASK_QUOTE] * tick,
                 **{name: core.params[:, k] for k, name in enumerate(PARAM_NAMES)},
                 "fills": st[:, lay.S_FILLS],
                 "buy_lots": st[:, lay.S_BUY_LOTS],
@@ -199,6 +202,8 @@ def run_episodes(
             if done.any():
                 final_fs[done] = sim.fs[done]
                 final_ints[done] = sim.ints[done]
+                final_mfs[done] = sim.mfs[done]
+                final_mints[done] = sim.mints[done]
                 steps[done] = k + 1
                 active &= ~done
             if bar is not None:
@@ -211,6 +216,8 @@ def run_episodes(
     if active.any():  # pragma: no cover - every episode truncates at max_steps
         final_fs[active] = sim.fs[active]
         final_ints[active] = sim.ints[active]
+        final_mfs[active] = sim.mfs[active]
+        final_mints[active] = sim.mints[active]
         steps[active] = max_steps
 
     fills = None
@@ -220,7 +227,9 @@ def run_episodes(
             log = sim.fills(i)
             fills.append(log[log["time"] <= final_fs[i, lay.F_T]])
     out_paths = {name: np.ascontiguousarray(v.T) for name, v in paths.items()}
-    episodes = _episode_table(seed_arr, final_fs, final_ints, steps, out_paths, core.dt)
+    episodes = _episode_table(
+        seed_arr, final_fs, final_ints, final_mfs, final_mints, steps, out_paths, core.dt
+    )
     per_regime = _regime_table(out_paths, core.dt, n)
     return EpisodeResults(
         episodes=episodes,
@@ -252,6 +261,8 @@ def _episode_table(
     seeds: np.ndarray,
     fs: np.ndarray,
     ints: np.ndarray,
+    mfs: np.ndarray,
+    mints: np.ndarray,
     steps: np.ndarray,
     paths: dict[str, np.ndarray],
     dt: float,
@@ -260,8 +271,8 @@ def _episode_table(
     equity = paths["equity"]
     changes = _equity_changes(equity)
     sampled = fs[:, lay.F_SAMPLED_TIME]
-    weights = fs[:, lay.F_MOW1 : lay.F_MOW60 + 1]
-    markouts = _ratio(fs[:, lay.F_MO1 : lay.F_MO60 + 1], weights)
+    weights = mfs[:, lay.MF_MOW1 : lay.MF_MOW60 + 1]
+    markouts = _ratio(mfs[:, lay.MF_MO1 : lay.MF_MO60 + 1], weights)
     rows = []
     for i in range(n):
         m = int(steps[i])
@@ -276,33 +287,33 @@ def _episode_table(
             }
         )
     table = pd.DataFrame(rows)
-    maker = ints[:, lay.I_N_MAKER_FILLS]
+    maker = mints[:, lay.MI_N_MAKER_FILLS]
     data = {
         "seed": seeds,
         "pnl": table["pnl"].to_numpy(),
         "episode_return": table["episode_return"].to_numpy(),
         "sharpe": table["sharpe"].to_numpy(),
         "max_drawdown": table["max_drawdown"].to_numpy(),
-        "fills": ints[:, lay.I_N_FILLS],
+        "fills": mints[:, lay.MI_N_FILLS],
         "maker_fills": maker,
-        "fill_rate": _ratio(maker.astype(np.float64), fs[:, lay.F_QUOTING_TIME] / 60.0),
-        "volume": fs[:, lay.F_VOLUME],
-        "spread_captured": fs[:, lay.F_SPREAD_CAPTURED],
-        "fees": fs[:, lay.F_FEES],
+        "fill_rate": _ratio(maker.astype(np.float64), mfs[:, lay.MF_QUOTING_TIME] / 60.0),
+        "volume": mfs[:, lay.MF_VOLUME],
+        "spread_captured": mfs[:, lay.MF_SPREAD_CAPTURED],
+        "fees": mfs[:, lay.MF_FEES],
         "markout_1s": markouts[:, 0],
         "markout_10s": markouts[:, 1],
         "markout_60s": markouts[:, 2],
         "inventory_mean_abs": table["inventory_mean_abs"].to_numpy(),
-        "inventory_max_abs": fs[:, lay.F_MAX_ABS_INV],
-        "inventory_penalty_integral": _ratio(fs[:, lay.F_INV_SQ_TIME], sampled),
-        "time_quoting": _ratio(fs[:, lay.F_QUOTING_TIME], sampled),
-        "stop_losses": ints[:, lay.I_STOP_LOSSES],
-        "daily_stop": ints[:, lay.I_HALTED] == 1,
-        "spread_pauses": ints[:, lay.I_SPREAD_PAUSES],
-        "exits": ints[:, lay.I_EXITS],
+        "inventory_max_abs": mfs[:, lay.MF_MAX_ABS_INV],
+        "inventory_penalty_integral": _ratio(mfs[:, lay.MF_INV_SQ_TIME], sampled),
+        "time_quoting": _ratio(mfs[:, lay.MF_QUOTING_TIME], sampled),
+        "stop_losses": mints[:, lay.MI_STOP_LOSSES],
+        "daily_stop": mints[:, lay.MI_HALTED] == 1,
+        "spread_pauses": mints[:, lay.MI_SPREAD_PAUSES],
+        "exits": mints[:, lay.MI_EXITS],
         "steps": steps,
         "news_events": ints[:, lay.I_NEWS_COUNT],
-        "final_inventory": ints[:, lay.I_INV],
+        "final_inventory": mints[:, lay.MI_INV],
     }
     return pd.DataFrame(data, columns=list(EPISODE_COLUMNS))
 

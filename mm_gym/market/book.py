@@ -1,8 +1,9 @@
 """Order-book operations on one market's background volume (numba, structure of arrays).
 
 ``book[i, 0, :]`` holds resting bid lots per level, ``book[i, 1, :]`` ask lots; level ``j``
-is the absolute tick ``origin + j``. The agent's own orders are kept apart (``orders``) with
-the background volume ahead of them (how much, the models of ``queue_model`` say).
+is the absolute tick ``origin + j``. The market makers' orders are kept apart (``orders``, rows
+``i * M .. i * M + M - 1`` for market ``i``) with the background volume ahead of each (how
+much, the models of ``queue_model`` say).
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from mm_gym.market.layout import (
     I_BEST_ASK,
     I_BEST_BID,
     I_ORIGIN,
-    I_QUOTES_OUTSIDE,
     I_VOL_ASK,
     I_VOL_BID,
     I_VOL_DROPPED,
+    MI_QUOTES_OUTSIDE,
+    MP_MAKERS,
     O_ACTIVE,
     O_AHEAD,
     O_PRICE,
 )
+from mm_gym.market.queue_model import ahead_removed
 
 
 @nb.njit(cache=True)
@@ -59,17 +62,19 @@ def mid_ticks(ints: np.ndarray, fs: np.ndarray, i: int) -> float:
     return fs[i, F_MID]
 
 
-@njit_unliteral
-def effective_best(ints: np.ndarray, orders: np.ndarray, i: int, side: int) -> int:
-    """Best price of a side including the agent's resting order (-1: side empty)."""
-    if side == 0:
-        best = ints[i, I_BEST_BID]
-        if orders[i, 0, O_ACTIVE] == 1 and (best < 0 or orders[i, 0, O_PRICE] > best):
-            best = orders[i, 0, O_PRICE]
-        return best
-    best = ints[i, I_BEST_ASK]
-    if orders[i, 1, O_ACTIVE] == 1 and (best < 0 or orders[i, 1, O_PRICE] < best):
-        best = orders[i, 1, O_PRICE]
+@nb.njit(cache=True, inline="always")  # several times an event: inlined (see ``state``)
+def effective_best(
+    ints: np.ndarray, orders: np.ndarray, i: int, m: int, side: int, skip: int
+) -> int:
+    """Best price of a side of market ``i`` including its ``m`` makers' resting orders, all
+    but row ``skip`` (-1: none skipped); -1 if the side is empty."""
+    best = ints[i, I_BEST_BID] if side == 0 else ints[i, I_BEST_ASK]
+    for a in range(i * m, i * m + m):
+        if a == skip or orders[a, side, O_ACTIVE] == 0:
+            continue
+        price = orders[a, side, O_PRICE]
+        if best < 0 or (price > best if side == 0 else price < best):
+            best = price
     return best
 
 
@@ -94,23 +99,10 @@ def add_volume(
 
 
 @nb.njit(cache=True)
-def remove_volume(
-    book: np.ndarray,
-    ints: np.ndarray,
-    orders: np.ndarray,
-    i: int,
-    side: int,
-    j: int,
-    lots: int,
-    from_ahead: int,
-) -> None:
-    """Remove ``lots`` at level ``j``, of which ``from_ahead`` were ahead of the agent's order.
-
-    Keeps the totals and the best price of the side up to date.
-    """
+def remove_volume(book: np.ndarray, ints: np.ndarray, i: int, side: int, j: int, lots: int) -> None:
+    """Remove ``lots`` of background volume at level ``j``; keeps the totals and the best price
+    of the side up to date (the makers' places in the queue are ``withdraw``'s)."""
     book[i, side, j] -= lots
-    if from_ahead > 0:
-        orders[i, side, O_AHEAD] -= from_ahead
     origin = ints[i, I_ORIGIN]
     # a side left empty needs no scan of the window (a recorded book one level deep empties
     # a side at every change of its best price)
@@ -126,12 +118,36 @@ def remove_volume(
             ints[i, I_BEST_ASK] = -1 if empty else scan_best_ask(book, i, origin, origin + j)
 
 
+@nb.njit(cache=True, inline="always")  # every cancellation and trade: inlined (see ``state``)
+def withdraw(cause, book, ints, orders, i, side, j, lots, u, mp) -> None:
+    """``lots`` of background volume leave level ``j`` for ``cause`` (``queue_model``'s
+    ``TRADE``, ``CANCEL`` or ``PULL``, placed by ``u``): each maker resting there moves up by
+    the lots that were ahead of it, then the volume goes."""
+    m = int(mp[MP_MAKERS])
+    price = ints[i, I_ORIGIN] + j
+    level = book[i, side, j]
+    for a in range(i * m, i * m + m):
+        ahead = ahead_removed(cause, orders, a, side, price, level, lots, u, mp)
+        if ahead > 0:
+            orders[a, side, O_AHEAD] -= ahead
+    remove_volume(book, ints, i, side, j, lots)
+
+
 @nb.njit(cache=True)
-def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid: float) -> None:
+def recentre(
+    book: np.ndarray,
+    ints: np.ndarray,
+    orders: np.ndarray,
+    mints: np.ndarray,
+    i: int,
+    m: int,
+    mid: float,
+) -> None:
     """Shift the window so that ``mid`` (ticks) sits in its middle, when near an edge.
 
-    Volume that leaves the window is counted in ``I_VOL_DROPPED``; an agent order that leaves
-    the window is cancelled (counted in ``I_QUOTES_OUTSIDE``).
+    Volume that leaves the window is counted in ``I_VOL_DROPPED``; an order of one of the
+    market's ``m`` makers that leaves the window is cancelled (counted in its
+    ``MI_QUOTES_OUTSIDE``).
     """
     n = book.shape[2]
     origin = ints[i, I_ORIGIN]
@@ -165,11 +181,12 @@ def recentre(book: np.ndarray, ints: np.ndarray, orders: np.ndarray, i: int, mid
     ints[i, I_VOL_ASK] = va
     ints[i, I_BEST_BID] = scan_best_bid(book, i, new_origin, new_origin + n - 1)
     ints[i, I_BEST_ASK] = scan_best_ask(book, i, new_origin, new_origin)
-    for side in range(2):
-        if orders[i, side, O_ACTIVE] == 1:
-            j = orders[i, side, O_PRICE] - new_origin
-            if j < 0 or j >= n:
-                orders[i, side, O_ACTIVE] = 0
-                ints[i, I_QUOTES_OUTSIDE] += 1
-            elif orders[i, side, O_AHEAD] > book[i, side, j]:
-                orders[i, side, O_AHEAD] = book[i, side, j]
+    for a in range(i * m, i * m + m):
+        for side in range(2):
+            if orders[a, side, O_ACTIVE] == 1:
+                j = orders[a, side, O_PRICE] - new_origin
+                if j < 0 or j >= n:
+                    orders[a, side, O_ACTIVE] = 0
+                    mints[a, MI_QUOTES_OUTSIDE] += 1
+                elif orders[a, side, O_AHEAD] > book[i, side, j]:
+                    orders[a, side, O_AHEAD] = book[i, side, j]

@@ -19,20 +19,22 @@ from mm_gym.market.fair_value import diffuse, end_news, start_news, switch_regim
 from mm_gym.market.fills import resolve_markouts
 from mm_gym.market.layout import (
     F_FAIR,
-    F_INV_SQ_TIME,
     F_MID,
     F_NEWS_END,
     F_NEXT_NEWS,
-    F_NEXT_REFRESH,
     F_NEXT_REGIME,
     F_NEXT_SAMPLE,
-    F_QUOTING_TIME,
     F_SAMPLED_TIME,
     F_T,
-    I_INV,
+    I_EVENTS,
     I_VOL_ASK,
     I_VOL_BID,
     INF,
+    MF_INV_SQ_TIME,
+    MF_NEXT_REFRESH,
+    MF_QUOTING_TIME,
+    MI_INV,
+    MP_MAKERS,
     MP_PULL,
     MP_SAMPLE_DT,
     O_ACTIVE,
@@ -50,14 +52,18 @@ from mm_gym.strategy.layout import SP_REFRESH
 def sample_tick(i, t, s: MarketState, p: MarketParams, simulated):
     """The sampling clock: time spent quoting; on a ``simulated`` market the fair value's
     diffusion and stale background quotes pulled (on a recording the fair value is the mid);
-    then the mid, the window, markouts, time integrals and features; the next tick."""
+    then the mid, the window, each maker's markouts and time integrals, the features; the
+    next tick."""
     fs = s.fs
     ints = s.ints
+    mfs = s.mfs
     mp = p.mp
     dt = mp[MP_SAMPLE_DT]
-    if s.orders[i, 0, O_ACTIVE] == 1 or s.orders[i, 1, O_ACTIVE] == 1:
-        fs[i, F_QUOTING_TIME] += dt
-        s.step_stats[i, S_QUOTING_TIME] += dt
+    m = int(mp[MP_MAKERS])
+    for a in range(i * m, i * m + m):
+        if s.orders[a, 0, O_ACTIVE] == 1 or s.orders[a, 1, O_ACTIVE] == 1:
+            mfs[a, MF_QUOTING_TIME] += dt
+            s.step_stats[a, S_QUOTING_TIME] += dt
     if simulated:
         diffuse(i, t, s, p)
         if not np.isnan(mp[MP_PULL]):
@@ -66,18 +72,47 @@ def sample_tick(i, t, s: MarketState, p: MarketParams, simulated):
     fs[i, F_MID] = mid
     if not simulated:
         fs[i, F_FAIR] = mid
-    recentre(s.book, ints, s.orders, i, mid)
-    resolve_markouts(i, t, s, p)
-    inv = ints[i, I_INV]
-    fs[i, F_INV_SQ_TIME] += inv * inv * dt
+    recentre(s.book, ints, s.orders, s.mints, i, m, mid)
+    for a in range(i * m, i * m + m):
+        resolve_markouts(a, t, mid, s, p)
+        inv = s.mints[a, MI_INV]
+        mfs[a, MF_INV_SQ_TIME] += inv * inv * dt
     fs[i, F_SAMPLED_TIME] += dt
     update_features(i, t, fs, ints, mp)
     fs[i, F_NEXT_SAMPLE] += dt
 
 
+@nb.njit(cache=True, inline="always")
+def next_message(i, m, pend_time):
+    """When the first order message in flight of market ``i``'s ``m`` makers lands (INF:
+    none)."""
+    first = INF
+    for a in range(i * m, i * m + m):
+        first = min(first, min(pend_time[a, 0, 0], min(pend_time[a, 1, 0], pend_time[a, 2, 0])))
+    return first
+
+
+@nb.njit(cache=True, inline="always")
+def next_refresh(i, m, mfs):
+    """When the first quote refresh of market ``i``'s ``m`` makers is due."""
+    first = INF
+    for a in range(i * m, i * m + m):
+        first = min(first, mfs[a, MF_NEXT_REFRESH])
+    return first
+
+
+@nb.njit(cache=True, inline="always")
+def first_to_act(i, m, ints):
+    """The maker of market ``i`` that acts first among makers acting at one instant (the
+    others follow in turn): it rotates with the market's event count, so that none is always
+    first in a queue they join together."""
+    return ints[i, I_EVENTS] % m
+
+
 @nb.njit(cache=True, inline="always")  # its only caller is advance: a compile less, 2 s
 def advance_one(i, t_end, s: MarketState, act, p: MarketParams):
-    """Advance market ``i`` to ``t_end`` with its quoting parameters ``act[i]``.
+    """Advance market ``i`` to ``t_end``, each maker ``a`` with its quoting parameters
+    ``act[a]``.
 
     Two Poisson clocks run between scheduled events: the flow, whose rate changes only with
     the regime and news (the remaining wait is then rescaled), and the cancellations, whose
@@ -87,8 +122,8 @@ def advance_one(i, t_end, s: MarketState, act, p: MarketParams):
     """
     fs = s.fs
     ints = s.ints
-    pend_time = s.pend_time
     rng = s.rng
+    m = int(p.mp[MP_MAKERS])
     t = fs[i, F_T]
     flow_rate = flow.event_rates(i, s, p)
     t_flow = t + R.exponential(rng, i, flow_rate)
@@ -99,13 +134,13 @@ def advance_one(i, t_end, s: MarketState, act, p: MarketParams):
             t_clock = min(
                 t_end,
                 fs[i, F_NEXT_SAMPLE],
-                fs[i, F_NEXT_REFRESH],
+                next_refresh(i, m, s.mfs),
                 fs[i, F_NEXT_REGIME],
                 fs[i, F_NEXT_NEWS],
                 fs[i, F_NEWS_END],
             )
         # order messages can be sent by a fill (cancel on fill): always looked at
-        t_s = min(t_clock, min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])))
+        t_s = min(t_clock, next_message(i, m, s.pend_time))
         cancel = s.rates[i, RATE_CANCEL_PER_LOT] * (ints[i, I_VOL_BID] + ints[i, I_VOL_ASK])
         if cancel * (min(t_flow, t_s) - t) > left:
             t += left / cancel
@@ -121,9 +156,11 @@ def advance_one(i, t_end, s: MarketState, act, p: MarketParams):
             t = t_s
             if t >= t_end:
                 break
-            # scheduled events
-            if min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])) <= t:
-                land_messages(i, t, s, p)
+            # scheduled events: messages first, the makers' refreshes last
+            if next_message(i, m, s.pend_time) <= t:
+                first = first_to_act(i, m, ints)
+                for k in range(m):
+                    land_messages(i * m + (first + k) % m, t, s, p)
             if fs[i, F_NEXT_SAMPLE] <= t:
                 sample_tick(i, t, s, p, True)
             flow_changed = False
@@ -136,9 +173,13 @@ def advance_one(i, t_end, s: MarketState, act, p: MarketParams):
             if fs[i, F_NEXT_NEWS] <= t:
                 start_news(i, t, s, p)
                 flow_changed = True
-            if fs[i, F_NEXT_REFRESH] <= t:
-                refresh(i, t, s, act, p)
-                fs[i, F_NEXT_REFRESH] += p.sp[SP_REFRESH]
+            if next_refresh(i, m, s.mfs) <= t:
+                first = first_to_act(i, m, ints)
+                for k in range(m):
+                    a = i * m + (first + k) % m
+                    if s.mfs[a, MF_NEXT_REFRESH] <= t:
+                        refresh(a, t, s, act, p)
+                        s.mfs[a, MF_NEXT_REFRESH] += p.sp[SP_REFRESH]
             if flow_changed:
                 new_flow = flow.event_rates(i, s, p)
                 t_flow = t + (t_flow - t) * (flow_rate / new_flow)
@@ -149,8 +190,8 @@ def advance_one(i, t_end, s: MarketState, act, p: MarketParams):
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
 def advance(lo, hi, t_end, mask, s: MarketState, act, p: MarketParams):
-    """Advance markets ``lo <= i < hi`` with ``mask[i]`` to ``t_end[i]`` with the quoting
-    parameters ``act``.
+    """Advance markets ``lo <= i < hi`` with ``mask[i]`` to ``t_end[i]``, with the quoting
+    parameters ``act`` (a row per maker).
 
     Releases the GIL, so disjoint ranges run in parallel threads. Compiled without the NRT:
     under it every call of a kernel function with array arguments counts references on each

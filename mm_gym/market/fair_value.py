@@ -10,7 +10,7 @@ import numpy as np
 
 from mm_gym.market import rng as R
 from mm_gym.market import volatility as V
-from mm_gym.market.book import remove_volume
+from mm_gym.market.book import withdraw
 from mm_gym.market.layout import (
     F_FAIR,
     F_NEWS_ANNOUNCED_AT,
@@ -19,7 +19,6 @@ from mm_gym.market.layout import (
     F_NEXT_REGIME,
     I_NEWS_COUNT,
     I_NEWS_SIGN,
-    I_ORIGIN,
     I_REGIME,
     I_VOL_CANCELLED,
     INF,
@@ -36,7 +35,7 @@ from mm_gym.market.layout import (
     RP_VOL,
     RP_WEIGHT,
 )
-from mm_gym.market.queue_model import PULL, ahead_removed
+from mm_gym.market.queue_model import PULL
 from mm_gym.market.state import MarketParams, MarketState
 
 
@@ -111,10 +110,8 @@ def start_news(i, t, s: MarketState, p: MarketParams):
                 if level > 0:
                     lots = int(level * pull)
                     if lots > 0:
-                        price = ints[i, I_ORIGIN] + j
-                        ahead = ahead_removed(PULL, s.orders, i, side, price, level, lots, pull, mp)
                         ints[i, I_VOL_CANCELLED] += lots
-                        remove_volume(book, ints, s.orders, i, side, j, lots, ahead)
+                        withdraw(PULL, book, ints, s.orders, i, side, j, lots, pull, mp)
 
 
 @nb.njit(cache=True)

@@ -10,7 +10,7 @@ import numba as nb
 import numpy as np
 
 from mm_gym.market import rng as R
-from mm_gym.market.book import add_volume, effective_best, recentre, remove_volume
+from mm_gym.market.book import add_volume, effective_best, recentre, withdraw
 from mm_gym.market.layout import (
     F_FAIR,
     F_MID,
@@ -39,6 +39,7 @@ from mm_gym.market.layout import (
     MP_LOGQ_LIMIT_DIST,
     MP_LOGQ_LIMIT_SIZE,
     MP_LOGQ_MARKET_SIZE,
+    MP_MAKERS,
     MP_MARKET_RATE,
     MP_NEWS_CANCEL,
     MP_NEWS_INFORMED,
@@ -71,7 +72,7 @@ from mm_gym.market.layout import (
     TP_TIME,
 )
 from mm_gym.market.matching import market_order
-from mm_gym.market.queue_model import CANCEL, PULL, ahead_removed
+from mm_gym.market.queue_model import CANCEL, PULL
 from mm_gym.market.state import MarketParams, MarketState
 
 
@@ -109,9 +110,8 @@ def pull_stale(
                 break
             j = best - ints[i, I_ORIGIN]
             lots = book[i, side, j]
-            ahead = ahead_removed(PULL, orders, i, side, best, lots, lots, 1.0, mp)  # all
             ints[i, I_VOL_CANCELLED] += lots
-            remove_volume(book, ints, orders, i, side, j, lots, ahead)
+            withdraw(PULL, book, ints, orders, i, side, j, lots, 1.0, mp)  # all of each order
             pulled = True
     return pulled
 
@@ -185,6 +185,7 @@ def flow_event(i, t, total, s: MarketState, p: MarketParams):
     rng = s.rng
     mp = p.mp
     rp = p.rp
+    m = int(mp[MP_MAKERS])
     u = R.uniform(rng, i) * total
     ints[i, I_EVENTS] += 1
     k = 0
@@ -195,7 +196,7 @@ def flow_event(i, t, total, s: MarketState, p: MarketParams):
         side = k
         d = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_DIST]) - 1
         lots = R.geometric(rng, i, mp[MP_LOGQ_LIMIT_SIZE])
-        opp = effective_best(ints, orders, i, 1 - side)
+        opp = effective_best(ints, orders, i, m, 1 - side, -1)
         if opp < 0:
             opp = int(np.floor(fs[i, F_FAIR])) + (1 if side == 0 else 0)
         price = opp - 1 - d if side == 0 else opp + 1 + d
@@ -206,7 +207,7 @@ def flow_event(i, t, total, s: MarketState, p: MarketParams):
                 return
             # an empty book restarts around the fair value, even outside the window: the
             # window moves there and the restart price is the mid until both sides are back
-            recentre(book, ints, orders, i, float(price))
+            recentre(book, ints, orders, s.mints, i, m, float(price))
             fs[i, F_MID] = price
             add_volume(book, ints, i, side, price, lots)
         ints[i, I_VOL_ADDED] += lots
@@ -228,13 +229,13 @@ def flow_event(i, t, total, s: MarketState, p: MarketParams):
             lots = R.geometric(rng, i, mp[MP_LOGQ_INFORMED_SIZE])
             only = -1
             kind = TAPE_INFORMED
-        ask = effective_best(ints, orders, i, 1)
-        bid = effective_best(ints, orders, i, 0)
+        ask = effective_best(ints, orders, i, m, 1, -1)
+        bid = effective_best(ints, orders, i, m, 0, -1)
         hit_side = informed_side(fs[i, F_FAIR], bid, ask, mp[MP_INFORMED_EDGE], only)
         if hit_side < 0:
             return
-    first = effective_best(ints, orders, i, hit_side)
-    left = market_order(i, hit_side, lots, False, t, s, p)
+    first = effective_best(ints, orders, i, m, hit_side, -1)
+    left = market_order(i, hit_side, lots, -1, t, s, p)
     if s.tape.shape[1] > 0:
         record_trade(s.tape, ints, i, t, hit_side, lots - left, first, kind)
 
@@ -271,9 +272,8 @@ def cancel_event(i, s: MarketState, p: MarketParams):
     level = book[i, side, j]
     lots = min(R.geometric(rng, c, p.mp[MP_LOGQ_LIMIT_SIZE]), level)
     u = R.uniform(rng, c)  # places the block in the queue: drawn whether or not we are there
-    ahead = ahead_removed(CANCEL, s.orders, i, side, origin + j, level, lots, u, p.mp)
     ints[i, I_VOL_CANCELLED] += lots
-    remove_volume(book, ints, s.orders, i, side, j, lots, ahead)
+    withdraw(CANCEL, book, ints, s.orders, i, side, j, lots, u, p.mp)
 
 
 @nb.njit(cache=True, inline="always")  # hot path: inlined into the event loop

@@ -1,9 +1,10 @@
 """Structure-of-arrays layout of the batched market: index names and the packed parameters.
 
-The kernels see plain arrays (bundled in ``state``). Per-market scalars live in ``fs``
-(float64) and ``ints`` (int64) under the column names below; parameters are packed once into
-float64 vectors. The strategy's vector ``sp`` and the quoting parameters ``act`` have their
-columns in ``mm_gym.strategy.layout``.
+The kernels see plain arrays (bundled in ``state``). Per-market scalars (the book, its clocks
+and estimates) live in ``fs`` (float64) and ``ints`` (int64), per-maker scalars (the account,
+risk state, counters) in ``mfs`` and ``mints``, under the column names below; parameters are
+packed once into float64 vectors. The strategy's vector ``sp`` and the quoting parameters
+``act`` (a row per maker) have their columns in ``mm_gym.strategy.layout``.
 """
 
 from __future__ import annotations
@@ -16,45 +17,27 @@ from mm_gym.market.rng import geometric_log_q
 
 INF = 1e18  # a time that never comes: unused message slots, events not scheduled
 
-# ---- per-market float state: fs[N, NFS]
+# ---- per-market float state: fs[N, NFS] (the book, its clocks and the market's estimates)
 F_T = 0  # market time, s
 F_FAIR = 1  # latent fair value, ticks
-F_CASH = 2  # cash, currency
-F_FEES = 3  # fees paid, currency (rebates negative)
-F_MID = 4  # last mid of the background book, ticks
-F_NEXT_REGIME = 5  # time of the next regime switch
-F_NEXT_NEWS = 6  # time of the next news event
-F_NEWS_END = 7  # news effects last until this time
-F_NEXT_SAMPLE = 8  # next tick of the sampling clock
-F_NEXT_REFRESH = 9  # next quote refresh
-F_NEXT_FEATURE = 10  # next tick of the feature clock
-F_FEAT_MID = 11  # mid at the last feature tick, ticks
-F_VAR_SHORT = 12  # EWMA of squared returns, bps^2 per s (short half-life)
-F_VAR_LONG = 13  # same, long half-life
-F_TREND = 14  # EWMA of returns, bps per s
-F_AVG_COST = 15  # average entry price of the open position, ticks
-F_RS_EWMA = 16  # EWMA of realised spread of recent fills, bps
-F_PAUSE_UNTIL = 17  # realised-spread pause ends at this time
-F_SPREAD_CAPTURED = 18  # sum of side*(mid - price)*size over maker fills, currency
-F_VOLUME = 19  # traded lots, maker and taker
-F_QUOTING_TIME = 20  # seconds with at least one quote live
-F_INV_SQ_TIME = 21  # integral of inventory^2 dt, lots^2 s
-F_MAX_ABS_INV = 22  # largest |inventory| seen
-F_MO1 = 23  # markout sums (size-weighted mid move, ticks*lots) for 1 s, 10 s, 60 s
-F_MO10 = 24
-F_MO60 = 25
-F_MOW1 = 26  # markout weights (lots) for 1 s, 10 s, 60 s
-F_MOW10 = 27
-F_MOW60 = 28
-F_SAMPLED_TIME = 29  # time covered by the sampling clock
-F_NEWS_ANNOUNCED_AT = 30  # time from which the next news is announced (inf if unannounced)
-F_BID_QUOTE = 31  # price of the last quote the engine wanted (ticks), nan if none
-F_ASK_QUOTE = 32
-F_SV_FAST = 33  # fast log-volatility factor of the fair value (stationary N(0, sd^2))
-F_SV_SLOW = 34  # slow log-volatility factor
-F_SV_BUSY = 35  # volatility state of the switching component: 0 calm, 1 busy
-F_SV_DAY0 = 36  # time of day at market time 0, s (intraday volatility pattern)
-NFS = 37
+F_MID = 2  # last mid of the background book, ticks
+F_NEXT_REGIME = 3  # time of the next regime switch
+F_NEXT_NEWS = 4  # time of the next news event
+F_NEWS_END = 5  # news effects last until this time
+F_NEXT_SAMPLE = 6  # next tick of the sampling clock
+F_NEXT_FEATURE = 7  # next tick of the feature clock
+F_FEAT_MID = 8  # mid at the last feature tick, ticks
+F_VAR_SHORT = 9  # EWMA of squared returns, bps^2 per s (short half-life)
+F_VAR_LONG = 10  # same, long half-life
+F_TREND = 11  # EWMA of returns, bps per s
+F_SAMPLED_TIME = 12  # time covered by the sampling clock
+F_NEWS_ANNOUNCED_AT = 13  # time from which the next news is announced (inf if unannounced)
+F_SV_FAST = 14  # fast log-volatility factor of the fair value (stationary N(0, sd^2))
+F_SV_SLOW = 15  # slow log-volatility factor
+F_SV_BUSY = 16  # volatility state of the switching component: 0 calm, 1 busy
+F_SV_DAY0 = 17  # time of day at market time 0, s (intraday volatility pattern)
+F_BG_CASH = 18  # the background's cash from its trades with the makers, currency
+NFS = 19
 
 # ---- per-market int state: ints[N, NIS]
 I_ORIGIN = 0  # absolute tick of window level 0
@@ -62,50 +45,81 @@ I_BEST_BID = 1  # best background bid, absolute tick (-1: side empty)
 I_BEST_ASK = 2  # best background ask, absolute tick (-1: side empty)
 I_VOL_BID = 3  # total background bid volume in the window
 I_VOL_ASK = 4
-I_INV = 5  # inventory, lots
-I_REGIME = 6  # hidden regime index
-I_NEWS_SIGN = 7  # sign of the pending news jump (+1/-1)
-I_HALTED = 8  # daily stop hit: no more trading this episode
-I_N_FILLS = 9  # number of agent fills (maker and taker)
-I_N_MAKER_FILLS = 10
-I_STOP_LOSSES = 11  # per-symbol stop-loss triggers
-I_SPREAD_PAUSES = 12  # realised-spread pauses
-I_EXITS = 13  # exits after failed spread widening
-I_RS_COUNT = 14  # fills in the realised-spread EWMA since the last reset
-I_LOG_N = 15  # entries written to the fill log
-I_LOG_DROPPED = 16  # fills not logged (log full)
-I_VOL_ADDED = 17  # background volume added by limit orders
-I_VOL_CANCELLED = 18  # background volume cancelled
-I_VOL_TRADED = 19  # background volume taken by market orders
-I_VOL_DROPPED = 20  # background volume that left the window when it re-centred
-I_EVENTS = 21  # background events processed
-I_FEATURE_TICKS = 22  # feature samples taken
-I_NEWS_COUNT = 23  # news events so far
-I_QUOTES_SENT = 24  # order entries and replacements sent
-I_MO_DROPPED = 25  # fills with a markout horizon not tracked (its queue was full)
-I_QUOTES_OUTSIDE = 26  # quotes outside the price window: not placed, or cancelled as it moved
-I_RUN_SIGN = 27  # sign of the current run of noise market orders (+1 buys, -1 sells)
-I_RUN_LEFT = 28  # noise market orders left in the current run
-I_TAPE_N = 29  # background market orders written to the trade tape (all, not just kept)
-NIS = 30
+I_REGIME = 5  # hidden regime index
+I_NEWS_SIGN = 6  # sign of the pending news jump (+1/-1)
+I_VOL_ADDED = 7  # background volume added by limit orders
+I_VOL_CANCELLED = 8  # background volume cancelled
+I_VOL_TRADED = 9  # background volume taken by market orders
+I_VOL_DROPPED = 10  # background volume that left the window when it re-centred
+I_EVENTS = 11  # background events processed
+I_FEATURE_TICKS = 12  # feature samples taken
+I_NEWS_COUNT = 13  # news events so far
+I_RUN_SIGN = 14  # sign of the current run of noise market orders (+1 buys, -1 sells)
+I_RUN_LEFT = 15  # noise market orders left in the current run
+I_TAPE_N = 16  # background market orders written to the trade tape (all, not just kept)
+I_BG_INV = 17  # the background's lots bought from the makers, net (sold: negative)
+I_JOINS = 18  # makers' orders that joined a queue (their order among makers at one level)
+NIS = 19
 
-# ---- agent orders: orders[N, 2, NORD] (side 0 bid, 1 ask), int64
+# ---- per-maker float state: mfs[N * M, NMF]; maker m of market i is row a = i * M + m
+# (M makers per market; with one maker, row a is market i). Every per-maker array below
+# (orders, messages, step counters, fill log, markouts, act) has these rows.
+MF_CASH = 0  # cash, currency
+MF_FEES = 1  # fees paid, currency (rebates negative)
+MF_NEXT_REFRESH = 2  # next quote refresh
+MF_AVG_COST = 3  # average entry price of the open position, ticks
+MF_RS_EWMA = 4  # EWMA of realised spread of recent fills, bps
+MF_PAUSE_UNTIL = 5  # realised-spread pause ends at this time
+MF_SPREAD_CAPTURED = 6  # sum of side*(mid - price)*size over maker fills, currency
+MF_VOLUME = 7  # traded lots, maker and taker
+MF_QUOTING_TIME = 8  # seconds with at least one quote live
+MF_INV_SQ_TIME = 9  # integral of inventory^2 dt, lots^2 s
+MF_MAX_ABS_INV = 10  # largest |inventory| seen
+MF_MO1 = 11  # markout sums (size-weighted mid move, ticks*lots) for 1 s, 10 s, 60 s
+MF_MO10 = 12
+MF_MO60 = 13
+MF_MOW1 = 14  # markout weights (lots) for 1 s, 10 s, 60 s
+MF_MOW10 = 15
+MF_MOW60 = 16
+MF_BID_QUOTE = 17  # price of the last quote the engine wanted (ticks), nan if none
+MF_ASK_QUOTE = 18
+NMF = 19
+
+# ---- per-maker int state: mints[N * M, NMI]
+MI_INV = 0  # inventory, lots
+MI_HALTED = 1  # daily stop hit: no more trading this episode
+MI_N_FILLS = 2  # number of the maker's fills (maker and taker)
+MI_N_MAKER_FILLS = 3
+MI_STOP_LOSSES = 4  # per-symbol stop-loss triggers
+MI_SPREAD_PAUSES = 5  # realised-spread pauses
+MI_EXITS = 6  # exits after failed spread widening
+MI_RS_COUNT = 7  # fills in the realised-spread EWMA since the last reset
+MI_LOG_N = 8  # entries written to the fill log
+MI_LOG_DROPPED = 9  # fills not logged (log full)
+MI_QUOTES_SENT = 10  # order entries and replacements sent
+MI_MO_DROPPED = 11  # fills with a markout horizon not tracked (its queue was full)
+MI_QUOTES_OUTSIDE = 12  # quotes outside the price window: not placed, or cancelled as it moved
+NMI = 13
+
+# ---- the makers' orders: orders[N * M, 2, NORD] (side 0 bid, 1 ask), int64
 O_ACTIVE = 0
 O_PRICE = 1  # absolute tick
 O_SIZE = 2  # remaining lots
-O_AHEAD = 3  # background lots ahead in the queue
+O_AHEAD = 3  # background lots ahead in the queue (other makers' orders are not counted)
 O_ORIG_SIZE = 4
-NORD = 5
-# order placement time lives in order_time[N, 2]
+O_SEQ = 5  # when it joined its queue, as the market's count of joins (``I_JOINS``)
+NORD = 6
+# order placement time lives in order_time[N * M, 2]
 
-# ---- order messages in flight (latency): pend[N, 3, C, NPEND] int64; pend_time[N, 3, C]
+# ---- order messages in flight (latency): pend[N * M, 3, C, NPEND] int64;
+# pend_time[N * M, 3, C]
 # slot 0: bid, 1: ask (replace or cancel), 2: market order. Each slot is a queue of up to C
 # messages in the order sent, entry 0 first; pend_time is the landing time, inf when unused.
 P_PRICE = 0  # for quotes: absolute tick; -1 means cancel
 P_SIZE = 1  # lots; for the market order: signed (+buy, -sell)
 NPEND = 2
 
-# ---- fill log: log[N, C, NLOG] float64
+# ---- fill log: log[N * M, C, NLOG] float64
 L_TIME = 0
 L_SIDE = 1  # +1 agent bought, -1 sold
 L_PRICE = 2  # currency
@@ -132,7 +146,7 @@ TAPE_INFORMED = 1
 TAPE_TREND = 2
 TAPE_KINDS = ("noise", "informed", "trend")  # names of the kinds, by index
 
-# ---- markout queues: mq[N, 3, Q, NMQ] float64; mq_head/mq_count[N, 3] int64
+# ---- markout queues: mq[N * M, 3, Q, NMQ] float64; mq_head/mq_count[N * M, 3] int64
 MQ_TIME = 0
 MQ_SIGNED_SIZE = 1
 MQ_MID = 2  # mid at the fill, ticks
@@ -142,7 +156,7 @@ MQ_MAKER = 5  # 1 for a maker fill (only those count in the realised spread)
 NMQ = 6
 MARKOUT_HORIZONS = (1.0, 10.0, 60.0)
 
-# ---- per-step counters: step[N, NSTEP] float64 (zeroed at each decision step)
+# ---- per-step counters: step[N * M, NSTEP] float64 (zeroed at each decision step)
 S_FILLS = 0
 S_BUY_LOTS = 1
 S_SELL_LOTS = 2
@@ -210,7 +224,8 @@ MP_SV_DAY_S = 54  # length of the trading day, s
 MP_SV_DAY_NORM = 55  # 1 / sqrt(mean square of the U-shape over a day)
 MP_QUEUE_MODEL = 56  # how our queue position moves: an id of ``queue_model`` (0: random lot)
 MP_QUEUE_POWER = 57  # the power model's exponent
-NMP = 58
+MP_MAKERS = 58  # market makers per market (M): maker m of market i is row i * M + m
+NMP = 59
 
 # ---- regime table: rp[NUM_REGIMES, NRP]
 RP_DURATION = 0
@@ -308,6 +323,7 @@ def pack_market(cfg: MarketConfig) -> tuple[np.ndarray, np.ndarray]:
     mp[MP_PULL] = np.nan if cfg.limit_pull_ticks is None else cfg.limit_pull_ticks
     mp[MP_QUEUE_MODEL] = QUEUE_MODELS.index(cfg.queue_model)
     mp[MP_QUEUE_POWER] = cfg.queue_power
+    mp[MP_MAKERS] = 1  # ``MarketSim`` sets its own
     rp = np.zeros((NUM_REGIMES, NRP))
     for k, r in enumerate(cfg.regime_list()):
         rp[k, RP_DURATION] = r.mean_duration_s

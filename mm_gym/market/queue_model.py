@@ -1,7 +1,9 @@
 """Where our resting orders stand in their queues: the queue-position models.
 
-The background lots of the level where our order rests are split into those ahead of it
-(``orders[i, side, O_AHEAD]``) and those behind it. An order joins a level behind all that
+The background lots of the level where a maker's order rests are split into those ahead of
+it (``orders[a, side, O_AHEAD]``, ``a`` the maker's row) and those behind it; each maker at the
+level has its own split of the same background lots (``book.withdraw`` applies a removal to
+every one of them, with one ``u``). An order joins a level behind all that
 rests there (``matching.rest_quote``) and is filled once the lots ahead are gone. Lots leave
 a level three ways, each a ``cause`` of ``ahead_removed``, the one function that says how
 many of them were ahead of us; ``mp[MP_QUEUE_MODEL]`` (``MarketConfig.queue_model``) selects
@@ -46,12 +48,13 @@ PULL = 2  # every order at the level withdraws the share ``u`` of its lots
 
 
 @nb.njit(cache=True, inline="always")
-def ahead_removed(cause, orders, i, side, price, level_lots, lots, u, mp) -> int:
-    """How many of ``lots`` leaving the level at ``price`` on ``side`` (``level_lots`` rest
-    there before) were ahead of our order: 0 when our order does not rest there."""
-    if orders[i, side, O_ACTIVE] == 0 or orders[i, side, O_PRICE] != price:
+def ahead_removed(cause, orders, a, side, price, level_lots, lots, u, mp) -> int:
+    """How many of ``lots`` of background volume leaving the level at ``price`` on ``side``
+    (``level_lots`` rest there before) were ahead of maker ``a``'s order: 0 when its order
+    does not rest there."""
+    if orders[a, side, O_ACTIVE] == 0 or orders[a, side, O_PRICE] != price:
         return 0
-    ahead = orders[i, side, O_AHEAD]
+    ahead = orders[a, side, O_AHEAD]
     if cause == TRADE:
         return min(lots, ahead)
     behind = level_lots - ahead

@@ -1,6 +1,7 @@
-"""The quote refresh: the strategy's risk limits first (daily stop, stop loss, realised-spread
-pause, exit), then the quoting engine's prices and sizes for the quoting parameters ``act``,
-sent as order messages. And the check that ``act`` fits the window the sim was sized for.
+"""A maker's quote refresh: the strategy's risk limits first (daily stop, stop loss,
+realised-spread pause, exit), then the quoting engine's prices and sizes for the maker's
+quoting parameters ``act``, sent as order messages. And the check that ``act`` fits the
+window the sim was sized for.
 """
 
 from __future__ import annotations
@@ -8,24 +9,24 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from mm_gym.market.book import effective_best
 from mm_gym.market.fills import equity
 from mm_gym.market.layout import (
-    F_ASK_QUOTE,
-    F_AVG_COST,
-    F_BID_QUOTE,
     F_MID,
-    F_PAUSE_UNTIL,
-    F_RS_EWMA,
     F_VAR_SHORT,
-    I_BEST_ASK,
-    I_BEST_BID,
-    I_EXITS,
-    I_HALTED,
-    I_INV,
-    I_RS_COUNT,
-    I_SPREAD_PAUSES,
-    I_STOP_LOSSES,
     INF,
+    MF_ASK_QUOTE,
+    MF_AVG_COST,
+    MF_BID_QUOTE,
+    MF_PAUSE_UNTIL,
+    MF_RS_EWMA,
+    MI_EXITS,
+    MI_HALTED,
+    MI_INV,
+    MI_RS_COUNT,
+    MI_SPREAD_PAUSES,
+    MI_STOP_LOSSES,
+    MP_MAKERS,
     MP_TICK,
 )
 from mm_gym.market.messages import send_flatten, send_replace
@@ -37,66 +38,73 @@ from mm_gym.strategy.layout import A_SIZE, A_SKEW, A_SPREAD_MULT, SP_PAUSE_DURAT
 
 
 @nb.njit(cache=True, inline="always")  # called every few events: inlined (see ``state``)
-def refresh(i, t, s: MarketState, act, p: MarketParams):
-    """A quote refresh of market ``i`` with its quoting parameters ``act[i]``: risk limits
+def refresh(a, t, s: MarketState, act, p: MarketParams):
+    """A quote refresh of maker ``a`` with its quoting parameters ``act[a]``: risk limits
     first, then the quoting engine. Returns the engine's pause reason (0: quoting)."""
     fs = s.fs
     ints = s.ints
+    mfs = s.mfs
+    mints = s.mints
     mp = p.mp
     sp = p.sp
+    i = a // int(mp[MP_MAKERS])
     mid = fs[i, F_MID]
-    inv = ints[i, I_INV]
-    flattening = s.pend_time[i, 2, 0] < INF
-    if ints[i, I_HALTED] == 0 and not flattening:
-        eq = equity(fs, ints, i, mp[MP_TICK])
+    inv = mints[a, MI_INV]
+    flattening = s.pend_time[a, 2, 0] < INF
+    if mints[a, MI_HALTED] == 0 and not flattening:
+        eq = equity(mfs, mints, a, mid, mp[MP_TICK])
         if risk.daily_stop_hit(eq, sp):
-            ints[i, I_HALTED] = 1
-            send_flatten(i, t, s, p)
+            mints[a, MI_HALTED] = 1
+            send_flatten(a, t, s, p)
             flattening = True
-        elif risk.position_stop_hit(inv, fs[i, F_AVG_COST], mid, sp):
-            ints[i, I_STOP_LOSSES] += 1
-            send_flatten(i, t, s, p)
+        elif risk.position_stop_hit(inv, mfs[a, MF_AVG_COST], mid, sp):
+            mints[a, MI_STOP_LOSSES] += 1
+            send_flatten(a, t, s, p)
             flattening = True
-        elif t >= fs[i, F_PAUSE_UNTIL] and risk.realised_spread_too_low(
-            fs[i, F_RS_EWMA], ints[i, I_RS_COUNT], sp
+        elif t >= mfs[a, MF_PAUSE_UNTIL] and risk.realised_spread_too_low(
+            mfs[a, MF_RS_EWMA], mints[a, MI_RS_COUNT], sp
         ):
-            ints[i, I_SPREAD_PAUSES] += 1
-            ints[i, I_RS_COUNT] = 0
-            fs[i, F_PAUSE_UNTIL] = t + sp[SP_PAUSE_DURATION]
-            if risk.widening_failed(act[i, A_SPREAD_MULT], inv, sp):
-                ints[i, I_EXITS] += 1
-                send_flatten(i, t, s, p)
+            mints[a, MI_SPREAD_PAUSES] += 1
+            mints[a, MI_RS_COUNT] = 0
+            mfs[a, MF_PAUSE_UNTIL] = t + sp[SP_PAUSE_DURATION]
+            if risk.widening_failed(act[a, A_SPREAD_MULT], inv, sp):
+                mints[a, MI_EXITS] += 1
+                send_flatten(a, t, s, p)
                 flattening = True
     bid, bid_lots, ask, ask_lots = Q.compute_quotes(
         mid,
         inv,
-        act[i, A_SPREAD_MULT],
-        act[i, A_SKEW],
-        act[i, A_SIZE],
+        act[a, A_SPREAD_MULT],
+        act[a, A_SKEW],
+        act[a, A_SIZE],
         trend_strength(fs, i, mp),
         sp,
     )
-    size = Q.quote_size_lots(act[i, A_SIZE], sp)
+    size = Q.quote_size_lots(act[a, A_SIZE], sp)
     spread_bps = np.inf  # a side is empty: no spread to collapse
-    if ints[i, I_BEST_BID] >= 0 and ints[i, I_BEST_ASK] >= 0 and mid > 0:
-        spread_bps = (ints[i, I_BEST_ASK] - ints[i, I_BEST_BID]) / mid * 1e4
+    best_bid = effective_best(
+        ints, s.orders, i, int(mp[MP_MAKERS]), 0, a
+    )  # the book as others make it
+    best_ask = effective_best(ints, s.orders, i, int(mp[MP_MAKERS]), 1, a)
+    if best_bid >= 0 and best_ask >= 0 and mid > 0:
+        spread_bps = (best_ask - best_bid) / mid * 1e4
     reason = Q.pause_reason(
         size,
         news_flag(fs, i, t),
         np.sqrt(fs[i, F_VAR_SHORT]),
         spread_bps,
-        t < fs[i, F_PAUSE_UNTIL],
-        ints[i, I_HALTED] == 1,
+        t < mfs[a, MF_PAUSE_UNTIL],
+        mints[a, MI_HALTED] == 1,
         sp,
     )
     if reason != 0 or flattening:
         bid_lots = 0
         ask_lots = 0
-    fs[i, F_BID_QUOTE] = bid if bid_lots > 0 else np.nan
-    fs[i, F_ASK_QUOTE] = ask if ask_lots > 0 else np.nan
+    mfs[a, MF_BID_QUOTE] = bid if bid_lots > 0 else np.nan
+    mfs[a, MF_ASK_QUOTE] = ask if ask_lots > 0 else np.nan
     if not flattening:
-        send_replace(i, 0, bid, bid_lots, t, s, p)
-        send_replace(i, 1, ask, ask_lots, t, s, p)
+        send_replace(a, 0, bid, bid_lots, t, s, p)
+        send_replace(a, 1, ask, ask_lots, t, s, p)
     return reason
 
 

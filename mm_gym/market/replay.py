@@ -41,9 +41,9 @@ import numba as nb
 import numpy as np
 
 from mm_gym.market import rng as R
-from mm_gym.market.book import add_volume, mid_ticks, recentre, remove_volume
+from mm_gym.market.book import add_volume, mid_ticks, recentre, remove_volume, withdraw
 from mm_gym.market.event_loop import sample_tick
-from mm_gym.market.fills import agent_fill
+from mm_gym.market.fills import agent_fill, background_fill
 from mm_gym.market.layout import (
     F_FAIR,
     F_FEAT_MID,
@@ -52,7 +52,6 @@ from mm_gym.market.layout import (
     F_NEWS_END,
     F_NEXT_FEATURE,
     F_NEXT_NEWS,
-    F_NEXT_REFRESH,
     F_NEXT_REGIME,
     F_NEXT_SAMPLE,
     F_SV_DAY0,
@@ -73,6 +72,7 @@ from mm_gym.market.layout import (
     I_VOL_DROPPED,
     I_VOL_TRADED,
     INF,
+    MF_NEXT_REFRESH,
     MP_FEATURE_DT,
     MP_PRICE0,
     MP_SAMPLE_DT,
@@ -151,10 +151,9 @@ def trim_to_visible(i, sd, visible, s: MarketState) -> None:
             seen += 1
             if seen > visible:
                 lots = book[i, sd, j]
-                ahead = 0
                 if s.orders[i, sd, O_ACTIVE] == 1 and s.orders[i, sd, O_PRICE] == origin + j:
-                    ahead = min(lots, s.orders[i, sd, O_AHEAD])
-                remove_volume(book, ints, s.orders, i, sd, j, lots, ahead)
+                    s.orders[i, sd, O_AHEAD] -= min(lots, s.orders[i, sd, O_AHEAD])
+                remove_volume(book, ints, i, sd, j, lots)
                 return
         j += step
 
@@ -167,7 +166,9 @@ def fill_ours(i, sd, lots, mid, t, s: MarketState, p: MarketParams) -> None:
     orders[i, sd, O_SIZE] -= lots
     if orders[i, sd, O_SIZE] == 0:
         orders[i, sd, O_ACTIVE] = 0
-    agent_fill(i, 1 if sd == 0 else -1, orders[i, sd, O_PRICE], lots, True, mid, t, s, p)
+    side = 1 if sd == 0 else -1
+    agent_fill(i, side, orders[i, sd, O_PRICE], lots, True, mid, t, s, p)
+    background_fill(i, -side, orders[i, sd, O_PRICE], lots, s, p)
 
 
 @nb.njit(cache=True, inline="always")  # per event: a call would pass every array
@@ -218,11 +219,12 @@ def set_level(i, sd, price, lots, visible, t, s: MarketState, p: MarketParams) -
             trim_to_visible(i, sd, visible, s)
     elif lots < old:
         gone = old - lots
-        ahead = 0
-        if ours:
+        if ours:  # a draw only where it matters: the recording's book needs none
             u = R.uniform(s.rng, R.cancels(i, s.fs))
-            ahead = ahead_removed(CANCEL, orders, i, sd, price, old, gone, u, p.mp)
-        remove_volume(book, ints, orders, i, sd, j, gone, ahead)
+            orders[i, sd, O_AHEAD] -= ahead_removed(
+                CANCEL, orders, i, sd, price, old, gone, u, p.mp
+            )
+        remove_volume(book, ints, i, sd, j, gone)
         ints[i, I_VOL_CANCELLED] += gone
 
 
@@ -243,8 +245,7 @@ def recorded_trade(i, side, price, lots, hidden, t, s: MarketState, p: MarketPar
         if 0 <= j < book.shape[2]:
             take = min(lots, book[i, sd, j])
             if take > 0:
-                front = ahead_removed(TRADE, orders, i, sd, price, book[i, sd, j], take, 0.0, p.mp)
-                remove_volume(book, ints, orders, i, sd, j, take, front)
+                withdraw(TRADE, book, ints, orders, i, sd, j, take, 0.0, p.mp)
                 ints[i, I_VOL_TRADED] += take
     if side == 0 or orders[i, sd, O_ACTIVE] == 0:
         return
@@ -318,7 +319,7 @@ def replay_start(mask, start, day0, tape: Tape, cursor, visible, s: MarketState,
             elif t_feature <= start[i]:  # the feature clock; it schedules its next tick
                 mid = mid_ticks(ints, fs, i)
                 fs[i, F_MID] = mid
-                recentre(s.book, ints, s.orders, i, mid)
+                recentre(s.book, ints, s.orders, s.mints, i, 1, mid)
                 update_features(i, t_feature, fs, ints, mp)
             else:
                 break
@@ -326,10 +327,10 @@ def replay_start(mask, start, day0, tape: Tape, cursor, visible, s: MarketState,
         mid = mid_ticks(ints, fs, i)
         fs[i, F_MID] = mid
         fs[i, F_FAIR] = mid
-        recentre(s.book, ints, s.orders, i, mid)
+        recentre(s.book, ints, s.orders, s.mints, i, 1, mid)
         fs[i, F_T] = t
         fs[i, F_NEXT_SAMPLE] = t + mp[MP_SAMPLE_DT]
-        fs[i, F_NEXT_REFRESH] = t
+        s.mfs[i, MF_NEXT_REFRESH] = t  # one maker: its row is the market's
         cursor[i] = k
         # the episode's counters start now
         for c in (I_EVENTS, I_FEATURE_TICKS, I_VOL_ADDED, I_VOL_CANCELLED, I_VOL_TRADED):
@@ -355,7 +356,7 @@ def replay_advance(
         k = cursor[i]
         end = t_end[i]
         while True:
-            t_s = min(end, fs[i, F_NEXT_SAMPLE], fs[i, F_NEXT_REFRESH])
+            t_s = min(end, fs[i, F_NEXT_SAMPLE], s.mfs[i, MF_NEXT_REFRESH])
             t_s = min(t_s, min(pend_time[i, 0, 0], min(pend_time[i, 1, 0], pend_time[i, 2, 0])))
             t_ev = tape.t[k] if k < n else INF
             if t_ev <= t_s and t_ev < end:
@@ -370,9 +371,9 @@ def replay_advance(
                 land_messages(i, t, s, p)
             if fs[i, F_NEXT_SAMPLE] <= t:
                 sample_tick(i, t, s, p, False)
-            if fs[i, F_NEXT_REFRESH] <= t:
+            if s.mfs[i, MF_NEXT_REFRESH] <= t:
                 refresh(i, t, s, act, p)
-                fs[i, F_NEXT_REFRESH] += p.sp[SP_REFRESH]
+                s.mfs[i, MF_NEXT_REFRESH] += p.sp[SP_REFRESH]
         cursor[i] = k
         fs[i, F_T] = end
         fs[i, F_MID] = mid_ticks(s.ints, fs, i)

@@ -12,16 +12,12 @@ from mm_gym.market import volatility as V
 from mm_gym.market.book import add_volume
 from mm_gym.market.fair_value import draw_next_news, draw_next_regime
 from mm_gym.market.layout import (
-    F_ASK_QUOTE,
-    F_BID_QUOTE,
     F_FAIR,
     F_FEAT_MID,
     F_MID,
     F_NEWS_END,
     F_NEXT_FEATURE,
-    F_NEXT_REFRESH,
     F_NEXT_SAMPLE,
-    F_PAUSE_UNTIL,
     F_SV_DAY0,
     F_T,
     F_VAR_LONG,
@@ -31,11 +27,16 @@ from mm_gym.market.layout import (
     I_ORIGIN,
     I_REGIME,
     INF,
+    MF_ASK_QUOTE,
+    MF_BID_QUOTE,
+    MF_NEXT_REFRESH,
+    MF_PAUSE_UNTIL,
     MP_BPS_PER_TICK,
     MP_FEATURE_DT,
     MP_INIT_DEPTH,
     MP_INIT_LEVELS,
     MP_INIT_SPREAD,
+    MP_MAKERS,
     MP_PIN_REGIME,
     MP_PRICE0,
     MP_SAMPLE_DT,
@@ -65,10 +66,29 @@ def starting_variance(fs, i, t, mp, rp):
     return var
 
 
+@nb.njit(cache=True, inline="always")  # its only caller is reset_market
+def reset_maker(a, t0, s: MarketState):
+    """An empty account for maker ``a``: no orders, no messages, no fills; its first quote
+    refresh at ``t0``."""
+    s.mfs[a, :] = 0.0
+    s.mints[a, :] = 0
+    s.orders[a, :, :] = 0
+    s.order_time[a, :] = 0.0
+    s.pend[a] = 0
+    s.pend_time[a] = INF
+    s.step_stats[a, :] = 0.0
+    s.mq_head[a, :] = 0
+    s.mq_count[a, :] = 0
+    s.mfs[a, MF_NEXT_REFRESH] = t0
+    s.mfs[a, MF_PAUSE_UNTIL] = -INF
+    s.mfs[a, MF_BID_QUOTE] = np.nan
+    s.mfs[a, MF_ASK_QUOTE] = np.nan
+
+
 @nb.njit(cache=True, inline="always")  # its only caller is reset_markets: a compile less
 def reset_market(i, t0, s: MarketState, p: MarketParams):
-    """Lay out a fresh market ``i``: initial book, regime, schedules, empty account. The fill
-    log, markouts and tape keep their rows (the counts that index them start again)."""
+    """Lay out a fresh market ``i``: initial book, regime, schedules, empty accounts. The fill
+    logs, markouts and tape keep their rows (the counts that index them start again)."""
     book = s.book
     fs = s.fs
     ints = s.ints
@@ -79,13 +99,9 @@ def reset_market(i, t0, s: MarketState, p: MarketParams):
     fs[i, :] = 0.0
     ints[i, :] = 0
     book[i, :, :] = 0
-    s.orders[i, :, :] = 0
-    s.order_time[i, :] = 0.0
-    s.pend[i] = 0
-    s.pend_time[i] = INF
-    s.step_stats[i, :] = 0.0
-    s.mq_head[i, :] = 0
-    s.mq_count[i, :] = 0
+    m = int(mp[MP_MAKERS])
+    for a in range(i * m, i * m + m):
+        reset_maker(a, t0, s)
     origin = p0 - n // 2
     ints[i, I_ORIGIN] = origin
     ints[i, I_BEST_BID] = -1
@@ -102,11 +118,7 @@ def reset_market(i, t0, s: MarketState, p: MarketParams):
     fs[i, F_FEAT_MID] = p0
     fs[i, F_NEXT_SAMPLE] = t0 + mp[MP_SAMPLE_DT]
     fs[i, F_NEXT_FEATURE] = t0 + mp[MP_FEATURE_DT]
-    fs[i, F_NEXT_REFRESH] = t0
     fs[i, F_NEWS_END] = INF
-    fs[i, F_PAUSE_UNTIL] = -INF
-    fs[i, F_BID_QUOTE] = np.nan
-    fs[i, F_ASK_QUOTE] = np.nan
     # start the volatility estimates at the regime's level, so features are usable at once
     pin = int(mp[MP_PIN_REGIME])
     if pin >= 0:

@@ -33,7 +33,8 @@ from mm_gym.strategy.quoting import widest_quote_bps
 PARALLEL_MIN_MARKETS = 32  # smaller batches run on the calling thread
 PRICE_HEADROOM = 1.25  # the widest quote stays in the window until the price has risen 25%
 MAX_WINDOW_LEVELS = 16_384  # 256 KiB of book per market
-MAX_MESSAGES = 4096  # order messages in flight per side (288 KiB per market)
+MAX_MESSAGES = 4096  # order messages in flight per side (288 KiB per maker)
+MAX_MAKERS = 8  # market makers per market
 THREADS_ENV = "MM_GYM_THREADS"  # a batch's threads when not given (a Ray task sets its CPUs)
 
 
@@ -95,11 +96,15 @@ def messages_in_flight(market: MarketConfig, strategy: StrategyConfig) -> int:
 
 
 class MarketSim:
-    """A batch of ``num_markets`` simulated markets, each with the quoting engine inside.
+    """A batch of ``num_markets`` simulated markets, each with ``makers`` market makers in its
+    book (1 to ``MAX_MAKERS``), each maker running the quoting engine with its own orders,
+    account and risk state.
 
     ``reset(seeds)`` lays out fresh markets; ``advance(dt, params)`` runs every market
     ``dt`` seconds of market time with the given quoting parameters (spread multiplier,
-    inventory skew, size fraction) per market. Python touches the batch once per call.
+    inventory skew, size fraction) per maker: row ``a = i * makers + m`` is maker ``m`` of
+    market ``i``, in ``params`` and in every per-maker view (``cash``, ``inventory``,
+    ``equity``, ``fills``). Python touches the batch once per call.
     The price window is sized for spread multipliers up to ``max_spread_multiplier`` and
     inventory skews up to ``max_inventory_skew``; larger parameters are an error.
     ``tape_capacity`` > 0 keeps each market's last background market orders (``trades``).
@@ -114,33 +119,41 @@ class MarketSim:
         max_spread_multiplier: float = MAX_SPREAD_MULTIPLIER,
         max_inventory_skew: float = MAX_INVENTORY_SKEW,
         tape_capacity: int = 0,
+        makers: int = 1,
     ) -> None:
         if isinstance(num_markets, bool) or not isinstance(num_markets, int) or num_markets < 1:
             raise ConfigError(f"num_markets={num_markets!r}: expected an integer >= 1")
+        if isinstance(makers, bool) or not isinstance(makers, int) or not 1 <= makers <= MAX_MAKERS:
+            raise ConfigError(f"makers={makers!r}: expected an integer from 1 to {MAX_MAKERS}")
         self.market = market or MarketConfig()
         self.strategy = strategy or StrategyConfig()
         self.n = num_markets
+        self.makers = makers
         clear_stale_caches()
         announce_first_compile(advance)
         self.max_params = (float(max_spread_multiplier), float(max_inventory_skew))
         self.levels = window_levels(self.market, self.strategy, *self.max_params)
         self.mp, self.rp = lay.pack_market(self.market)
         self.mp[lay.MP_L] = self.levels
+        self.mp[lay.MP_MAKERS] = makers
         self.sp = pack_strategy(self.strategy, self.market.maker_fee_bps)
         n, L = num_markets, self.levels
+        k = n * makers  # rows of the per-maker arrays
         self.book = np.zeros((n, 2, L), dtype=np.int64)
         self.fs = np.zeros((n, lay.NFS))
         self.ints = np.zeros((n, lay.NIS), dtype=np.int64)
-        self.orders = np.zeros((n, 2, lay.NORD), dtype=np.int64)
-        self.order_time = np.zeros((n, 2))
+        self.mfs = np.zeros((k, lay.NMF))
+        self.mints = np.zeros((k, lay.NMI), dtype=np.int64)
+        self.orders = np.zeros((k, 2, lay.NORD), dtype=np.int64)
+        self.order_time = np.zeros((k, 2))
         cap = messages_in_flight(self.market, self.strategy)
-        self.pend = np.zeros((n, 3, cap, lay.NPEND), dtype=np.int64)
-        self.pend_time = np.full((n, 3, cap), lay.INF)
-        self.step_stats = np.zeros((n, lay.NSTEP))
-        self.log = np.zeros((n, self.market.fill_log_capacity, lay.NLOG))
-        self.mq = np.zeros((n, 3, self.market.markout_queue, lay.NMQ))
-        self.mq_head = np.zeros((n, 3), dtype=np.int64)
-        self.mq_count = np.zeros((n, 3), dtype=np.int64)
+        self.pend = np.zeros((k, 3, cap, lay.NPEND), dtype=np.int64)
+        self.pend_time = np.full((k, 3, cap), lay.INF)
+        self.step_stats = np.zeros((k, lay.NSTEP))
+        self.log = np.zeros((k, self.market.fill_log_capacity, lay.NLOG))
+        self.mq = np.zeros((k, 3, self.market.markout_queue, lay.NMQ))
+        self.mq_head = np.zeros((k, 3), dtype=np.int64)
+        self.mq_count = np.zeros((k, 3), dtype=np.int64)
         if (
             isinstance(tape_capacity, bool)
             or not isinstance(tape_capacity, int)
@@ -152,13 +165,15 @@ class MarketSim:
         # and fair value (rng[n + i]), both the same under any policy, and the cancellations
         # (rng[2n + i]), which depend on the book
         self.rng = np.zeros(3 * n, dtype=np.uint64)
-        self.params = np.zeros((n, NACT))
+        self.params = np.zeros((k, NACT))
         self._rates = np.zeros((n, lay.NRATE))
         # the kernels' view of the same arrays
         self.state = MarketState(
             book=self.book,
             fs=self.fs,
             ints=self.ints,
+            mfs=self.mfs,
+            mints=self.mints,
             orders=self.orders,
             order_time=self.order_time,
             pend=self.pend,
@@ -226,8 +241,15 @@ class MarketSim:
         self.fs[markets, lay.F_NEXT_REGIME] = lay.INF
 
     def advance(self, dt: float, params: np.ndarray, mask: np.ndarray | None = None) -> None:
-        """Run ``dt`` seconds with quoting parameters ``params[N, 3]``; zero the step counters."""
+        """Run ``dt`` seconds with quoting parameters ``params[N * makers, 3]`` (a row per
+        maker); zero the step counters."""
         mask = self._all if mask is None else mask
+        rows = self.params.shape[0]
+        if np.ndim(params) == 2 and np.shape(params)[0] != rows:
+            raise ConfigError(
+                f"params shape {np.shape(params)}: expected ({rows}, {NACT}), a row per maker "
+                f"({self.n} markets x {self.makers} makers)"
+            )
         self.params[:] = params
         bad = first_param_beyond(self.params, *self.max_params)
         if bad >= 0:
@@ -279,17 +301,19 @@ class MarketSim:
 
     @property
     def cash(self) -> np.ndarray:
-        return self.fs[:, lay.F_CASH]
+        """Each maker's cash, currency."""
+        return self.mfs[:, lay.MF_CASH]
 
     @property
     def inventory(self) -> np.ndarray:
-        """Inventory in lots."""
-        return self.ints[:, lay.I_INV]
+        """Each maker's inventory in lots."""
+        return self.mints[:, lay.MI_INV]
 
     @property
     def equity(self) -> np.ndarray:
-        """Mark-to-market equity: ``cash + inventory * mid`` (initial cash is zero)."""
-        return self.cash + self.inventory * self.mid
+        """Each maker's mark-to-market equity: ``cash + inventory * mid`` (initial cash is
+        zero)."""
+        return self.cash + self.inventory * np.repeat(self.mid, self.makers)
 
     @property
     def best_bid(self) -> np.ndarray:
@@ -366,10 +390,11 @@ class MarketSim:
         out["price"] *= self.market.tick_size
         return out
 
-    def fills(self, i: int) -> np.ndarray:
-        """The fill log of market ``i`` as a structured array (needs fill_log_capacity > 0)."""
-        n = int(self.ints[i, lay.I_LOG_N])
-        rows = self.log[i, :n]
+    def fills(self, a: int) -> np.ndarray:
+        """The fill log of maker row ``a`` (market ``a // makers``) as a structured array
+        (needs fill_log_capacity > 0)."""
+        n = int(self.mints[a, lay.MI_LOG_N])
+        rows = self.log[a, :n]
         out = np.zeros(n, dtype=FILL_DTYPE)
         for name, col in zip(FILL_DTYPE.names, range(lay.NLOG), strict=True):
             out[name] = rows[:, col]

@@ -19,7 +19,8 @@ def market_order(
     side ``hit_side`` (0 sells into the bids): a background order, or the agent's own with
     ``agent_taker``. Returns the lots left unfilled."""
     t = float(sim.time[i]) if t is None else t
-    return matching.market_order(i, hit_side, lots, agent_taker, t, sim.state, sim.market_params)
+    taker = i if agent_taker else -1  # one maker per market: its row is the market's
+    return matching.market_order(i, hit_side, lots, taker, t, sim.state, sim.market_params)
 
 
 def land_messages(sim: MarketSim, t: float, i: int = 0) -> None:

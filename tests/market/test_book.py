@@ -55,39 +55,48 @@ def check_book(sim: MarketSim, max_size_lots: int | None = None) -> None:
             - ints[i, L.I_VOL_DROPPED]
         )
         assert flow == book[i].sum(), f"{where}: volume not conserved"
-        # the agent's resting orders
+        # the makers' resting orders: inside the window, behind no more than the level, never
+        # crossing the background book nor each other
         eff = [bb, ba]
-        for side in range(2):
-            o = orders[i, side]
-            assert o[L.O_SIZE] >= 0, where
-            if not o[L.O_ACTIVE]:
-                continue
-            price = o[L.O_PRICE]
-            j = price - origin
-            assert 0 <= j < n_lv, f"{where}: agent order outside the window"
-            assert 0 <= o[L.O_AHEAD] <= book[i, side, j], (
-                f"{where}: queue ahead {o[L.O_AHEAD]} vs level {book[i, side, j]}"
-            )
-            assert 1 <= o[L.O_SIZE] <= o[L.O_ORIG_SIZE], where
-            if max_size_lots is not None:
-                assert o[L.O_ORIG_SIZE] <= max_size_lots, where
-            if side == 0:
-                assert ba < 0 or price < ba, f"{where}: agent bid {price} >= best ask {ba}"
-                eff[0] = max(eff[0], price)
-            else:
-                assert bb < 0 or price > bb, f"{where}: agent ask {price} <= best bid {bb}"
-                eff[1] = price if eff[1] < 0 else min(eff[1], price)
+        m = sim.makers
+        for a in range(i * m, i * m + m):
+            for side in range(2):
+                o = orders[a, side]
+                assert o[L.O_SIZE] >= 0, where
+                if not o[L.O_ACTIVE]:
+                    continue
+                price = o[L.O_PRICE]
+                j = price - origin
+                assert 0 <= j < n_lv, f"{where}: maker {a} order outside the window"
+                assert 0 <= o[L.O_AHEAD] <= book[i, side, j], (
+                    f"{where}: queue ahead {o[L.O_AHEAD]} vs level {book[i, side, j]}"
+                )
+                assert 1 <= o[L.O_SIZE] <= o[L.O_ORIG_SIZE], where
+                if max_size_lots is not None:
+                    assert o[L.O_ORIG_SIZE] <= max_size_lots, where
+                if side == 0:
+                    assert ba < 0 or price < ba, f"{where}: maker bid {price} >= best ask {ba}"
+                    eff[0] = max(eff[0], price)
+                else:
+                    assert bb < 0 or price > bb, f"{where}: maker ask {price} <= best bid {bb}"
+                    eff[1] = price if eff[1] < 0 else min(eff[1], price)
+            # the hard inventory limit
+            assert abs(sim.mints[a, L.MI_INV]) <= max_inv, where
+            assert sim.mfs[a, L.MF_MAX_ABS_INV] <= max_inv, where
         if eff[0] >= 0 and eff[1] >= 0:
-            assert eff[0] < eff[1], f"{where}: crossed with the agent's quotes {eff}"
-        # the hard inventory limit
-        assert abs(ints[i, L.I_INV]) <= max_inv, where
-        assert sim.fs[i, L.F_MAX_ABS_INV] <= max_inv, where
+            assert eff[0] < eff[1], f"{where}: crossed with the makers' quotes {eff}"
+        # what the makers and the background hold sums to zero (fees go to the exchange)
+        rows = slice(i * m, i * m + m)
+        assert sim.mints[rows, L.MI_INV].sum() + ints[i, L.I_BG_INV] == 0, where
+        money = sim.mfs[rows, L.MF_CASH] + sim.mfs[rows, L.MF_FEES]
+        scale = 1.0 + np.abs(money).sum()
+        assert abs(money.sum() + sim.fs[i, L.F_BG_CASH]) <= 1e-9 * scale, where
 
 
 def check_fills_vs_orders(sim: MarketSim, max_size_lots: int) -> None:
     """Maker fills of one order (same side and placement time) never exceed its size."""
-    for i in range(sim.n):
-        assert sim.ints[i, L.I_LOG_DROPPED] == 0
+    for i in range(sim.n * sim.makers):
+        assert sim.mints[i, L.MI_LOG_DROPPED] == 0
         f = sim.fills(i)
         assert (f["size"] >= 1).all()
         assert np.all(f["size"] == np.round(f["size"]))
@@ -163,9 +172,10 @@ DTS = np.array([0.0005, 0.01, 0.3, 2.0, 7.0])
     market=MARKETS,
     strategy=STRATEGIES,
     quotes=st.sampled_from(sorted(PARAMS)),
+    makers=st.integers(1, 4),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_book_invariants_random_sequences(market, strategy, quotes, seed):
+def test_book_invariants_random_sequences(market, strategy, quotes, makers, seed):
     # more messages in flight than that is rejected (test_defect_regressions)
     assume(market["latency_ms"] < 2000 * strategy["quote_refresh_ms"])
     market = {**market, "fill_log_capacity": 20_000}
@@ -182,6 +192,7 @@ def test_book_invariants_random_sequences(market, strategy, quotes, seed):
         threads=1,
         max_spread_multiplier=spread_mults.max(),
         max_inventory_skew=skews.max(),
+        makers=makers,
     )
     rng = np.random.default_rng(seed)
     sim.reset(rng.integers(0, 2**62, size=3))
@@ -190,9 +201,10 @@ def test_book_invariants_random_sequences(market, strategy, quotes, seed):
         2 * strategy["max_inventory"],
     )
     check_book(sim, max_size)
+    rows = 3 * makers
     for _ in range(25):
         params = np.column_stack(
-            [rng.choice(spread_mults, 3), rng.choice(skews, 3), rng.choice(SIZE_FRACS, 3)]
+            [rng.choice(spread_mults, rows), rng.choice(skews, rows), rng.choice(SIZE_FRACS, rows)]
         )
         sim.advance(float(rng.choice(DTS)), params)
         check_book(sim, max_size)
@@ -208,9 +220,9 @@ def test_book_invariants_default_market_long_run():
         sim.advance(5.0, params)
         check_book(sim, sim.strategy.quote_size)
     check_fills_vs_orders(sim, sim.strategy.quote_size)
-    assert sim.ints[:, L.I_N_FILLS].sum() > 100  # the agent traded: the checks had teeth
+    assert sim.mints[:, L.MI_N_FILLS].sum() > 100  # the agent traded: the checks had teeth
     assert sim.ints[:, L.I_NEWS_COUNT].sum() > 0
-    assert (sim.ints[:, L.I_QUOTES_OUTSIDE] == 0).all()
+    assert (sim.mints[:, L.MI_QUOTES_OUTSIDE] == 0).all()
 
 
 # ----------------------------------------------------------------------------- a small lab
@@ -346,7 +358,7 @@ def test_agent_market_order_skips_own_quote():
     check_book(sim)
     tick, fee = sim.market.tick_size, sim.market.taker_fee_bps * 1e-4
     notional = (2001 * 2 + 2003 * 2) * tick
-    assert sim.fs[0, L.F_FEES] == pytest.approx(notional * fee, rel=1e-12)
+    assert sim.mfs[0, L.MF_FEES] == pytest.approx(notional * fee, rel=1e-12)
     assert sim.cash[0] == pytest.approx(-notional * (1 + fee), rel=1e-12)
 
 
@@ -404,10 +416,10 @@ def test_order_entry_post_only_and_inventory_limit():
     check_book(sim)
     # the hard inventory limit cuts the size when the order lands
     max_inv = sim.strategy.max_inventory
-    sim.ints[0, L.I_INV] = max_inv - 2
+    sim.mints[0, L.MI_INV] = max_inv - 2
     activate(sim, 0, 1998, 5)
     assert sim.orders[0, 0, L.O_SIZE] == 2
-    sim.ints[0, L.I_INV] = max_inv
+    sim.mints[0, L.MI_INV] = max_inv
     activate(sim, 0, 1997, 5)
     assert sim.orders[0, 0, L.O_ACTIVE] == 0
     activate(sim, 1, 2002, 5)
@@ -522,7 +534,7 @@ def test_market_order_matches_oracle(case):
         lambda s: s.orders.__setitem__((0, 0, L.O_AHEAD), 99),
         lambda s: s.orders.__setitem__((0, 0, L.O_AHEAD), -1),
         lambda s: s.orders.__setitem__((0, 1, L.O_PRICE), 1999),  # ask at the best bid
-        lambda s: s.ints.__setitem__((0, L.I_INV), 51),
+        lambda s: s.mints.__setitem__((0, L.MI_INV), 51),
     ],
 )
 def test_check_book_detects_corruption(corrupt):

@@ -71,7 +71,7 @@ def test_fill_records_the_book_mid_at_the_fill_not_the_last_sampled_mid():
     book_mid = [2000.5, (1998 + 2002) / 2]  # before each market order
     np.testing.assert_allclose(f["mid"], np.array([book_mid[0], book_mid[1], book_mid[1]]) * tick)
     captured = 3 * (book_mid[0] - 2000) * tick  # maker fills only
-    assert sim.fs[0, L.F_SPREAD_CAPTURED] == captured
+    assert sim.mfs[0, L.MF_SPREAD_CAPTURED] == captured
     assert sim.step_stats[0, L.S_SPREAD_CAPTURED] == captured
     assert sim.mq[0, 0, :3, L.MQ_MID].tolist() == [book_mid[0], book_mid[1], book_mid[1]]
 
@@ -79,7 +79,7 @@ def test_fill_records_the_book_mid_at_the_fill_not_the_last_sampled_mid():
 # ----------------------------------------------------------------------------- 3: the window
 def quoting_share(sim: MarketSim) -> np.ndarray:
     """Share of each market's time with at least one quote resting."""
-    return sim.fs[:, L.F_QUOTING_TIME] / sim.time
+    return sim.mfs[:, L.MF_QUOTING_TIME] / sim.time
 
 
 @pytest.mark.parametrize(
@@ -97,8 +97,8 @@ def test_quotes_far_from_the_mid_in_ticks_rest(price, params):
     sim.reset(np.arange(n))
     sim.advance(600.0, quoting(n, params))
     assert (quoting_share(sim) > 0.5).all(), quoting_share(sim)  # the rest: risk-rule pauses
-    assert (sim.ints[:, L.I_QUOTES_OUTSIDE] == 0).all()
-    assert sim.ints[:, L.I_N_MAKER_FILLS].sum() > 0
+    assert (sim.mints[:, L.MI_QUOTES_OUTSIDE] == 0).all()
+    assert sim.mints[:, L.MI_N_MAKER_FILLS].sum() > 0
     check_book(sim)
 
 
@@ -276,7 +276,7 @@ def test_landing_is_symmetric_between_bid_and_ask(case):
             r = resting[1 - side if mirror else side]
             if r is not None:
                 place(sim, side, f(r[0]), size=r[1], ahead=r[2])
-        sim.ints[0, L.I_INV] = -inv if mirror else inv
+        sim.mints[0, L.MI_INV] = -inv if mirror else inv
         m = [None if x is None else (f(x[0]), x[1]) for x in msgs]
         land(sim, *(m[::-1] if mirror else m))
         check_book(sim)
@@ -323,6 +323,6 @@ def test_flow_arrivals_do_not_depend_on_the_policy():
         a, b = (sim.ints[:, L.I_VOL_ADDED] for sim, _ in sims)
         np.testing.assert_array_equal(a, b)
     a, b = (sim for sim, _ in sims)
-    traded = (a.ints[:, L.I_N_FILLS] > 0) & (b.ints[:, L.I_N_FILLS] > 0)
+    traded = (a.mints[:, L.MI_N_FILLS] > 0) & (b.mints[:, L.MI_N_FILLS] > 0)
     assert traded.sum() >= n // 2
     assert (a.ints[traded, L.I_VOL_CANCELLED] != b.ints[traded, L.I_VOL_CANCELLED]).all()

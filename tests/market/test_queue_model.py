@@ -78,7 +78,7 @@ def test_risk_averse_queue_model_in_the_event_loop():
         sim.reset(np.arange(4))
         sim.advance(600.0, np.tile([1.0, 0.5, 1.0], (4, 1)))
         check_book(sim, sim.strategy.quote_size)
-        maker_fills[model] = sim.ints[:, L.I_N_MAKER_FILLS].sum()
+        maker_fills[model] = sim.mints[:, L.MI_N_MAKER_FILLS].sum()
     assert 0 < maker_fills[QM.QUEUE_RISK_AVERSE] < maker_fills[QM.QUEUE_RANDOM_LOT]
 
 
@@ -86,9 +86,9 @@ def cancel(sim: MarketSim, side: int, price: int, lots: int, u: float) -> None:
     """A background cancellation as the event loop does it."""
     j = price - ORIGIN
     lvl = level(sim, side, price)
-    ahead = QM.ahead_removed(QM.CANCEL, sim.orders, 0, side, price, lvl, lots, u, sim.mp)
+    assert lvl == sim.book[0, side, j]
     sim.ints[0, L.I_VOL_CANCELLED] += lots
-    B.remove_volume(sim.book, sim.ints, sim.orders, 0, side, j, lots, ahead)
+    B.withdraw(QM.CANCEL, sim.book, sim.ints, sim.orders, 0, side, j, lots, u, sim.mp)
 
 
 def test_cancellations_reduce_queue_ahead():
@@ -147,7 +147,9 @@ def test_power_one_is_the_random_lot_model():
         sim = MarketSim(4, cfg, threads=1)
         sim.reset(np.arange(4))
         sim.advance(600.0, np.tile([1.0, 0.5, 1.0], (4, 1)))
-        runs.append((sim.ints.copy(), sim.fs.copy(), sim.log.copy()))
+        runs.append(
+            (sim.mints.copy(), sim.ints.copy(), sim.mfs.copy(), sim.fs.copy(), sim.log.copy())
+        )
     for a, b in zip(*runs, strict=True):
         assert np.array_equal(a, b, equal_nan=True)
-    assert runs[0][0][:, L.I_N_MAKER_FILLS].sum() > 0
+    assert runs[0][0][:, L.MI_N_MAKER_FILLS].sum() > 0

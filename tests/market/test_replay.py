@@ -20,10 +20,10 @@ from mm_gym.envs.config import EnvConfig
 from mm_gym.errors import ConfigError, DataError
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.layout import (
-    F_CASH,
     I_BEST_BID,
-    I_INV,
     I_ORIGIN,
+    MF_CASH,
+    MI_INV,
     O_ACTIVE,
     O_AHEAD,
     O_ORIG_SIZE,
@@ -141,11 +141,11 @@ def test_a_trade_fills_our_order_with_what_the_lots_ahead_leave():
     _apply(tape, sim, 1)
     _rest(sim, 0, 10_000, 2, ahead=5)
     _apply(tape, sim, 2)  # 3 of the 5 ahead traded: no fill
-    assert sim.ints[0, I_INV] == 0 and sim.orders[0, 0, O_AHEAD] == 2
+    assert sim.mints[0, MI_INV] == 0 and sim.orders[0, 0, O_AHEAD] == 2
     _apply(tape, sim, 3)  # 3 more: 2 ahead, then 1 of ours
-    assert sim.ints[0, I_INV] == 1
+    assert sim.mints[0, MI_INV] == 1
     assert sim.orders[0, 0, O_SIZE] == 1 and sim.orders[0, 0, O_ACTIVE] == 1
-    assert sim.fs[0, F_CASH] == pytest.approx(-10_000 * TICK)
+    assert sim.mfs[0, MF_CASH] == pytest.approx(-10_000 * TICK)
 
 
 @pytest.mark.parametrize(
@@ -166,7 +166,7 @@ def test_which_recorded_trades_reach_our_bid(ours, ahead, kind, aggressor, fille
     _apply(tape, sim, 1)
     _rest(sim, 0, ours, 2, ahead=ahead)
     _apply(tape, sim, 2)
-    assert sim.ints[0, I_INV] == filled
+    assert sim.mints[0, MI_INV] == filled
 
 
 def test_a_trade_without_an_aggressor_leaves_the_book_to_the_level_events():
@@ -183,9 +183,9 @@ def test_lots_arriving_through_our_quote_fill_it():
     _apply(tape, sim, 1)
     _rest(sim, 0, 10_001, 4, ahead=0)
     _apply(tape, sim, 2)  # 3 lots offered at our bid's price: 3 of ours fill
-    assert sim.ints[0, I_INV] == 3 and sim.orders[0, 0, O_SIZE] == 1
+    assert sim.mints[0, MI_INV] == 3 and sim.orders[0, 0, O_SIZE] == 1
     _apply(tape, sim, 3)  # 2 more: the last lot of ours
-    assert sim.ints[0, I_INV] == 4 and sim.orders[0, 0, O_ACTIVE] == 0
+    assert sim.mints[0, MI_INV] == 4 and sim.orders[0, 0, O_ACTIVE] == 0
     assert sim.book[0, 1, 10_001 - sim.ints[0, I_ORIGIN]] == 5  # the level as recorded
 
 
@@ -195,7 +195,7 @@ def test_our_fill_takes_nothing_from_the_recorded_book():
     _apply(tape, sim, 1)
     _rest(sim, 1, 10_001, 2, ahead=0)
     _apply(tape, sim, 2)
-    assert sim.ints[0, I_INV] == -2
+    assert sim.mints[0, MI_INV] == -2
     j = 10_002 - sim.ints[0, I_ORIGIN]
     assert sim.book[0, 1, j] == 2  # the recorded trade still took its 3 lots
 
@@ -230,7 +230,7 @@ def test_ten_levels_deep_a_level_coming_into_view_goes_ahead_of_us():
     _rest(sim, 0, 9_998, 1, ahead=0)
     for k in range(3, 6):
         _apply(tape, sim, k, levels=2)
-    assert sim.orders[0, 0, O_AHEAD] == 5 and sim.ints[0, I_INV] == 0
+    assert sim.orders[0, 0, O_AHEAD] == 5 and sim.mints[0, MI_INV] == 0
 
 
 def test_a_new_best_price_is_in_view_and_joins_behind_us():
@@ -484,11 +484,12 @@ def test_a_window_starts_with_its_counters_and_clocks_fresh(recordings):
     sim = ReplaySim(4, rec, session_s=120.0, threads=1)
     sim.reset(np.arange(4))
     start = sim.start
-    for c in (lay.I_EVENTS, lay.I_VOL_ADDED, lay.I_VOL_CANCELLED, lay.I_VOL_TRADED, lay.I_N_FILLS):
+    for c in (lay.I_EVENTS, lay.I_VOL_ADDED, lay.I_VOL_CANCELLED, lay.I_VOL_TRADED):
         assert (sim.ints[:, c] == 0).all(), c
+    assert (sim.mints[:, lay.MI_N_FILLS] == 0).all()
     np.testing.assert_array_equal(sim.time, start)
     np.testing.assert_allclose(sim.fs[:, lay.F_NEXT_SAMPLE], start + 0.1)
-    np.testing.assert_array_equal(sim.fs[:, lay.F_NEXT_REFRESH], start)
+    np.testing.assert_array_equal(sim.mfs[:, lay.MF_NEXT_REFRESH], start)
     for c in (lay.F_NEXT_REGIME, lay.F_NEXT_NEWS, lay.F_NEWS_END):
         assert (sim.fs[:, c] == lay.INF).all()
     # the cursor stands at the first event after the start; the book is the one at the start

@@ -66,16 +66,16 @@ def test_accounting_matches_fill_log(maker_bps, taker_bps):
     sim.reset(np.arange(50, 50 + n))
     run(sim, 80, 10.0)
     tick = market.tick_size
-    assert (sim.ints[:, L.I_LOG_DROPPED] == 0).all()
-    assert (sim.ints[:, L.I_MO_DROPPED] == 0).all()
+    assert (sim.mints[:, L.MI_LOG_DROPPED] == 0).all()
+    assert (sim.mints[:, L.MI_MO_DROPPED] == 0).all()
     n_maker = n_taker = 0
     for i in range(n):
         f = sim.fills(i)
-        assert len(f) == sim.ints[i, L.I_N_FILLS] == sim.ints[i, L.I_LOG_N]
+        assert len(f) == sim.mints[i, L.MI_N_FILLS] == sim.mints[i, L.MI_LOG_N]
         maker = f["maker"] == 1.0
         n_maker += maker.sum()
         n_taker += (~maker).sum()
-        assert maker.sum() == sim.ints[i, L.I_N_MAKER_FILLS]
+        assert maker.sum() == sim.mints[i, L.MI_N_MAKER_FILLS]
         assert set(np.unique(f["side"])) <= {-1.0, 1.0}
         assert np.all(np.diff(f["time"]) >= 0)
         assert (f["queue_wait"][~maker] == 0).all() and (f["queue_wait"] >= 0).all()
@@ -85,22 +85,22 @@ def test_accounting_matches_fill_log(maker_bps, taker_bps):
         notional = f["price"] * f["size"]
         fees = notional * np.where(maker, maker_bps, taker_bps) * 1e-4
         gross = np.abs(notional).sum() + 1.0
-        assert sim.fs[i, L.F_FEES] == pytest.approx(fees.sum(), rel=1e-9, abs=1e-9 * gross)
+        assert sim.mfs[i, L.MF_FEES] == pytest.approx(fees.sum(), rel=1e-9, abs=1e-9 * gross)
         cash = -(f["side"] * notional).sum() - fees.sum()
         assert sim.cash[i] == pytest.approx(cash, rel=1e-9, abs=1e-9 * gross)
         assert sim.inventory[i] == int((f["side"] * f["size"]).sum())
-        assert sim.fs[i, L.F_VOLUME] == f["size"].sum()
+        assert sim.mfs[i, L.MF_VOLUME] == f["size"].sum()
         captured = (f["side"] * (f["mid"] - f["price"]) * f["size"])[maker].sum()
-        assert sim.fs[i, L.F_SPREAD_CAPTURED] == pytest.approx(captured, abs=1e-9 * gross)
+        assert sim.mfs[i, L.MF_SPREAD_CAPTURED] == pytest.approx(captured, abs=1e-9 * gross)
         # markouts: the running sums are the resolved entries of the log
         for col, mo, w in (
-            ("markout_1s", L.F_MO1, L.F_MOW1),
-            ("markout_10s", L.F_MO10, L.F_MOW10),
-            ("markout_60s", L.F_MO60, L.F_MOW60),
+            ("markout_1s", L.MF_MO1, L.MF_MOW1),
+            ("markout_10s", L.MF_MO10, L.MF_MOW10),
+            ("markout_60s", L.MF_MO60, L.MF_MOW60),
         ):
             done = ~np.isnan(f[col])
-            assert sim.fs[i, w] == f["size"][done].sum()
-            assert sim.fs[i, mo] == pytest.approx(
+            assert sim.mfs[i, w] == f["size"][done].sum()
+            assert sim.mfs[i, mo] == pytest.approx(
                 (f[col] * f["size"])[done].sum(), abs=1e-9 * gross
             )
             # resolved at the first sampling tick after the horizon, not before
@@ -143,7 +143,7 @@ def test_same_seeds_bit_identical():
     run(b, 30, 4.0)
     for i in range(6):
         assert_same_market(a, i, b, i)
-    assert a.ints[:, L.I_N_FILLS].sum() > 0
+    assert a.mints[:, L.MI_N_FILLS].sum() > 0
     c = MarketSim(6, market=cfg, threads=1)
     c.reset([3, 1, 4, 1, 5, 10])
     run(c, 30, 4.0)
@@ -169,7 +169,7 @@ def test_market_alone_equals_market_in_batch_any_threads():
         alone.reset([seeds[i]])
         run(alone, 30, 2.0, markets=np.array([i]))
         assert_same_market(batches[0], i, alone, 0)
-    assert batches[0].ints[:, L.I_N_FILLS].sum() > 0
+    assert batches[0].mints[:, L.MI_N_FILLS].sum() > 0
 
 
 def test_reset_mask_gives_a_fresh_episode():
@@ -192,7 +192,7 @@ def test_reset_mask_gives_a_fresh_episode():
     fresh.advance(20.0, p[:1])
     for name in STATE:
         if name == "log":  # the old entries beyond the new count are stale, as documented
-            n = int(sim.ints[1, L.I_LOG_N])
+            n = int(sim.mints[1, L.MI_LOG_N])
             assert sim.log[1, :n].tobytes() == fresh.log[0, :n].tobytes()
             continue
         if name == "mq":

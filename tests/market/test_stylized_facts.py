@@ -100,7 +100,7 @@ def markout_10s(cfg: MarketConfig, seed: int, n: int = 32, minutes: float = 30):
     params = np.tile(QUOTING, (n, 1))
     for _ in range(int(minutes * 6)):
         sim.advance(10.0, params)
-    mo, w = sim.fs[:, L.F_MO10], sim.fs[:, L.F_MOW10]
+    mo, w = sim.mfs[:, L.MF_MO10], sim.mfs[:, L.MF_MOW10]
     assert (w > 0).all()
     return mo.sum() / w.sum(), mo / w
 
@@ -135,7 +135,7 @@ def _fills_of_a_fixed_quoter(price: float, regime: str, n: int = 64) -> np.ndarr
     sim = MarketSim(n, MarketConfig(initial_price=price, pin_regime=regime), threads=1)
     sim.reset(np.arange(7000, 7000 + n))
     sim.advance(1800.0, np.tile((1.5, 0.5, 1.0), (n, 1)))
-    return sim.ints[:, L.I_N_FILLS].astype(float)
+    return sim.mints[:, L.MI_N_FILLS].astype(float)
 
 
 def test_a_rising_and_a_falling_market_fill_a_fixed_quoter_alike():

@@ -83,10 +83,10 @@ def test_same_price_refresh_keeps_the_queue_position_a_new_price_requeues():
     assert sim.orders[0, 0, lay.O_SIZE] == 5
     assert sim.orders[0, 0, lay.O_AHEAD] == level(sim, 0, price)  # joined at the back
     sim.orders[0, 0, lay.O_AHEAD] = 2  # the queue moved up
-    sent = sim.ints[0, lay.I_QUOTES_SENT]
+    sent = sim.mints[0, lay.MI_QUOTES_SENT]
 
     sim.advance(0.5, np.array([[1.0, 0.5, 0.6]]))  # 3 lots, same price: an amendment
-    assert sim.ints[0, lay.I_QUOTES_SENT] > sent
+    assert sim.mints[0, lay.MI_QUOTES_SENT] > sent
     assert sim.orders[0, 0, lay.O_PRICE] == price and sim.orders[0, 0, lay.O_SIZE] == 3
     assert sim.orders[0, 0, lay.O_AHEAD] == 2  # kept its place
 
@@ -121,26 +121,26 @@ def test_per_symbol_stop_flattens_with_a_market_order():
     tick = sim.market.tick_size
     mid = sim.fs[0, lay.F_MID]
     # a long position bought 3% above the mid: beyond the 2.5% stop
-    sim.ints[0, lay.I_INV] = 10
-    sim.fs[0, lay.F_AVG_COST] = mid * 1.03
-    sim.fs[0, lay.F_CASH] = -10 * mid * 1.03 * tick
-    fees_before = sim.fs[0, lay.F_FEES]
+    sim.mints[0, lay.MI_INV] = 10
+    sim.mfs[0, lay.MF_AVG_COST] = mid * 1.03
+    sim.mfs[0, lay.MF_CASH] = -10 * mid * 1.03 * tick
+    fees_before = sim.mfs[0, lay.MF_FEES]
     sim.advance(0.2, NORMAL)  # refresh at 1.25, market order lands at 1.27
-    assert sim.ints[0, lay.I_STOP_LOSSES] == 1
+    assert sim.mints[0, lay.MI_STOP_LOSSES] == 1
     assert sim.inventory[0] == 0
     fills = sim.fills(0)
     taker = fills[fills["maker"] == 0]
     assert taker["size"].sum() == 10 and (taker["side"] == -1).all()
     assert taker["time"].min() == pytest.approx(1.25 + LATENCY_S)
     taker_fee = sim.market.taker_fee_bps * 1e-4 * float((taker["price"] * taker["size"]).sum())
-    assert sim.fs[0, lay.F_FEES] - fees_before == pytest.approx(taker_fee)
+    assert sim.mfs[0, lay.MF_FEES] - fees_before == pytest.approx(taker_fee)
     assert taker_fee > 0
     sim.advance(0.5, NORMAL)
     assert active(sim, 0) and active(sim, 1)  # quoting resumes after a per-symbol stop
     # the liquidation is a taker fill: it never enters the realised spread of the quotes
     sim.advance(2.0, NORMAL)
-    assert sim.ints[0, lay.I_RS_COUNT] == 0
-    assert sim.fs[0, lay.F_MOW1] == 10  # but its markout is measured
+    assert sim.mints[0, lay.MI_RS_COUNT] == 0
+    assert sim.mfs[0, lay.MF_MOW1] == 10  # but its markout is measured
 
 
 def test_daily_stop_halts_for_the_rest_of_the_episode():
@@ -152,32 +152,32 @@ def test_daily_stop_halts_for_the_rest_of_the_episode():
     assert not terminated[0]
     sim = core.sim
     # lose 6% of capital (the daily stop is 5%) while holding 4 lots
-    sim.fs[0, lay.F_CASH] -= 0.06 * sim.strategy.capital
-    sim.ints[0, lay.I_INV] += 4
-    sim.fs[0, lay.F_CASH] -= 4 * sim.mid[0]
+    sim.mfs[0, lay.MF_CASH] -= 0.06 * sim.strategy.capital
+    sim.mints[0, lay.MI_INV] += 4
+    sim.mfs[0, lay.MF_CASH] -= 4 * sim.mid[0]
     _, _, terminated, truncated, _ = core.step(action)
     assert terminated[0] and not truncated[0]
-    assert sim.ints[0, lay.I_HALTED] == 1
+    assert sim.mints[0, lay.MI_HALTED] == 1
     assert sim.inventory[0] == 0  # flattened
-    fills = sim.ints[0, lay.I_N_FILLS]
+    fills = sim.mints[0, lay.MI_N_FILLS]
     for _ in range(5):  # the background keeps trading; the agent never again
         _, _, terminated, truncated, _ = core.step(action)
         assert terminated[0] and not truncated[0]
         assert not active(sim, 0) and not active(sim, 1)
-        assert np.isnan(sim.fs[0, lay.F_BID_QUOTE]) and np.isnan(sim.fs[0, lay.F_ASK_QUOTE])
-    assert sim.ints[0, lay.I_N_FILLS] == fills
+        assert np.isnan(sim.mfs[0, lay.MF_BID_QUOTE]) and np.isnan(sim.mfs[0, lay.MF_ASK_QUOTE])
+    assert sim.mints[0, lay.MI_N_FILLS] == fills
     assert sim.ints[0, lay.I_EVENTS] > 0
 
 
 def test_realised_spread_below_costs_pauses_quoting():
     sim = quiet_sim(pause_duration_s=10.0, realised_spread_min_fills=10)
     sim.advance(1.1, NORMAL)
-    sim.fs[0, lay.F_RS_EWMA] = -1.0  # fills lost money after 1 s
-    sim.ints[0, lay.I_RS_COUNT] = 10
+    sim.mfs[0, lay.MF_RS_EWMA] = -1.0  # fills lost money after 1 s
+    sim.mints[0, lay.MI_RS_COUNT] = 10
     sim.advance(0.2, NORMAL)  # refresh at 1.25
-    assert sim.ints[0, lay.I_SPREAD_PAUSES] == 1 and sim.ints[0, lay.I_EXITS] == 0
-    assert sim.fs[0, lay.F_PAUSE_UNTIL] == pytest.approx(11.25)
-    assert sim.ints[0, lay.I_RS_COUNT] == 0  # measured afresh after the pause
+    assert sim.mints[0, lay.MI_SPREAD_PAUSES] == 1 and sim.mints[0, lay.MI_EXITS] == 0
+    assert sim.mfs[0, lay.MF_PAUSE_UNTIL] == pytest.approx(11.25)
+    assert sim.mints[0, lay.MI_RS_COUNT] == 0  # measured afresh after the pause
     assert not active(sim, 0) and not active(sim, 1)
     sim.advance(9.0, NORMAL)
     assert not active(sim, 0) and not active(sim, 1)
@@ -189,12 +189,12 @@ def test_widening_failed_exits_the_position():
     sim = quiet_sim(exit_spread_multiplier=2.0)
     wide = np.array([[2.0, 0.5, 1.0]])
     sim.advance(1.1, wide)
-    sim.ints[0, lay.I_INV] = -3
-    sim.fs[0, lay.F_AVG_COST] = sim.fs[0, lay.F_MID]
-    sim.fs[0, lay.F_RS_EWMA] = -1.0
-    sim.ints[0, lay.I_RS_COUNT] = 10
+    sim.mints[0, lay.MI_INV] = -3
+    sim.mfs[0, lay.MF_AVG_COST] = sim.fs[0, lay.F_MID]
+    sim.mfs[0, lay.MF_RS_EWMA] = -1.0
+    sim.mints[0, lay.MI_RS_COUNT] = 10
     sim.advance(0.2, wide)
-    assert sim.ints[0, lay.I_SPREAD_PAUSES] == 1 and sim.ints[0, lay.I_EXITS] == 1
+    assert sim.mints[0, lay.MI_SPREAD_PAUSES] == 1 and sim.mints[0, lay.MI_EXITS] == 1
     assert sim.inventory[0] == 0  # bought back with a market order
 
 
@@ -204,15 +204,15 @@ def test_news_flag_pulls_the_quotes():
     sim.fs[0, lay.F_NEWS_ANNOUNCED_AT] = 1.0  # an announced news is near
     sim.advance(0.2, NORMAL)
     assert not active(sim, 0) and not active(sim, 1)
-    assert np.isnan(sim.fs[0, lay.F_BID_QUOTE])
+    assert np.isnan(sim.mfs[0, lay.MF_BID_QUOTE])
 
 
 def test_halted_market_never_quotes():
     sim = quiet_sim()
-    sim.ints[0, lay.I_HALTED] = 1
+    sim.mints[0, lay.MI_HALTED] = 1
     sim.advance(2.0, NORMAL)
     assert not active(sim, 0) and not active(sim, 1)
-    assert sim.ints[0, lay.I_QUOTES_SENT] == 0
+    assert sim.mints[0, lay.MI_QUOTES_SENT] == 0
 
 
 # ----------------------------------------------------------------------------- hard limit
@@ -254,5 +254,5 @@ def test_hard_inventory_limit_is_never_exceeded(
         )
         sim.advance(0.4, params)
         assert np.abs(sim.inventory).max() <= max_inventory
-    assert sim.fs[:, lay.F_MAX_ABS_INV].max() <= max_inventory
-    assert sim.ints[:, lay.I_N_MAKER_FILLS].sum() > 0  # the flow did hit the quotes
+    assert sim.mfs[:, lay.MF_MAX_ABS_INV].max() <= max_inventory
+    assert sim.mints[:, lay.MI_N_MAKER_FILLS].sum() > 0  # the flow did hit the quotes
