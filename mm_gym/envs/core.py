@@ -2,7 +2,9 @@
 
 ``MarketMakingCore`` owns a ``MarketSim`` and turns actions into quoting parameters, steps
 the market one decision interval and computes observations, rewards and info. The single
-env is a core of one; the vector env is a core of N with autoreset on top.
+env is a core of one; the vector env is a core of N with autoreset on top. With several
+makers per market, every per-maker array (actions, observations, rewards, info) has a row per
+maker, ``a = i * makers + m``; episodes, seeds and clocks are the markets'.
 """
 
 from __future__ import annotations
@@ -102,18 +104,29 @@ def baseline_params(
 
 
 class MarketMakingCore:
-    """N markets, each an episode of ``session_s`` seconds in decision steps."""
+    """N markets, each an episode of ``session_s`` seconds in decision steps, with ``makers``
+    market makers each (one unless given)."""
 
-    def __init__(self, num_envs: int, config: EnvConfig, threads: int | None = None) -> None:
+    def __init__(
+        self, num_envs: int, config: EnvConfig, threads: int | None = None, makers: int = 1
+    ) -> None:
         self.config = config
         self.n = num_envs
+        self.makers = makers
+        self.rows = num_envs * makers  # one per maker
         window = {
             "max_spread_multiplier": config.spread_multiplier_range[1],
             "max_inventory_skew": config.inventory_skew_range[1],
         }
         if config.data is None:
-            self.sim = MarketSim(num_envs, config.market, config.strategy, threads, **window)
-        else:  # a recording: the replay needs the data extra (pyarrow), loaded only here
+            self.sim = MarketSim(
+                num_envs, config.market, config.strategy, threads, makers=makers, **window
+            )
+        else:
+            if makers != 1:
+                raise ConfigError(
+                    f"makers={makers!r} with data={config.data!r}: a recorded market has one maker"
+                )  # a recording: the replay needs the data extra (pyarrow), loaded only here
             from mm_gym.market.replay_sim import ReplaySim, load_recording
 
             self.sim = ReplaySim(
@@ -135,19 +148,24 @@ class MarketMakingCore:
         self._eye = np.eye(len(DETECTED_NAMES), dtype=np.float32)
         self.obs_dim = self.obs_low.size
         self.regime_at = self.obs_dim - (NUM_LABELS if config.expose_regime else 0)
-        self.obs = np.zeros((num_envs, self.obs_dim), dtype=np.float32)
+        rows = self.rows
+        self.obs = np.zeros((rows, self.obs_dim), dtype=np.float32)
         self._levels = np.zeros((num_envs, 4))  # best levels at the last observation
-        self._features = np.zeros((num_envs, len(FEATURE_LOW)))  # as observed, not mirrored
+        self._features = np.zeros((rows, len(FEATURE_LOW)))  # as observed, not mirrored
         self._negate, swap = mirror_columns(config)
         self._swap_from = [a for a, b in swap] + [b for a, b in swap]
         self._swap_to = [b for a, b in swap] + [a for a, b in swap]
-        self._last_fill_t = np.zeros(num_envs)
+        self._last_fill_t = np.zeros(rows)
         self.steps = np.zeros(num_envs, dtype=np.int64)
         self.seeds = np.zeros(num_envs, dtype=np.int64)
         self.episodes = np.zeros(num_envs, dtype=np.int64)
         self.t_start = np.zeros(num_envs)
-        self.params = np.zeros((num_envs, ACTION_DIM))
+        self.params = np.zeros((rows, ACTION_DIM))
         self._all = np.ones(num_envs, dtype=bool)
+
+    def per_maker(self, values: np.ndarray) -> np.ndarray:
+        """Per-market ``values`` (first axis N) repeated for each market's makers."""
+        return values if self.makers == 1 else np.repeat(values, self.makers, axis=0)
 
     # ------------------------------------------------------------------ episode control
     def reset(self, seeds: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -167,9 +185,10 @@ class MarketMakingCore:
         if self.config.pinned_episodes > 0.0:
             self._pin_some(mask)
         self.steps[mask] = 0
-        self.params[mask] = 0.0  # no quoting parameters used yet in the new episode
         self.t_start[mask] = self.sim.time[mask]
-        self._last_fill_t[mask] = self.t_start[mask]
+        rows = self.per_maker(mask)
+        self.params[rows] = 0.0  # no quoting parameters used yet in the new episode
+        self._last_fill_t[rows] = self.per_maker(self.t_start)[rows]
         self._observe(mask, started=True)
         return self.obs
 
@@ -193,12 +212,16 @@ class MarketMakingCore:
         """The rule baseline's table parameters for these observations."""
         return baseline_params(obs, self.config)
 
-    def action_to_params(self, actions: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Check and map actions to quoting parameters; returns (params, clipped counts)."""
-        arr = check_actions(actions, self.n, ACTION_DIM)
+    def action_to_params(
+        self, actions: Any, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Check and map actions to quoting parameters; returns (params, clipped counts).
+        ``rows``: the maker rows the actions are for (every row by default)."""
+        arr = check_actions(actions, self.rows if rows is None else len(rows), ACTION_DIM)
         unit, clipped = clip_unit(arr)
         if self.config.action_mode == "residual":
-            params = self.baseline_params(self.obs) + unit * self.residual_scale
+            obs = self.obs if rows is None else self.obs[rows]
+            params = self.baseline_params(obs) + unit * self.residual_scale
             held = np.clip(params, self.low, self.high)
             clipped = clipped + (held != params).sum(axis=1)
             params = held
@@ -211,33 +234,41 @@ class MarketMakingCore:
         return range_to_unit(params, self.low, self.high).astype(np.float32)
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
-        """One decision step for every market: (obs, reward, terminated, truncated, info)."""
+        """One decision step for every market: (obs, reward, terminated, truncated, info), a
+        row per maker."""
         out = self.step_arrays(actions)
         return (*out, self.info(self.last_clipped))
 
     def step_arrays(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``step`` without building the info dict (see ``info``/``scalar_info``)."""
-        params, clipped = self.action_to_params(actions)
+        return self.step_params(*self.action_to_params(actions))
+
+    def step_params(
+        self, params: np.ndarray, clipped: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One decision step with these quoting parameters (a row per maker, checked and held
+        to the ranges; ``clipped``: the action components clipped for them): (obs, reward,
+        terminated, truncated)."""
         before = self.info_arr
         expected_carry = self.config.reward_carry == "expected"
         if expected_carry:
-            fair_before, drift = self.sim.fair_value, self.sim.regime_drift
+            fair_before, drift = self.sim.fair_value, self.per_maker(self.sim.regime_drift)
         self.params[:] = params
         self.sim.advance(self.dt, params)
         self.steps += 1
         if self.config.market_features:
             filled = self.sim.step_stats[:, S_FILLS] > 0
-            self._last_fill_t[filled] = self.sim.time[filled]
+            self._last_fill_t[filled] = self.per_maker(self.sim.time)[filled]
         self._observe()
         after = self.info_arr
         noise = 0.0
         if expected_carry:
-            fair_move = self.sim.fair_value - fair_before
+            fair_move = self.per_maker(self.sim.fair_value - fair_before)
             noise = carry_noise(before[:, INFO_INDEX["inventory"]], fair_move, drift, self.dt)
         outcome = step_outcome(before, after, self.dt, noise)
         reward = self.reward_fn(outcome, self.config) / self.config.reward_scale
         terminated = after[:, INFO_INDEX["halted"]] > 0.5
-        truncated = (self.steps >= self.max_steps) & ~terminated
+        truncated = self.per_maker(self.steps >= self.max_steps) & ~terminated
         self.last_clipped = clipped
         return self.obs, reward, terminated, truncated
 
@@ -270,7 +301,7 @@ class MarketMakingCore:
             self.obs[:, NUM_BASE_OBS : self.regime_at] = self._features
         if self.config.mirror_trend:
             self._mirror()
-        self.info_arr = np.empty((self.n, len(INFO_NAMES)))
+        self.info_arr = np.empty((self.rows, len(INFO_NAMES)))
         build_info(sim.fs, sim.ints, sim.mfs, sim.mints, sim.step_stats, sim.mp, self.info_arr)
 
     def _observe_features(self, mask: np.ndarray, started: bool) -> None:
@@ -279,15 +310,16 @@ class MarketMakingCore:
         best_levels(sim.ints, sim.book, levels)
         ofi = np.zeros(self.n) if started else order_flow_imbalance(self._levels, levels)
         self._levels[mask] = levels[mask]
-        since = (sim.time - self._last_fill_t) / 60.0
+        since = (self.per_maker(sim.time) - self._last_fill_t) / 60.0
         features = np.column_stack(
             [
                 np.nan_to_num(sim.mfs[:, MF_RS_EWMA]),
                 np.minimum(since, SINCE_FILL_CAP_MIN),
-                ofi,
+                self.per_maker(ofi),
             ]
         )
-        self._features[mask] = np.clip(features, FEATURE_LOW, FEATURE_HIGH)[mask]
+        rows = self.per_maker(mask)
+        self._features[rows] = np.clip(features, FEATURE_LOW, FEATURE_HIGH)[rows]
 
     def _mirror(self) -> None:
         """Show markets with a falling trend in their mirror image (``mirror_trend``)."""
@@ -314,14 +346,15 @@ class MarketMakingCore:
         out["regime"] = REGIME_LABELS[out["regime_id"]]
         if self.config.data is not None:
             out["regime_id"][:] = UNKNOWN_REGIME
-            out["regime"] = np.full(self.n, "unknown", dtype=object)
+            out["regime"] = np.full(self.rows, "unknown", dtype=object)
         for k, name in enumerate(PARAM_NAMES):
             out[name] = self.params[:, k].copy()
-        out["action_clipped"] = np.zeros(self.n, np.int64) if clipped is None else clipped
+        out["action_clipped"] = np.zeros(self.rows, np.int64) if clipped is None else clipped
         return out
 
     def scalar_info(self, clipped: np.ndarray | None = None, i: int = 0) -> dict[str, Any]:
-        """``info`` of market ``i`` as Python scalars (the single env's info)."""
+        """``info`` of row ``i`` (market ``i`` with one maker) as Python scalars (the single
+        env's info)."""
         out: dict[str, Any] = dict(zip(INFO_NAMES, self.info_arr[i].tolist(), strict=True))
         for name in INFO_INT:
             out[name] = int(out[name])

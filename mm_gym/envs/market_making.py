@@ -29,13 +29,15 @@ from mm_gym.errors import ConfigError
 from mm_gym.rendering.snapshot import RENDER_FPS, RENDER_MODES
 
 
-def _spaces(core: MarketMakingCore) -> tuple[gym.spaces.Box, gym.spaces.Box]:
+def core_spaces(core: MarketMakingCore) -> tuple[gym.spaces.Box, gym.spaces.Box]:
+    """The observation and action spaces of one maker of a core."""
     obs = gym.spaces.Box(core.obs_low, core.obs_high, dtype=np.float32)
     act = gym.spaces.Box(-1.0, 1.0, (ACTION_DIM,), dtype=np.float32)
     return obs, act
 
 
-def _entropy_seed() -> int:
+def entropy_seed() -> int:
+    """A seed drawn from the operating system, for a first reset without one."""
     return int(np.random.SeedSequence().entropy % (2**62))
 
 
@@ -59,7 +61,7 @@ class MarketMakingEnv(gym.Env):
     ) -> None:
         self.config = make_config(config, config_path, **overrides)
         self.core = MarketMakingCore(1, self.config, threads=1)
-        self.observation_space, self.action_space = _spaces(self.core)
+        self.observation_space, self.action_space = core_spaces(self.core)
         self.render_mode = render_mode
         self.view = _view(self.core, render_mode, "MarketMaking-v0")
         self._seeded = False  # a first reset without a seed draws one from the OS
@@ -70,7 +72,7 @@ class MarketMakingEnv(gym.Env):
         if seed is not None:
             obs = self.core.reset(np.array([seed]))
         elif not self._seeded:
-            obs = self.core.reset(np.array([_entropy_seed()]))
+            obs = self.core.reset(np.array([entropy_seed()]))
         else:  # the next episode of the same seed, as the vector env's autoreset
             obs = self.core.next_episode(np.ones(1, dtype=bool))
         self._seeded = True
@@ -129,7 +131,7 @@ class MarketMakingVectorEnv(VectorEnv):
         self.config = make_config(config, config_path, **overrides)
         self.num_envs = num_envs
         self.core = MarketMakingCore(num_envs, self.config, threads=threads)
-        self.single_observation_space, self.single_action_space = _spaces(self.core)
+        self.single_observation_space, self.single_action_space = core_spaces(self.core)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.render_mode = render_mode
@@ -138,7 +140,7 @@ class MarketMakingVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         if seed is None:
-            seeds = np.full(self.num_envs, _entropy_seed()) + np.arange(self.num_envs)
+            seeds = np.full(self.num_envs, entropy_seed()) + np.arange(self.num_envs)
         elif isinstance(seed, int | np.integer):
             seeds = int(seed) + np.arange(self.num_envs)
         else:

@@ -177,3 +177,25 @@ def test_ppo_learns_on_the_adapter():
     model.learn(256)
     assert model.num_timesteps == 256
     assert len(model.ep_info_buffer) > 0
+
+
+def test_ppo_plays_itself_on_the_multi_maker_slots():
+    """Self-play through the adapter: one PPO policy on both makers of four books."""
+    from mm_gym.envs.multi_maker import MultiMakerVectorEnv
+
+    venv = MultiMakerVectorEnv(4, n_makers=2, session_s=16.0, threads=1)
+    env = VecMonitor(MarketVecEnv(venv))
+    env.seed(7)
+    model = PPO(
+        "MlpPolicy",
+        env,
+        n_steps=16,
+        batch_size=64,
+        n_epochs=1,
+        seed=0,
+        policy_kwargs={"net_arch": [16]},
+        device="cpu",
+    )
+    model.learn(256)
+    assert model.num_timesteps == 256
+    assert len(model.ep_info_buffer) == 8 * 2  # every slot finished two 16-step sessions
