@@ -23,7 +23,6 @@ when the book's episode ends.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -200,19 +199,20 @@ class MultiMakerEnv(ParallelEnv):
         self.game = MakersCore(1, self.config, self.makers, threads=1)
         self.possible_agents = [f"{AGENT_PREFIX}{m}" for m in range(self.makers.agents)]
         self.agents: list[str] = []
-        self._obs_space, self._act_space = core_spaces(self.game.core)
+        # a space object of its own per agent (seeding one samples nothing of the others)
+        self._spaces = {a: core_spaces(self.game.core) for a in self.possible_agents}
         self._seeded = False
         self._live = np.zeros(self.makers.agents, dtype=bool)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - the same space object per agent
     def observation_space(self, agent: str) -> gym.spaces.Box:
+        """The agent's observation space (the same object at every call)."""
         self._index(agent)
-        return self._obs_space
+        return self._spaces[agent][0]
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
     def action_space(self, agent: str) -> gym.spaces.Box:
+        """The agent's action space (the same object at every call)."""
         self._index(agent)
-        return self._act_space
+        return self._spaces[agent][1]
 
     def _index(self, agent: str) -> int:
         if agent not in self.possible_agents:

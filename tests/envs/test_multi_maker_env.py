@@ -47,7 +47,7 @@ def play(env, actions, multi: bool):
     """Observations, rewards, ends and infos of ``env`` under ``actions``, resets included."""
     out = []
     obs, info = env.reset(seed=21)
-    for k, a in enumerate(actions):
+    for a in actions:
         if multi:
             o, r, te, tr, i = env.step({"maker_0": a})
             o, r, te, tr, i = o["maker_0"], r["maker_0"], te["maker_0"], tr["maker_0"], i["maker_0"]
