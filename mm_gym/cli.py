@@ -16,13 +16,13 @@ import argparse
 import importlib
 import sys
 
-from mm_gym.commands import backtest, bench, calibrate, data, facts, tune
+from mm_gym.commands import backtest, bench, calibrate, competition, data, facts, tune
 from mm_gym.commands.plugins import COMMAND_GROUP, load_plugins
 from mm_gym.errors import ConfigError
 
 __all__ = ["build_parser", "main"]
 
-BUILT_IN = (bench, backtest, facts, calibrate, data, tune)
+BUILT_IN = (bench, backtest, facts, competition, calibrate, data, tune)
 # third-party modules of the extras: a command missing one says what to install
 EXTRA_OF = {
     "torch": "agents",

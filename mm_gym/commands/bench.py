@@ -13,6 +13,8 @@ FLOORS = {
     "env_steps_per_s_single": 10_000,
     "vec_env_steps_per_s": 100_000,
     "as_vec_steps_per_s": 20_000_000,
+    "maker_steps_per_s_2_makers": 400_000,
+    "maker_steps_per_s_4_makers": 400_000,
 }
 
 

@@ -143,6 +143,8 @@ class MakersCore:
         m, a = makers.n_makers, makers.agents
         books = np.arange(num_books)[:, None] * m
         self.agent_rows = (books + np.arange(a)).ravel()
+        # the learners' rows as an index: every row (no copy) when every maker learns
+        self.slots: slice | np.ndarray = slice(None) if a == m else self.agent_rows
         self.rival_rows = [books[:, 0] + a + k for k in range(m - a)]
         self.rules = [_rule(spec, config, k) for k, spec in enumerate(makers.rivals)]
         self._no_clip = np.zeros(self.core.rows, dtype=np.int64)
@@ -165,9 +167,8 @@ class MakersCore:
         core = self.core
         params = self.rival_params()
         clipped = self._no_clip.copy()
-        params[self.agent_rows], clipped[self.agent_rows] = core.action_to_params(
-            actions, self.agent_rows
-        )
+        rows = None if isinstance(self.slots, slice) else self.agent_rows
+        params[self.slots], clipped[self.slots] = core.action_to_params(actions, rows)
         return core.step_params(params, clipped)
 
 
@@ -324,17 +325,19 @@ class MultiMakerVectorEnv(VectorEnv):
         obs = self.game.core.reset(int(seed) + np.arange(self.books))
         self._halted[:] = False
         self._reset_once = True
-        return obs[self.game.agent_rows].copy(), self._slot_info()
+        return obs[self.game.slots].copy(), self._slot_info()
 
     def _slot_info(self, clipped: np.ndarray | None = None) -> dict[str, np.ndarray]:
         info = self.game.core.info(clipped)
-        return {k: v[self.game.agent_rows] for k, v in info.items()}
+        if isinstance(self.game.slots, slice):
+            return info
+        return {k: v[self.game.slots] for k, v in info.items()}
 
     def step(self, actions):
         if not self._reset_once:
             raise gym.error.ResetNeeded("call reset() before step()")
         obs, reward, terminated, truncated = self.game.step(actions)
-        rows = self.game.agent_rows
+        rows = self.game.slots
         obs, reward = obs[rows].copy(), reward[rows].astype(np.float64)
         self._halted |= terminated[rows]
         book_over = truncated[rows] | self._halted  # a book's session ends for all its makers

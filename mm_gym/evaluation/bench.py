@@ -32,6 +32,7 @@ BENCH_PARAMS = (1.0, 0.5, 1.0)
 NO_QUOTES = (1.0, 0.5, 0.0)  # size 0: the engine sends no orders
 WARMUP_S = 5.0  # simulated seconds run before timing (compiles or loads the kernels)
 SCALING_MARKETS = (1, 16, 256, 4096)
+MAKERS_MEASURED = (2, 4)  # makers per book of the multi-maker figures (256 books, 2 threads)
 ONE_REFRESH_MS = 3_600_000.0  # the longest refresh interval allowed: one refresh, at the start
 SPARSE_SAMPLE_MS = 10_000.0  # the longest sampling interval allowed: 1/100 of the default's ticks
 
@@ -281,6 +282,48 @@ def bench_env_vector(
     return rate
 
 
+def bench_makers(
+    makers: int,
+    num_books: int = 256,
+    seconds: float = 4.0,
+    threads: int = 2,
+    seed: int = 0,
+    market: MarketConfig | None = None,
+) -> dict[str, float]:
+    """Maker steps per second (one maker's decision interval: ``num_books * makers`` per
+    call) with ``makers`` per book on ``threads`` threads: of the kernel (``MarketSim``
+    advancing one decision interval, every maker quoting the bench's parameters) and of the
+    multi-maker vector env (every maker a learner slot, random actions)."""
+    from mm_gym.envs.config import EnvConfig
+    from mm_gym.envs.multi_maker import MultiMakerVectorEnv
+
+    market = market or MarketConfig()
+    dt = EnvConfig().decision_interval_ms / 1000.0
+    sim = MarketSim(num_books, market=market, threads=threads, makers=makers)
+    sim.reset(np.arange(seed, seed + num_books))
+    batch = np.tile(BENCH_PARAMS, (num_books * makers, 1))
+    sim.advance(WARMUP_S, batch)
+    kernel = _rate(lambda: sim.advance(dt, batch), seconds) * num_books * makers
+    env = MultiMakerVectorEnv(num_books, n_makers=makers, threads=threads, market=market)
+    pool = np.random.default_rng(seed).uniform(-1, 1, (16, env.num_envs, 3)).astype(np.float32)
+    env.reset(seed=seed)
+    calls = iter(range(10**12))
+    env_rate = _rate(lambda: env.step(pool[next(calls) % 16]), seconds) * env.num_envs
+    return {"kernel": kernel, "env": env_rate}
+
+
+def _rate(call, seconds: float) -> float:
+    """Calls per second of ``call`` over about ``seconds`` (after three not timed)."""
+    for _ in range(3):
+        call()
+    calls = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        call()
+        calls += 1
+    return calls / (time.perf_counter() - start)
+
+
 REPLAY_REFRESH_MS = (1000.0, 100.0)  # the agent re-quotes every second, then every 100 ms
 
 
@@ -335,8 +378,8 @@ def bench_replay(
 
 def run_all(quick: bool = False, market: MarketConfig | None = None) -> dict:
     """Every figure of ``mm-gym bench``: the market and the envs (on ``market``, the default
-    market unless given), the Avellaneda-Stoikov env, the breakdown of a vector env step and
-    the scaling over batch sizes."""
+    market unless given), the Avellaneda-Stoikov env, several makers per book (kernel and
+    env), the breakdown of a vector env step and the scaling over batch sizes."""
     from mm_gym.envs.avellaneda_stoikov import bench_as_vec
 
     seconds = 1.0 if quick else 4.0
@@ -344,6 +387,10 @@ def run_all(quick: bool = False, market: MarketConfig | None = None) -> dict:
     out["env_steps_per_s_single"] = bench_env_single(seconds=seconds, market=market)
     out["vec_env_steps_per_s"] = bench_env_vector(seconds=seconds, market=market)
     out["as_vec_steps_per_s"] = bench_as_vec(num_envs=10_000, steps=100 if quick else 1_000)
+    for makers in MAKERS_MEASURED:
+        rates = bench_makers(makers, seconds=seconds / 2, market=market)
+        out[f"maker_steps_per_s_{makers}_makers"] = rates["kernel"]
+        out[f"multi_env_maker_steps_per_s_{makers}_makers"] = rates["env"]
     out["breakdown"] = breakdown(seconds=seconds / 2, market=market)
     out["scaling"] = scaling(seconds=seconds / 4, market=market)
     return out

@@ -34,6 +34,7 @@ from mm_gym.rendering.frame import REGIME_COLORS  # noqa: E402
 __all__ = [
     "REGIME_COLORS",
     "plot_abs_return_acf",
+    "plot_competition",
     "plot_depth_profile",
     "plot_economics",
     "plot_equity",
@@ -541,6 +542,50 @@ def plot_economics(table: pd.DataFrame, path: str | Path) -> Path:
         ax.grid(axis="y", alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Market maker per pinned regime: PnL per hour and its parts")
+    return save_figure(fig, path)
+
+
+def plot_competition(table: pd.DataFrame, path: str | Path) -> Path:
+    """Against the number of makers in a book: the inside and background spreads, one maker's
+    and all makers' PnL per hour, and one maker's fills per hour (error bars: 95% over books)."""
+    makers = table.index.to_numpy()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    panels = (
+        (
+            axes[0],
+            (
+                ("inside_spread_bps", "inside (makers' quotes too)"),
+                ("background_spread_bps", "background"),
+            ),
+            "spread, bps of the mid",
+            "Spread",
+        ),
+        (
+            axes[1],
+            (("maker_pnl_per_h", "one maker"), ("makers_pnl_per_h", "all makers of a book")),
+            "USD per hour",
+            "PnL",
+        ),
+        (axes[2], (("maker_fills_per_h", "one maker"),), "resting fills per hour", "Fills"),
+    )
+    for ax, curves, ylabel, title in panels:
+        for col, label in curves:
+            ax.errorbar(
+                makers,
+                table[col],
+                yerr=1.96 * table[f"{col}_se"],
+                marker="o",
+                capsize=3,
+                label=label,
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(makers, [str(m) for m in makers])
+        ax.set_xlabel("makers in the book")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Rule makers of the document's table competing in one book")
     return save_figure(fig, path)
 
 

@@ -1,0 +1,43 @@
+"""Rule makers competing in one book: the table's figures add up, and more makers split the
+flow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mm_gym.errors import ConfigError
+from mm_gym.evaluation.competition import COMPETITION_COLUMNS, competition
+
+
+@pytest.fixture(scope="module")
+def table():
+    return competition(makers=(1, 4), books=6, hours=0.1, seed=3)
+
+
+def test_the_makers_earn_what_the_takers_lose_less_their_fees(table):
+    lhs = table["makers_pnl_per_h"]
+    rhs = table["takers_cost_per_h"] - table["makers_fees_per_h"]
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(table["makers_pnl_per_h"], table["maker_pnl_per_h"] * table.index)
+
+
+def test_quotes_never_widen_the_inside_spread_and_more_makers_split_the_fills(table):
+    assert (table["inside_spread_bps"] <= table["background_spread_bps"] + 1e-12).all()
+    assert table.at[4, "maker_fills_per_h"] < table.at[1, "maker_fills_per_h"]
+    assert table.at[4, "makers_volume_per_h"] > table.at[1, "makers_volume_per_h"]
+    assert list(table.columns) == [*COMPETITION_COLUMNS, *(c + "_se" for c in COMPETITION_COLUMNS)]
+    assert (table.filter(like="_se") >= 0).all().all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"makers": (0,)}, r"makers=0: expected integers from 1 to 8"),
+        ({"makers": (9,)}, r"makers=9"),
+        ({"books": 1}, r"books=1: expected an integer >= 2"),
+    ],
+)
+def test_bad_settings(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        competition(**kwargs)
