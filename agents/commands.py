@@ -355,6 +355,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from mm_gym_agents.report import compare_and_report, verdict
 
+    if _multi_maker_runs(args.run):
+        return _compare_makers(args)
     data, shares_per_lot = data_options(args)
     comp, report = compare_and_report(
         args.run,
@@ -377,6 +379,46 @@ def _compare(args: argparse.Namespace) -> int:
     for ref in comp.verdict_references:
         for cond in comp.conditions:
             print(verdict(comp, cond, ref).replace("**", ""))
+    print(f"report: {report}")
+    return 0
+
+
+def _multi_maker_runs(paths: list[Path]) -> bool:
+    """Whether the runs (their first) trained on a book of several makers."""
+    from mm_gym.envs.registration import env_entry
+    from mm_gym_agents.run_dir import RunDir
+
+    return bool(paths) and env_entry(RunDir.open(paths[0]).config().env_id).engine == "multi_maker"
+
+
+def _compare_makers(args: argparse.Namespace) -> int:
+    from mm_gym_agents.makers import compare_makers, refuse_options
+
+    refuse_options(
+        {
+            "--data": args.data,
+            "--baseline": args.baseline,
+            "--metric": args.metric,
+            "--holm": args.holm,
+            "--no-regimes": args.no_regimes,
+            "--ray": args.ray,
+            "--workers": args.workers != 1,
+        }
+    )
+    summary, report = compare_makers(
+        args.run,
+        episodes=args.episodes,
+        family=args.family,
+        seed=args.seed,
+        which=args.model,
+        allow_eval_seeds=args.allow_eval_seeds,
+        out=args.out,
+    )
+    for row in summary.itertuples():
+        print(
+            f"{row.comparison}: {row.diff:+.3f} [{row.low:+.3f}, {row.high:+.3f}] over "
+            f"{row.runs} run(s), {row.wins:.0%} of runs won: {row.outcome}"
+        )
     print(f"report: {report}")
     return 0
 

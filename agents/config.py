@@ -192,6 +192,11 @@ class AgentConfig(Config):
         _check_int("total_timesteps", self.total_timesteps, 1, 10**12)
         _check_int("seed", self.seed, 0, MAX_RUN_SEED)
         _check_int("eval_freq", self.eval_freq, 0, 10**12)
+        if self.eval_freq and env_entry(self.env_id).engine == "multi_maker":
+            raise ConfigError(
+                f"eval_freq={self.eval_freq}: {self.env_id} has no held-out evaluation during "
+                "training (mm-gym compare scores its runs); set 0"
+            )
         _check_int("eval_episodes", self.eval_episodes, 1, 100_000)
         _check_int("checkpoint_freq", self.checkpoint_freq, 0, 10**12)
         _check_int("keep_checkpoints", self.keep_checkpoints, 1, 1000)

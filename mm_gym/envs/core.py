@@ -54,9 +54,11 @@ ACTION_DIM = 3
 def make_config(
     config: EnvConfig | Mapping[str, Any] | None = None,
     config_path: str | Path | None = None,
+    cls: type[EnvConfig] = EnvConfig,
     **overrides: Any,
 ) -> EnvConfig:
-    """An ``EnvConfig`` from an object, a mapping or a YAML file, plus keyword overrides.
+    """An ``EnvConfig`` (or its subclass ``cls``) from an object, a mapping or a YAML file,
+    plus keyword overrides.
 
     ``config_path`` is a file or the name of a shipped env config (``"default"``).
     """
@@ -70,7 +72,7 @@ def make_config(
         base = {} if config_path is None else load_yaml_mapping(resolve_config("envs", config_path))
     else:
         raise ConfigError(f"config={config!r}: expected an EnvConfig, a mapping or None")
-    return EnvConfig.from_dict(deep_merge(base, overrides))
+    return cls.from_dict(deep_merge(base, overrides))
 
 
 def param_bounds(config: EnvConfig) -> tuple[np.ndarray, np.ndarray]:

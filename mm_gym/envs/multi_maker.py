@@ -23,8 +23,8 @@ when the book's episode ends.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -33,7 +33,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from pettingzoo import ParallelEnv
 
-from mm_gym.config import resolve_config
+from mm_gym.config import Config, resolve_config
 from mm_gym.envs.actions import check_actions
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import ACTION_DIM, MarketMakingCore, baseline_params, make_config
@@ -42,7 +42,14 @@ from mm_gym.errors import ActionError, ConfigError
 from mm_gym.market.sim import MAX_MAKERS
 from mm_gym.strategy.layout import PARAM_NAMES
 
-__all__ = ["AGENT_PREFIX", "MakersConfig", "MultiMakerEnv", "MultiMakerVectorEnv"]
+__all__ = [
+    "AGENT_PREFIX",
+    "MakersConfig",
+    "MultiMakerConfig",
+    "MultiMakerEnv",
+    "MultiMakerGymEnv",
+    "MultiMakerVectorEnv",
+]
 
 AGENT_PREFIX = "maker_"
 RuleSpec = str | tuple[float, float, float]
@@ -57,17 +64,17 @@ def _is_numbers(value: Any) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class MakersConfig:
+@dataclasses.dataclass(frozen=True)
+class MakersConfig(Config):
     """Who makes the market: ``n_makers`` per book (1 to ``MAX_MAKERS``), of which the first
     ``agents`` are learners (all of them unless given) and the rest quote by ``rivals``: one
     rule for every rival, or a list of one rule per rival (see the module docstring)."""
 
     n_makers: int = 2
-    agents: int | None = None
+    agents: int | None = 1
     rivals: Any = "document"
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         n = self.n_makers
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_MAKERS:
             raise ConfigError(f"n_makers={n!r}: expected an integer from 1 to {MAX_MAKERS}")
@@ -103,6 +110,40 @@ class MakersConfig:
         return tuple(out)
 
 
+@dataclasses.dataclass(frozen=True)
+class MultiMakerConfig(EnvConfig):
+    """``EnvConfig`` with the book's makers (``makers``: ``MakersConfig``; by default one
+    learner and one rival quoting the document's table). Every other field is the single
+    env's, shared by every maker."""
+
+    makers: MakersConfig = dataclasses.field(default_factory=MakersConfig)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.data is not None:
+            raise ConfigError(
+                f"data={self.data!r}: a recorded market has one maker; several makers need "
+                "the simulated market"
+            )
+        for k, spec in enumerate(self.makers.rivals):
+            _rule(spec, self, k)  # a rival's rule that cannot quote is one line now
+
+
+def multi_config(
+    config: EnvConfig | dict | None,
+    config_path: str | None,
+    makers: dict[str, Any],
+    overrides: dict[str, Any],
+) -> MultiMakerConfig:
+    """A ``MultiMakerConfig`` from a config object, a mapping or a YAML file (an env config's
+    fields, with ``makers`` or without), then the makers' settings given as keywords
+    (``makers``, None values left out) and the single env's keyword overrides."""
+    given = {k: v for k, v in makers.items() if v is not None}
+    if given:
+        overrides = {**overrides, "makers": {**overrides.get("makers", {}), **given}}
+    return make_config(config, config_path, cls=MultiMakerConfig, **overrides)
+
+
 def _rule(spec: RuleSpec, config: EnvConfig, k: int) -> EnvConfig | np.ndarray:
     """A rival's rule: the env config whose table and detector it follows, or fixed
     parameters within the env's ranges."""
@@ -126,18 +167,13 @@ def _rule(spec: RuleSpec, config: EnvConfig, k: int) -> EnvConfig | np.ndarray:
 
 
 class MakersCore:
-    """``num_books`` books of ``makers.n_makers`` makers each: the learners' rows of a
+    """``num_books`` books of ``config.makers.n_makers`` makers each: the learners' rows of a
     ``MarketMakingCore`` driven by actions, the rivals' by their rules."""
 
     def __init__(
-        self,
-        num_books: int,
-        config: EnvConfig,
-        makers: MakersConfig,
-        threads: int | None = None,
+        self, num_books: int, config: MultiMakerConfig, threads: int | None = None
     ) -> None:
-        if isinstance(num_books, bool) or not isinstance(num_books, int) or num_books < 1:
-            raise ConfigError(f"num_envs={num_books!r}: expected an integer >= 1")
+        makers = config.makers
         self.makers = makers
         self.core = MarketMakingCore(num_books, config, threads, makers=makers.n_makers)
         m, a = makers.n_makers, makers.agents
@@ -184,9 +220,9 @@ class MultiMakerEnv(ParallelEnv):
 
     def __init__(
         self,
-        n_makers: int = 2,
+        n_makers: int | None = None,
         agents: int | None = None,
-        rivals: Any = "document",
+        rivals: Any = None,
         config: EnvConfig | dict | None = None,
         config_path: str | None = None,
         render_mode: str | None = None,
@@ -195,9 +231,10 @@ class MultiMakerEnv(ParallelEnv):
         if render_mode is not None:
             raise ConfigError(f"render_mode={render_mode!r}: this env does not render (None)")
         self.render_mode = None
-        self.config = make_config(config, config_path, **overrides)
-        self.makers = MakersConfig(n_makers, agents, rivals)
-        self.game = MakersCore(1, self.config, self.makers, threads=1)
+        given = {"n_makers": n_makers, "agents": agents, "rivals": rivals}
+        self.config = multi_config(config, config_path, given, overrides)
+        self.makers = self.config.makers
+        self.game = MakersCore(1, self.config, threads=1)
         self.possible_agents = [f"{AGENT_PREFIX}{m}" for m in range(self.makers.agents)]
         self.agents: list[str] = []
         # a space object of its own per agent (seeding one samples nothing of the others)
@@ -281,14 +318,65 @@ class MultiMakerEnv(ParallelEnv):
         return None
 
 
+class MultiMakerGymEnv(gym.Env):
+    """``mm_gym/MultiMaker-v0``: one learner (``makers.agents`` must be 1) in a book with rival
+    makers, as a single-agent Gymnasium env: the single env's spaces, info and episodes, with
+    the rivals part of the market. Several learners: ``MultiMakerEnv`` or the vector env."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        config: EnvConfig | dict | None = None,
+        config_path: str | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None:
+            raise ConfigError(f"render_mode={render_mode!r}: this env does not render (None)")
+        self.render_mode = None
+        self.config = multi_config(config, config_path, {}, overrides)
+        if self.config.makers.agents != 1:
+            raise ConfigError(
+                f"makers.agents={self.config.makers.agents}: this env has one learner; for "
+                "several use multi_maker_v0.parallel_env or the vector env"
+            )
+        self.game = MakersCore(1, self.config, threads=1)
+        self.observation_space, self.action_space = core_spaces(self.game.core)
+        self._seeded = False
+        self._episode_over = True
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        core = self.game.core
+        if seed is not None:
+            obs = core.reset(np.array([seed]))
+        elif not self._seeded:
+            obs = core.reset(np.array([entropy_seed()]))
+        else:
+            obs = core.next_episode(np.ones(1, dtype=bool))
+        self._seeded = True
+        self._episode_over = False
+        return obs[0].copy(), core.scalar_info()
+
+    def step(self, action):
+        if self._episode_over:
+            raise gym.error.ResetNeeded("call reset() before step(), and after an episode ends")
+        obs, reward, terminated, truncated = self.game.step(action)
+        self._episode_over = bool(terminated[0] or truncated[0])
+        info = self.game.core.scalar_info(self.game.core.last_clipped)
+        return obs[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+
+
 class MultiMakerVectorEnv(VectorEnv):
-    """``num_envs`` books with several makers each; the learners' makers are the slots (slot
-    ``b * agents + k`` is learner ``k`` of book ``b``), so one policy trained on every slot
-    plays itself (and the rival rules) in every book.
+    """Books with several makers each; the learners' makers are the ``num_envs`` slots (slot
+    ``b * agents + k`` is learner ``k`` of book ``b``; ``num_envs`` a multiple of ``agents``),
+    so one policy trained on every slot plays itself (and the rival rules) in every book.
 
     Autoreset is SAME_STEP, as ``MarketMakingVectorEnv``: when a book's session ends, its slots
     return the first observation of its next episode, the last in ``info["final_obs"]``. A
-    reset with seed ``s`` lays out book ``b`` with seed ``s + b``.
+    reset with seed ``s`` lays out book ``b`` with seed ``s + b``; a list of seeds, one per
+    slot, seeds each book with its first slot's.
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
@@ -296,19 +384,31 @@ class MultiMakerVectorEnv(VectorEnv):
     def __init__(
         self,
         num_envs: int = 1,
-        n_makers: int = 2,
+        n_makers: int | None = None,
         agents: int | None = None,
-        rivals: Any = "document",
+        rivals: Any = None,
         config: EnvConfig | dict | None = None,
         config_path: str | None = None,
         threads: int | None = None,
         **overrides: Any,
     ) -> None:
-        self.config = make_config(config, config_path, **overrides)
-        self.makers = MakersConfig(n_makers, agents, rivals)
-        self.game = MakersCore(num_envs, self.config, self.makers, threads)
-        self.books = num_envs
-        self.num_envs = num_envs * self.makers.agents
+        given = {"n_makers": n_makers, "agents": agents, "rivals": rivals}
+        self.config = multi_config(config, config_path, given, overrides)
+        self.makers = self.config.makers
+        per_book = self.makers.agents
+        if (
+            isinstance(num_envs, bool)
+            or not isinstance(num_envs, int)
+            or num_envs < 1
+            or num_envs % per_book
+        ):
+            raise ConfigError(
+                f"num_envs={num_envs!r}: expected a positive multiple of agents={per_book} "
+                "(one slot per learner of each book)"
+            )
+        self.books = num_envs // per_book
+        self.game = MakersCore(self.books, self.config, threads)
+        self.num_envs = num_envs
         self.render_mode = None
         self.single_observation_space, self.single_action_space = core_spaces(self.game.core)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -316,13 +416,21 @@ class MultiMakerVectorEnv(VectorEnv):
         self._halted = np.zeros(self.num_envs, dtype=bool)
         self._reset_once = False
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         if seed is None:
-            seed = entropy_seed()
-        elif not isinstance(seed, int | np.integer) or isinstance(seed, bool):
-            raise ConfigError(f"seed={seed!r}: expected an integer (book b gets seed + b) or None")
-        super().reset(seed=int(seed))
-        obs = self.game.core.reset(int(seed) + np.arange(self.books))
+            seeds = entropy_seed() + np.arange(self.books)
+        elif isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+            seeds = int(seed) + np.arange(self.books)
+        else:
+            slots = np.asarray(seed)
+            if slots.shape != (self.num_envs,) or not np.issubdtype(slots.dtype, np.integer):
+                raise ConfigError(
+                    f"seed={seed!r}: expected an integer (book b gets seed + b), a list of "
+                    f"{self.num_envs} integers (one per slot) or None"
+                )
+            seeds = slots[:: self.makers.agents].astype(np.int64)
+        super().reset(seed=int(seeds[0]))
+        obs = self.game.core.reset(seeds)
         self._halted[:] = False
         self._reset_once = True
         return obs[self.game.slots].copy(), self._slot_info()
@@ -340,18 +448,18 @@ class MultiMakerVectorEnv(VectorEnv):
         rows = self.game.slots
         obs, reward = obs[rows].copy(), reward[rows].astype(np.float64)
         self._halted |= terminated[rows]
-        book_over = truncated[rows] | self._halted  # a book's session ends for all its makers
-        book_over = np.repeat(
-            book_over.reshape(self.books, -1).all(axis=1) | self._book_ended(), self.makers.agents
-        )
+        # a book's session ends for all its makers: at its last step, or when none is left
+        slot_done = (truncated[rows] | self._halted).reshape(self.books, -1).all(axis=1)
+        core = self.game.core
+        book_over = np.repeat(slot_done | (core.steps >= core.max_steps), self.makers.agents)
         terminated = book_over & self._halted
         truncated = book_over & ~self._halted
-        info = self._slot_info(self.game.core.last_clipped)
+        info = self._slot_info(core.last_clipped)
         if book_over.any():
             final_obs = np.where(book_over[:, None], obs, np.nan).astype(np.float32)
             final_info = info
             books = book_over.reshape(self.books, -1)[:, 0]
-            obs = self.game.core.next_episode(books)[rows].copy()
+            obs = core.next_episode(books)[rows].copy()
             self._halted[book_over] = False
             info = self._slot_info()
             info["final_obs"] = final_obs
@@ -359,8 +467,3 @@ class MultiMakerVectorEnv(VectorEnv):
             info["final_info"] = final_info
             info["_final_info"] = book_over
         return obs, reward, terminated, truncated, info
-
-    def _book_ended(self) -> np.ndarray:
-        """Books whose session has reached its last step."""
-        core = self.game.core
-        return core.steps >= core.max_steps

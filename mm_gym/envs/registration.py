@@ -19,9 +19,9 @@ from mm_gym.errors import ConfigError
 
 __all__ = ["ENGINES", "ENV_IDS", "EnvEntry", "env_entry", "register_envs"]
 
-# how an env's episodes are stepped for evaluation: the order-book market's batched core, or
-# the closed-form Avellaneda-Stoikov model's own vector env
-ENGINES = ("order_book", "avellaneda_stoikov")
+# how an env's episodes are stepped for evaluation: the order-book market's batched core, the
+# closed-form Avellaneda-Stoikov model's own vector env, or a book of several makers
+ENGINES = ("order_book", "avellaneda_stoikov", "multi_maker")
 NAMESPACE = "mm_gym/"
 
 
@@ -98,6 +98,20 @@ _ENTRIES = (
         time_scale=60.0,
         currency="USD",
         renders=True,
+        threads=True,
+    ),
+    EnvEntry(
+        id="mm_gym/MultiMaker-v0",
+        entry_point="mm_gym.envs.multi_maker:MultiMakerGymEnv",
+        vector_entry_point="mm_gym.envs.multi_maker:MultiMakerVectorEnv",
+        config_class="mm_gym.envs.multi_maker:MultiMakerConfig",
+        engine="multi_maker",
+        rule_baseline=False,
+        regimes=True,
+        step_duration=lambda config: config.decision_interval_ms / 1000.0,
+        time_unit="minutes",
+        time_scale=60.0,
+        currency="USD",
         threads=True,
     ),
     EnvEntry(

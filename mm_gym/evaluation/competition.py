@@ -12,19 +12,22 @@ background, before their fees.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import MarketMakingCore, baseline_params
+from mm_gym.envs.multi_maker import MakersCore, MultiMakerConfig
 from mm_gym.errors import ConfigError
 from mm_gym.market import layout as lay
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.sim import MAX_MAKERS
 
-__all__ = ["COMPETITION_COLUMNS", "COMPETITION_MAKERS", "competition"]
+__all__ = ["COMPETITION_COLUMNS", "COMPETITION_MAKERS", "BookResults", "competition", "play_books"]
 
 COMPETITION_MAKERS = (1, 2, 4, 8)
 COMPETITION_COLUMNS = (
@@ -123,3 +126,68 @@ def _spreads(sim, makers: int) -> tuple[np.ndarray, np.ndarray]:
     best_bid = np.fmax(bb, np.fmax.reduce(quoted[..., 0], axis=1))
     best_ask = np.fmin(ba, np.fmin.reduce(quoted[..., 1], axis=1))
     return (best_ask - best_bid) / mid * 1e4, (ba - bb) / mid * 1e4
+
+
+@dataclasses.dataclass(frozen=True)
+class BookResults:
+    """Per-seed results of ``play_books``, one book per seed: the learners' seats' and the
+    rivals' episode return (the env's objective: the sum of its rewards) and PnL, each the
+    mean over those makers of the book."""
+
+    seeds: np.ndarray
+    seat_return: np.ndarray
+    rival_return: np.ndarray
+    seat_pnl: np.ndarray
+    rival_pnl: np.ndarray
+
+
+def play_books(
+    config: MultiMakerConfig,
+    seeds: Sequence[int],
+    policy: Any | None = None,
+    *,
+    deterministic: bool = True,
+    threads: int | None = None,
+) -> BookResults:
+    """One episode per seed of a book of ``config.makers``: the learners' seats played by
+    ``policy`` (SB3's ``predict`` on their observations, one policy for every seat), or, with
+    no policy, by the strategy document's table (what a rule maker earns in those seats);
+    the rivals by their rules."""
+    seed_arr = np.asarray(list(seeds), dtype=np.int64)
+    if seed_arr.ndim != 1 or seed_arr.size == 0:
+        raise ConfigError(f"seeds={seeds!r}: expected a non-empty list of integers")
+    game = MakersCore(int(seed_arr.size), config, threads)
+    core = game.core
+    core.reset(seed_arr)
+    document = EnvConfig()
+    seats = game.agent_rows
+    returns = np.zeros(core.rows)
+    state = None
+    start = np.ones(seats.size, dtype=bool)
+    no_clip = np.zeros(core.rows, dtype=np.int64)
+    for _ in range(core.max_steps):
+        if policy is None:
+            params = game.rival_params()
+            table = baseline_params(core.obs[seats], document)
+            params[seats] = np.clip(table, core.low, core.high)
+            _, reward, _, _ = core.step_params(params, no_clip)
+        else:
+            actions, state = policy.predict(
+                core.obs[seats], state=state, episode_start=start, deterministic=deterministic
+            )
+            start[:] = False
+            _, reward, _, _ = game.step(actions)
+        returns += reward
+    m, a = config.makers.n_makers, config.makers.agents
+    books = (seed_arr.size, m)
+    returns = returns.reshape(books)
+    pnl = core.sim.equity.reshape(books)
+    rivals = slice(a, m)
+    nan = np.full(seed_arr.size, np.nan)
+    return BookResults(
+        seeds=seed_arr,
+        seat_return=returns[:, :a].mean(axis=1),
+        rival_return=returns[:, rivals].mean(axis=1) if m > a else nan,
+        seat_pnl=pnl[:, :a].mean(axis=1),
+        rival_pnl=pnl[:, rivals].mean(axis=1) if m > a else nan,
+    )

@@ -12,7 +12,7 @@ from mm_gym import multi_maker_v0
 from mm_gym.config import resolve_config
 from mm_gym.envs.baseline_policy import RuleBasedPolicy
 from mm_gym.envs.config import EnvConfig
-from mm_gym.envs.multi_maker import MakersConfig, MultiMakerVectorEnv
+from mm_gym.envs.multi_maker import MakersConfig, MultiMakerConfig, MultiMakerVectorEnv
 from mm_gym.errors import ActionError, ConfigError
 from mm_gym.market import layout as L
 
@@ -33,7 +33,7 @@ def test_pettingzoo_parallel_api(kwargs):
 
 
 def test_the_aec_form_runs_an_episode():
-    env = multi_maker_v0.env(n_makers=2, **SHORT)
+    env = multi_maker_v0.env(n_makers=2, agents=2, **SHORT)
     env.reset(seed=1)
     steps = 0
     for agent in env.agent_iter():
@@ -106,7 +106,7 @@ def test_rivals_quote_by_their_rules():
 
 
 def test_a_halted_agent_leaves_and_may_not_act_again():
-    env = multi_maker_v0.parallel_env(n_makers=2, **SHORT)
+    env = multi_maker_v0.parallel_env(n_makers=2, agents=2, **SHORT)
     env.reset(seed=4)
     env.game.core.sim.mints[1, L.MI_HALTED] = 1  # maker_1's daily stop
     zero = np.zeros(3, dtype=np.float32)
@@ -147,7 +147,7 @@ def test_bad_settings_are_one_line_errors(kwargs, match):
 
 
 def test_bad_actions_name_the_agent():
-    env = multi_maker_v0.parallel_env(n_makers=2, **SHORT)
+    env = multi_maker_v0.parallel_env(n_makers=2, agents=2, **SHORT)
     with pytest.raises(gym.error.ResetNeeded):
         env.step({})
     env.reset(seed=0)
@@ -166,15 +166,22 @@ def test_bad_actions_name_the_agent():
         env.observation_space("maker_2")
 
 
-def test_makers_config_defaults_to_self_play():
-    cfg = MakersConfig(n_makers=3)
-    assert cfg.agents == 3 and cfg.rivals == ()
+def test_makers_config_defaults_to_one_learner_against_the_document():
+    assert MakersConfig() == MakersConfig(2, 1, ("document",))
+    assert MakersConfig(n_makers=3).rivals == ("document", "document")
+    assert MakersConfig(3, None).agents == 3 and MakersConfig(3, None).rivals == ()
     assert MakersConfig(3, 1, [1, 0.5, 1]).rivals == ((1.0, 0.5, 1.0), (1.0, 0.5, 1.0))
+    cfg = MultiMakerConfig(makers={"n_makers": 3, "rivals": ["tuned", [1, 0.5, 1]]})
+    assert MultiMakerConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match=r"makers.n_makers=9: expected an integer from 1 to 8"):
+        MultiMakerConfig.from_dict({"makers": {"n_makers": 9}})
+    with pytest.raises(ConfigError, match=r"data=.*: a recorded market has one maker"):
+        MultiMakerConfig(data="day.parquet")
 
 
 def test_vector_env_slots_are_the_learners_of_every_book():
-    venv = MultiMakerVectorEnv(num_envs=3, n_makers=3, agents=2, session_s=10.0, threads=1)
-    assert venv.num_envs == 6
+    venv = MultiMakerVectorEnv(num_envs=6, n_makers=3, agents=2, session_s=10.0, threads=1)
+    assert venv.books == 3
     obs, info = venv.reset(seed=40)
     assert obs.shape == (6, venv.single_observation_space.shape[0])
     # book b of the vector env is the parallel env of seed 40 + b
@@ -197,10 +204,13 @@ def test_vector_env_slots_are_the_learners_of_every_book():
 
 
 def test_vector_env_refuses_a_seed_list_and_steps_before_reset():
-    venv = MultiMakerVectorEnv(num_envs=2, n_makers=2, **SHORT)
+    venv = MultiMakerVectorEnv(num_envs=4, n_makers=2, agents=2, **SHORT)
     with pytest.raises(gym.error.ResetNeeded):
         venv.step(np.zeros((4, 3)))
-    with pytest.raises(ConfigError, match=r"seed=\[1, 2\]: expected an integer"):
+    with pytest.raises(ConfigError, match=r"seed=\[1, 2\]: expected an integer .* a list of 4"):
         venv.reset(seed=[1, 2])
-    with pytest.raises(ConfigError, match=r"num_envs=0: expected an integer >= 1"):
-        MultiMakerVectorEnv(num_envs=0)
+    obs, _ = venv.reset(seed=[5, 5, 9, 9])  # one per slot: each book its first slot's
+    assert (venv.game.core.seeds == [5, 9]).all()
+    for bad in (0, 3, True):
+        with pytest.raises(ConfigError, match=rf"num_envs={bad!r}: expected a positive multiple"):
+            MultiMakerVectorEnv(num_envs=bad, n_makers=2, agents=2)

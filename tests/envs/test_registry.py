@@ -42,6 +42,9 @@ PER_ID: dict[str, IdData] = {
     "mm_gym/AvellanedaStoikov-v0": IdData(
         good={"sigma": 1.0}, bad=("sigma", -1.0), autoreset=AutoresetMode.NEXT_STEP
     ),
+    "mm_gym/MultiMaker-v0": IdData(
+        good={"session_s": 60.0}, bad=("session_s", -5.0), autoreset=AutoresetMode.SAME_STEP
+    ),
 }
 
 

@@ -41,3 +41,18 @@ def test_quotes_never_widen_the_inside_spread_and_more_makers_split_the_fills(ta
 def test_bad_settings(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         competition(**kwargs)
+
+
+def test_play_books_with_the_rule_policy_is_the_rule_in_the_seat():
+    from mm_gym.envs.baseline_policy import RuleBasedPolicy
+    from mm_gym.envs.multi_maker import MultiMakerConfig
+    from mm_gym.evaluation.competition import play_books
+
+    cfg = MultiMakerConfig(session_s=120.0, makers={"n_makers": 3, "rivals": ["document", "tuned"]})
+    rule = play_books(cfg, [5, 6, 7])
+    same = play_books(cfg, [5, 6, 7], RuleBasedPolicy(cfg))
+    np.testing.assert_array_equal(rule.seat_return, same.seat_return)
+    np.testing.assert_array_equal(rule.rival_pnl, same.rival_pnl)
+    assert np.isfinite(rule.rival_return).all() and rule.seeds.tolist() == [5, 6, 7]
+    with pytest.raises(ConfigError, match=r"seeds=\[\]: expected a non-empty list"):
+        play_books(cfg, [])
