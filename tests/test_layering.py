@@ -46,6 +46,7 @@ ALLOWED = {
     "mm_gym.cli": {"mm_gym.errors", "mm_gym.commands"},
     "mm_gym.cli_reference": {"mm_gym.cli"},  # the CLI reference page, from the parsers
     "mm_gym": {"mm_gym.errors", "mm_gym.envs"},  # the package's __init__: registers the envs
+    "mm_gym.multi_maker_v0": {"mm_gym.envs"},  # PettingZoo's module convention for an env
 }
 
 
