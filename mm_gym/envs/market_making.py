@@ -41,6 +41,16 @@ def entropy_seed() -> int:
     return int(np.random.SeedSequence().entropy % (2**62))
 
 
+def start_episode(core: MarketMakingCore, seed: int | None, seeded: bool) -> np.ndarray:
+    """A core of one market at a reset: episode 0 of ``seed``; without one, the next episode
+    of the seed it has (``seeded``), or, at a first reset, a seed drawn from the OS."""
+    if seed is not None:
+        return core.reset(np.array([seed]))
+    if not seeded:
+        return core.reset(np.array([entropy_seed()]))
+    return core.next_episode(np.ones(1, dtype=bool))
+
+
 def _view(core: MarketMakingCore, render_mode: str | None, title: str) -> MarketView | None:
     """The view of market 0 for ``render_mode``; None (nothing kept) without one."""
     check_choice("render_mode", render_mode, (None, *RENDER_MODES))
@@ -69,12 +79,7 @@ class MarketMakingEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if seed is not None:
-            obs = self.core.reset(np.array([seed]))
-        elif not self._seeded:
-            obs = self.core.reset(np.array([entropy_seed()]))
-        else:  # the next episode of the same seed, as the vector env's autoreset
-            obs = self.core.next_episode(np.ones(1, dtype=bool))
+        obs = start_episode(self.core, seed, self._seeded)  # as the vector env's autoreset
         self._seeded = True
         self._episode_over = False
         if self.view is not None:

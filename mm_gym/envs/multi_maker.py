@@ -37,7 +37,7 @@ from mm_gym.config import Config, resolve_config
 from mm_gym.envs.actions import check_actions
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import ACTION_DIM, MarketMakingCore, baseline_params, make_config
-from mm_gym.envs.market_making import core_spaces, entropy_seed
+from mm_gym.envs.market_making import core_spaces, entropy_seed, start_episode
 from mm_gym.errors import ActionError, ConfigError
 from mm_gym.market.sim import MAX_MAKERS
 from mm_gym.strategy.layout import PARAM_NAMES
@@ -258,13 +258,7 @@ class MultiMakerEnv(ParallelEnv):
         return self.possible_agents.index(agent)
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        core = self.game.core
-        if seed is not None:
-            obs = core.reset(np.array([seed]))
-        elif not self._seeded:
-            obs = core.reset(np.array([entropy_seed()]))
-        else:
-            obs = core.next_episode(np.ones(1, dtype=bool))
+        obs = start_episode(self.game.core, seed, self._seeded)
         self._seeded = True
         self.agents = self.possible_agents[:]
         self._live[:] = True
@@ -348,16 +342,10 @@ class MultiMakerGymEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        core = self.game.core
-        if seed is not None:
-            obs = core.reset(np.array([seed]))
-        elif not self._seeded:
-            obs = core.reset(np.array([entropy_seed()]))
-        else:
-            obs = core.next_episode(np.ones(1, dtype=bool))
+        obs = start_episode(self.game.core, seed, self._seeded)
         self._seeded = True
         self._episode_over = False
-        return obs[0].copy(), core.scalar_info()
+        return obs[0].copy(), self.game.core.scalar_info()
 
     def step(self, action):
         if self._episode_over:

@@ -162,9 +162,9 @@ def test_env_ids():
     assert make_native_vec_env("AvellanedaStoikov-v0", 2).num_envs == 2
 
 
-def test_ppo_learns_on_the_adapter():
-    env = VecNormalize(VecMonitor(MarketVecEnv(MarketMakingVectorEnv(8, session_s=16))))
-    model = PPO(
+def tiny_ppo(env) -> PPO:
+    """A PPO small enough to learn 256 steps in a test."""
+    return PPO(
         "MlpPolicy",
         env,
         n_steps=16,
@@ -174,6 +174,10 @@ def test_ppo_learns_on_the_adapter():
         policy_kwargs={"net_arch": [16]},
         device="cpu",
     )
+
+
+def test_ppo_learns_on_the_adapter():
+    model = tiny_ppo(VecNormalize(VecMonitor(MarketVecEnv(MarketMakingVectorEnv(8, session_s=16)))))
     model.learn(256)
     assert model.num_timesteps == 256
     assert len(model.ep_info_buffer) > 0
@@ -183,19 +187,11 @@ def test_ppo_plays_itself_on_the_multi_maker_slots():
     """Self-play through the adapter: one PPO policy on both makers of four books."""
     from mm_gym.envs.multi_maker import MultiMakerVectorEnv
 
-    venv = MultiMakerVectorEnv(4, n_makers=2, session_s=16.0, threads=1)
+    venv = MultiMakerVectorEnv(8, n_makers=2, agents=2, session_s=16.0, threads=1)
+    assert venv.books == 4
     env = VecMonitor(MarketVecEnv(venv))
     env.seed(7)
-    model = PPO(
-        "MlpPolicy",
-        env,
-        n_steps=16,
-        batch_size=64,
-        n_epochs=1,
-        seed=0,
-        policy_kwargs={"net_arch": [16]},
-        device="cpu",
-    )
+    model = tiny_ppo(env)
     model.learn(256)
     assert model.num_timesteps == 256
     assert len(model.ep_info_buffer) == 8 * 2  # every slot finished two 16-step sessions
