@@ -390,7 +390,7 @@ def run_all(quick: bool = False, market: MarketConfig | None = None) -> dict:
     for makers in MAKERS_MEASURED:
         rates = bench_makers(makers, seconds=seconds / 2, market=market)
         out[f"maker_steps_per_s_{makers}_makers"] = rates["kernel"]
-        out[f"multi_env_maker_steps_per_s_{makers}_makers"] = rates["env"]
+        out[f"env_maker_steps_per_s_{makers}_makers"] = rates["env"]
     out["breakdown"] = breakdown(seconds=seconds / 2, market=market)
     out["scaling"] = scaling(seconds=seconds / 4, market=market)
     return out

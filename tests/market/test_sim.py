@@ -222,6 +222,13 @@ def test_bench_market_smoke():
         bench_market(seconds=0)
 
 
+def test_bench_makers_smoke():
+    from mm_gym.evaluation.bench import bench_makers
+
+    out = bench_makers(3, num_books=4, seconds=0.05, threads=1)
+    assert set(out) == {"kernel", "env"} and out["kernel"] > 0 and out["env"] > 0
+
+
 def test_bench_breakdown_and_scaling_smoke():
     from mm_gym.evaluation.bench import breakdown, scaling
 
