@@ -59,6 +59,9 @@ def compare_makers(
     blocks = {key: block_seeds(family, k, episodes, seed) for k, key in enumerate(keys)}
     found = check_family(family, [s for b in blocks.values() for s in b], allow_eval_seeds, log)
     policies = {r.name: load_policy(r, which) for r in runs}  # a bad model: one line first
+    import torch
+
+    torch.set_num_threads(1)  # small networks: one thread is fastest (and compare's choice)
     log(
         f"comparing {', '.join(keys)} ({which} model) in books of {env_config.makers.n_makers} "
         f"makers on {found} seeds, {episodes} per run"
