@@ -304,7 +304,9 @@ def bench_makers(
     batch = np.tile(BENCH_PARAMS, (num_books * makers, 1))
     sim.advance(WARMUP_S, batch)
     kernel = _rate(lambda: sim.advance(dt, batch), seconds) * num_books * makers
-    env = MultiMakerVectorEnv(num_books, n_makers=makers, threads=threads, market=market)
+    env = MultiMakerVectorEnv(
+        num_books * makers, n_makers=makers, agents=makers, threads=threads, market=market
+    )
     pool = np.random.default_rng(seed).uniform(-1, 1, (16, env.num_envs, 3)).astype(np.float32)
     env.reset(seed=seed)
     calls = iter(range(10**12))
