@@ -277,6 +277,7 @@ def test_landing_is_symmetric_between_bid_and_ask(case):
             if r is not None:
                 place(sim, side, f(r[0]), size=r[1], ahead=r[2])
         sim.mints[0, L.MI_INV] = -inv if mirror else inv
+        sim.ints[0, L.I_BG_INV] = -sim.mints[0, L.MI_INV]  # bought from the background
         m = [None if x is None else (f(x[0]), x[1]) for x in msgs]
         land(sim, *(m[::-1] if mirror else m))
         check_book(sim)
