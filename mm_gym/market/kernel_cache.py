@@ -47,7 +47,7 @@ def announce_first_compile(dispatcher) -> None:
     _announced = True
     cache = Path(dispatcher._cache._cache_path)
     print(
-        f"mm_gym: compiling the market kernels for this machine (once, 20 to 40 s on 2 cores; "
+        f"mm_gym: compiling the market kernels for this machine (once, 30 to 50 s on 2 cores; "
         f"cached in {cache})",
         file=sys.stderr,
         flush=True,
