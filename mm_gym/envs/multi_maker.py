@@ -240,7 +240,6 @@ class MultiMakerEnv(ParallelEnv):
         # a space object of its own per agent (seeding one samples nothing of the others)
         self._spaces = {a: core_spaces(self.game.core) for a in self.possible_agents}
         self._seeded = False
-        self._live = np.zeros(self.makers.agents, dtype=bool)
 
     def observation_space(self, agent: str) -> gym.spaces.Box:
         """The agent's observation space (the same object at every call)."""
@@ -261,7 +260,6 @@ class MultiMakerEnv(ParallelEnv):
         obs = start_episode(self.game.core, seed, self._seeded)
         self._seeded = True
         self.agents = self.possible_agents[:]
-        self._live[:] = True
         rows = self.game.agent_rows
         observations = {a: obs[r].copy() for a, r in zip(self.agents, rows, strict=True)}
         infos = {a: self._info(r) for a, r in zip(self.agents, rows, strict=True)}
