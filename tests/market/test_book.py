@@ -281,9 +281,9 @@ def level(sim: MarketSim, side: int, price: int) -> int:
     return int(sim.book[0, side, price - ORIGIN])
 
 
-def fills(sim: MarketSim) -> list[tuple[int, int, int, int]]:
-    """(side, price in ticks, lots, maker) of each logged fill."""
-    f = sim.fills(0)
+def fills(sim: MarketSim, a: int = 0) -> list[tuple[int, int, int, int]]:
+    """(side, price in ticks, lots, maker) of each logged fill of maker row ``a``."""
+    f = sim.fills(a)
     ticks = np.round(f["price"] / sim.market.tick_size).astype(int)
     return [
         (int(s), int(p), int(z), int(m))

@@ -13,7 +13,14 @@ from mm_gym.market import matching
 from mm_gym.market.config import MarketConfig
 from mm_gym.market.sim import MAX_MAKERS, MarketSim
 from mm_gym.strategy.config import StrategyConfig
-from tests.market.test_book import NO_NEWS, ORIGIN, check_book, check_fills_vs_orders, set_levels
+from tests.market.test_book import (
+    NO_NEWS,
+    ORIGIN,
+    check_book,
+    check_fills_vs_orders,
+    fills,
+    set_levels,
+)
 
 
 def lab(makers: int = 2) -> MarketSim:
@@ -58,16 +65,6 @@ def market_order(sim: MarketSim, hit_side: int, lots: int, taker: int = -1) -> i
     """A market order at t = 5 (0: sells into the bids) from the background (-1) or maker row
     ``taker``; the lots left."""
     return matching.market_order(0, hit_side, lots, taker, 5.0, sim.state, sim.market_params)
-
-
-def fills(sim: MarketSim, a: int) -> list[tuple[int, int, int, int]]:
-    """(side, price in ticks, lots, maker) of maker row ``a``'s logged fills."""
-    f = sim.fills(a)
-    ticks = np.round(f["price"] / sim.market.tick_size).astype(int)
-    return [
-        (int(s), int(p), int(z), int(m))
-        for s, p, z, m in zip(f["side"], ticks, f["size"], f["maker"], strict=True)
-    ]
 
 
 def test_makers_fill_in_queue_order_among_the_background():
