@@ -25,6 +25,7 @@ SHOWN = {  # console and report columns: figure -> heading
     "background_spread_bps": "background spread bps",
     "maker_fills_per_h": "fills/h per maker",
     "maker_pnl_per_h": "PnL/h per maker",
+    "maker_spread_captured_per_h": "spread captured/h per maker",
     "makers_pnl_per_h": "PnL/h all makers",
     "takers_cost_per_h": "takers' cost/h",
     "makers_volume_per_h": "makers' lots/h",

@@ -35,6 +35,7 @@ COMPETITION_COLUMNS = (
     "background_spread_bps",  # the background book's alone
     "maker_fills_per_h",  # resting fills of one maker per hour
     "maker_pnl_per_h",  # one maker's PnL per hour, USD (after fees)
+    "maker_spread_captured_per_h",  # one maker's spread captured (fills against the mid), USD
     "makers_pnl_per_h",  # all the book's makers together
     "takers_cost_per_h",  # the background's loss on its trades with the makers, USD per hour
     "makers_volume_per_h",  # lots the book's makers traded per hour
@@ -97,6 +98,7 @@ def _play(
     per_book = (books, makers)
     pnl = sim.equity.reshape(per_book) / hours
     fills = sim.mints[:, lay.MI_N_MAKER_FILLS].reshape(per_book) / hours
+    captured = sim.mfs[:, lay.MF_SPREAD_CAPTURED].reshape(per_book) / hours
     tick = sim.market.tick_size
     takers = -(sim.fs[:, lay.F_BG_CASH] + sim.ints[:, lay.I_BG_INV] * sim.fs[:, lay.F_MID] * tick)
     return {
@@ -104,6 +106,7 @@ def _play(
         "background_spread_bps": background / np.maximum(counted, 1),
         "maker_fills_per_h": fills.mean(axis=1),
         "maker_pnl_per_h": pnl.mean(axis=1),
+        "maker_spread_captured_per_h": captured.mean(axis=1),
         "makers_pnl_per_h": pnl.sum(axis=1),
         "takers_cost_per_h": takers / hours,
         "makers_volume_per_h": sim.mfs[:, lay.MF_VOLUME].reshape(per_book).sum(axis=1) / hours,

@@ -26,6 +26,7 @@ def test_quotes_never_widen_the_inside_spread_and_more_makers_split_the_fills(ta
     assert (table["inside_spread_bps"] <= table["background_spread_bps"] + 1e-12).all()
     assert table.at[4, "maker_fills_per_h"] < table.at[1, "maker_fills_per_h"]
     assert table.at[4, "makers_volume_per_h"] > table.at[1, "makers_volume_per_h"]
+    assert (table["maker_spread_captured_per_h"] > 0).all()  # quotes fill away from the mid
     assert list(table.columns) == [*COMPETITION_COLUMNS, *(c + "_se" for c in COMPETITION_COLUMNS)]
     assert (table.filter(like="_se") >= 0).all().all()
 
