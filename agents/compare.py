@@ -487,7 +487,7 @@ def decompose(
     return pd.DataFrame(rows)
 
 
-def _open_runs(paths: Sequence[str | Path]) -> tuple[list[RunDir], AgentConfig]:
+def open_runs(paths: Sequence[str | Path]) -> tuple[list[RunDir], AgentConfig]:
     """The runs, and their config: one config, the training seed apart."""
     if not paths:
         raise ConfigError("compare: give at least one RUN")
@@ -576,7 +576,7 @@ def compare_run(
     from mm_gym_agents.policy import load_policy
 
     paths = [run_path] if isinstance(run_path, str | Path) else list(run_path)
-    runs, config = _open_runs(paths)
+    runs, config = open_runs(paths)
     if data is not None:
         replay = {"data": str(Path(data).resolve())}
         if shares_per_lot is not None:

@@ -30,7 +30,7 @@ from mm_gym.errors import ConfigError
 from mm_gym.evaluation.competition import play_books
 from mm_gym.evaluation.protocol import difference_over_runs
 from mm_gym.evaluation.seeds import block_seeds
-from mm_gym_agents.compare import _open_runs, check_family, default_out
+from mm_gym_agents.compare import check_family, default_out, open_runs
 from mm_gym_agents.policy import load_policy
 from mm_gym_agents.report import decide
 
@@ -51,7 +51,7 @@ def compare_makers(
     """Score multi-maker runs (see the module docstring); write ``summary.csv``,
     ``episodes.csv``, ``meta.json`` and ``report.md`` under ``out``; return the summary and
     the report's path."""
-    runs, config = _open_runs(run_paths)
+    runs, config = open_runs(run_paths)
     env_config = config.env_config()
     if env_config.makers.agents > 1:  # self-play: scored against the rule makers
         env_config = env_config.replace(makers={"agents": 1, "rivals": "document"})

@@ -124,11 +124,11 @@ class MarketMakingCore:
             self.sim = MarketSim(
                 num_envs, config.market, config.strategy, threads, makers=makers, **window
             )
-        else:
+        else:  # a recording: the replay needs the data extra (pyarrow), loaded only here
             if makers != 1:
                 raise ConfigError(
                     f"makers={makers!r} with data={config.data!r}: a recorded market has one maker"
-                )  # a recording: the replay needs the data extra (pyarrow), loaded only here
+                )
             from mm_gym.market.replay_sim import ReplaySim, load_recording
 
             self.sim = ReplaySim(

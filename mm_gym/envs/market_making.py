@@ -89,7 +89,7 @@ class MarketMakingEnv(gym.Env):
     def step(self, action):
         if self._episode_over:
             raise gym.error.ResetNeeded("call reset() before step(), and after an episode ends")
-        obs, reward, terminated, truncated = self.core.step_arrays(action)
+        obs, reward, terminated, truncated = self._step_rows(action)
         self._episode_over = bool(terminated[0] or truncated[0])
         if self.view is not None:
             self.view.record()
@@ -104,6 +104,11 @@ class MarketMakingEnv(gym.Env):
     def render(self) -> np.ndarray | str | None:
         """The market now: an RGB frame (``rgb_array``), a text ladder (``ansi``) or None."""
         return None if self.view is None else self.view.render()
+
+    def _step_rows(self, action: Any) -> tuple[np.ndarray, ...]:
+        """The core's step with this action: (obs, reward, terminated, truncated), a row per
+        maker; the env's maker is row 0."""
+        return self.core.step_arrays(action)
 
 
 class MarketMakingVectorEnv(VectorEnv):

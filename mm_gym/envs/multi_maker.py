@@ -37,7 +37,12 @@ from mm_gym.config import Config, resolve_config
 from mm_gym.envs.actions import check_actions
 from mm_gym.envs.config import EnvConfig
 from mm_gym.envs.core import ACTION_DIM, MarketMakingCore, baseline_params, make_config
-from mm_gym.envs.market_making import core_spaces, entropy_seed, start_episode
+from mm_gym.envs.market_making import (
+    MarketMakingEnv,
+    core_spaces,
+    entropy_seed,
+    start_episode,
+)
 from mm_gym.errors import ActionError, ConfigError
 from mm_gym.market.sim import MAX_MAKERS
 from mm_gym.strategy.layout import PARAM_NAMES
@@ -166,6 +171,15 @@ def _rule(spec: RuleSpec, config: EnvConfig, k: int) -> EnvConfig | np.ndarray:
     return params
 
 
+def rule_params(core: MarketMakingCore, rows: Any, rule: EnvConfig | np.ndarray) -> np.ndarray:
+    """The quoting parameters a rule gives the maker ``rows`` of ``core``: an env config's
+    table in the regime it detects on their observations (held to the env's ranges, as
+    ``RuleBasedPolicy``), or fixed parameters."""
+    if isinstance(rule, EnvConfig):
+        return np.clip(baseline_params(core.obs[rows], rule), core.low, core.high)
+    return rule
+
+
 class MakersCore:
     """``num_books`` books of ``config.makers.n_makers`` makers each: the learners' rows of a
     ``MarketMakingCore`` driven by actions, the rivals' by their rules."""
@@ -187,25 +201,24 @@ class MakersCore:
 
     def rival_params(self) -> np.ndarray:
         """Every maker row's quoting parameters from the rivals' rules (learners' rows 0)."""
-        core = self.core
-        params = np.zeros((core.rows, ACTION_DIM))
+        params = np.zeros((self.core.rows, ACTION_DIM))
         for rows, rule in zip(self.rival_rows, self.rules, strict=True):
-            if isinstance(rule, EnvConfig):
-                table = baseline_params(core.obs[rows], rule)
-                params[rows] = np.clip(table, core.low, core.high)
-            else:
-                params[rows] = rule
+            params[rows] = rule_params(self.core, rows, rule)
         return params
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
         """One decision step with the learners' ``actions`` (a row per learner row); the
         per-row arrays (obs, reward, terminated, truncated) of every maker."""
-        core = self.core
-        params = self.rival_params()
-        clipped = self._no_clip.copy()
         rows = None if isinstance(self.slots, slice) else self.agent_rows
-        params[self.slots], clipped[self.slots] = core.action_to_params(actions, rows)
-        return core.step_params(params, clipped)
+        return self.step_seats(*self.core.action_to_params(actions, rows))
+
+    def step_seats(self, params: np.ndarray, clipped: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``step`` with the learners' seats quoting ``params`` (``clipped``: the action
+        components clipped for them), the rivals by their rules."""
+        full = self.rival_params()
+        counts = self._no_clip.copy()
+        full[self.slots], counts[self.slots] = params, clipped
+        return self.core.step_params(full, counts)
 
 
 class MultiMakerEnv(ParallelEnv):
@@ -310,10 +323,11 @@ class MultiMakerEnv(ParallelEnv):
         return None
 
 
-class MultiMakerGymEnv(gym.Env):
+class MultiMakerGymEnv(MarketMakingEnv):
     """``mm_gym/MultiMaker-v0``: one learner (``makers.agents`` must be 1) in a book with rival
-    makers, as a single-agent Gymnasium env: the single env's spaces, info and episodes, with
-    the rivals part of the market. Several learners: ``MultiMakerEnv`` or the vector env."""
+    makers, as a single-agent Gymnasium env: the single env's spaces, info and episodes (its
+    ``reset`` and ``step``), with the rivals part of the market. Several learners:
+    ``MultiMakerEnv`` or the vector env."""
 
     metadata = {"render_modes": []}
 
@@ -326,7 +340,6 @@ class MultiMakerGymEnv(gym.Env):
     ) -> None:
         if render_mode is not None:
             raise ConfigError(f"render_mode={render_mode!r}: this env does not render (None)")
-        self.render_mode = None
         self.config = multi_config(config, config_path, {}, overrides)
         if self.config.makers.agents != 1:
             raise ConfigError(
@@ -334,24 +347,15 @@ class MultiMakerGymEnv(gym.Env):
                 "several use multi_maker_v0.parallel_env or the vector env"
             )
         self.game = MakersCore(1, self.config, threads=1)
-        self.observation_space, self.action_space = core_spaces(self.game.core)
+        self.core = self.game.core  # the learner is row 0, as the single env's maker
+        self.observation_space, self.action_space = core_spaces(self.core)
+        self.render_mode = None
+        self.view = None
         self._seeded = False
         self._episode_over = True
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        obs = start_episode(self.game.core, seed, self._seeded)
-        self._seeded = True
-        self._episode_over = False
-        return obs[0].copy(), self.game.core.scalar_info()
-
-    def step(self, action):
-        if self._episode_over:
-            raise gym.error.ResetNeeded("call reset() before step(), and after an episode ends")
-        obs, reward, terminated, truncated = self.game.step(action)
-        self._episode_over = bool(terminated[0] or truncated[0])
-        info = self.game.core.scalar_info(self.game.core.last_clipped)
-        return obs[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+    def _step_rows(self, action: Any) -> tuple[np.ndarray, ...]:
+        return self.game.step(action)
 
 
 class MultiMakerVectorEnv(VectorEnv):

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from mm_gym.envs.config import EnvConfig
-from mm_gym.envs.core import MarketMakingCore, baseline_params
-from mm_gym.envs.multi_maker import MakersCore, MultiMakerConfig
+from mm_gym.envs.core import MarketMakingCore
+from mm_gym.envs.multi_maker import MakersCore, MultiMakerConfig, rule_params
 from mm_gym.errors import ConfigError
 from mm_gym.market import layout as lay
 from mm_gym.market.config import MarketConfig
@@ -59,6 +59,8 @@ def competition(
             raise ConfigError(f"makers={m!r}: expected integers from 1 to {MAX_MAKERS}")
     if isinstance(books, bool) or not isinstance(books, int) or books < 2:
         raise ConfigError(f"books={books!r}: expected an integer >= 2 (a standard error)")
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not hours >= 1 / 60:
+        raise ConfigError(f"hours={hours!r}: expected a number of hours >= 1/60 (a minute)")
     config = EnvConfig(session_s=hours * 3600.0, market=market or MarketConfig())
     rows = {m: _play(m, books, seed, config, threads) for m in makers}
     out = pd.DataFrame(
@@ -83,12 +85,12 @@ def _play(
     core.reset(seed + np.arange(books))
     document = EnvConfig()
     no_clip = np.zeros(core.rows, dtype=np.int64)
+    every = slice(None)
     inside = np.zeros(books)
     background = np.zeros(books)
     counted = np.zeros(books)
     for _ in range(core.max_steps):
-        params = np.clip(baseline_params(core.obs, document), core.low, core.high)
-        core.step_params(params, no_clip)
+        core.step_params(rule_params(core, every, document), no_clip)
         spread, bg_spread = _spreads(sim, makers)
         ok = np.isfinite(spread) & np.isfinite(bg_spread)
         inside[ok] += spread[ok]
@@ -167,13 +169,10 @@ def play_books(
     returns = np.zeros(core.rows)
     state = None
     start = np.ones(seats.size, dtype=bool)
-    no_clip = np.zeros(core.rows, dtype=np.int64)
+    no_clip = np.zeros(seats.size, dtype=np.int64)
     for _ in range(core.max_steps):
         if policy is None:
-            params = game.rival_params()
-            table = baseline_params(core.obs[seats], document)
-            params[seats] = np.clip(table, core.low, core.high)
-            _, reward, _, _ = core.step_params(params, no_clip)
+            _, reward, _, _ = game.step_seats(rule_params(core, seats, document), no_clip)
         else:
             actions, state = policy.predict(
                 core.obs[seats], state=state, episode_start=start, deterministic=deterministic

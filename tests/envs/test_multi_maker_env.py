@@ -166,6 +166,18 @@ def test_bad_actions_name_the_agent():
         env.observation_space("maker_2")
 
 
+def test_the_gym_env_has_one_learner_and_no_render_mode():
+    env = gym.make(
+        "mm_gym/MultiMaker-v0", makers={"n_makers": 3, "rivals": [[1.0, 0.5, 1.0], "tuned"]}
+    )
+    obs, info = env.reset(seed=3)
+    assert env.observation_space.contains(obs) and info["inventory"] == 0
+    with pytest.raises(ConfigError, match=r"makers.agents=2: this env has one learner"):
+        gym.make("mm_gym/MultiMaker-v0", makers={"agents": 2})
+    with pytest.raises(ConfigError, match=r"render_mode='ansi': this env does not render"):
+        gym.make("mm_gym/MultiMaker-v0", render_mode="ansi")
+
+
 def test_makers_config_defaults_to_one_learner_against_the_document():
     assert MakersConfig() == MakersConfig(2, 1, ("document",))
     assert MakersConfig(n_makers=3).rivals == ("document", "document")

@@ -37,6 +37,8 @@ def test_quotes_never_widen_the_inside_spread_and_more_makers_split_the_fills(ta
         ({"makers": (0,)}, r"makers=0: expected integers from 1 to 8"),
         ({"makers": (9,)}, r"makers=9"),
         ({"books": 1}, r"books=1: expected an integer >= 2"),
+        ({"hours": 0.0}, r"hours=0.0: expected a number of hours >= 1/60"),
+        ({"hours": float("nan")}, r"hours=nan"),
     ],
 )
 def test_bad_settings(kwargs, match):
